@@ -1,0 +1,172 @@
+"""The exception and warning hierarchy of loopkit_privacy.
+
+Every error raised by the library is a :class:`PrivacyError`. Errors about
+bad input also subclass the matching builtin (``ValueError``, ``TypeError``,
+``ImportError``), so ``except ValueError`` keeps working. Errors carry the
+offending data as attributes, so callers can react without parsing messages.
+
+Examples
+--------
+>>> import loopkit_privacy as lp
+>>> try:
+...     lp.add_noise(1.0, sensitivity=1.0, epsilon=-1.0)
+... except lp.InvalidParameterError as err:
+...     print(err.parameter)
+epsilon
+>>> issubclass(lp.InvalidParameterError, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BudgetExceededError",
+    "ColumnNotFoundError",
+    "ColumnTypeError",
+    "InsecureRandomnessError",
+    "InsecureRandomnessWarning",
+    "InvalidParameterError",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "NonFiniteValueError",
+    "OptionalDependencyError",
+    "PrivacyError",
+    "PrivacyWarning",
+    "SchemaError",
+    "UnsupportedCompositionError",
+]
+
+
+class PrivacyError(Exception):
+    """Base class of every error raised by loopkit_privacy."""
+
+
+class InvalidParameterError(PrivacyError, ValueError):
+    """A parameter (epsilon, delta, bounds, sensitivity, ...) is invalid.
+
+    Attributes
+    ----------
+    parameter : str
+        The name of the parameter, as the caller spelled it.
+    value : object
+        The value that was rejected.
+    """
+
+    def __init__(self, message: str, *, parameter: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+
+class SchemaError(PrivacyError, ValueError):
+    """A table does not have the columns or types a release needs.
+
+    Attributes
+    ----------
+    column : str or None
+        The column at fault, when there is one.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class ColumnNotFoundError(SchemaError):
+    """A column named by the caller is not in the table."""
+
+
+class ColumnTypeError(SchemaError, TypeError):
+    """A column has a data type the release cannot use."""
+
+
+class NonFiniteValueError(SchemaError, InvalidParameterError):
+    """A value column (or value array) contains NaN or an infinity.
+
+    It is both a :class:`SchemaError` (for table columns) and an
+    :class:`InvalidParameterError` (for arrays passed to a mechanism).
+
+    Attributes
+    ----------
+    count : int
+        How many non-finite values were found.
+    first_index : int
+        The position of the first one.
+    """
+
+    def __init__(
+        self, message: str, *, column: str | None, count: int, first_index: int
+    ) -> None:
+        Exception.__init__(self, message)
+        self.column = column
+        self.parameter = column or "value"
+        self.value = None
+        self.count = count
+        self.first_index = first_index
+
+
+class BudgetExceededError(PrivacyError):
+    """A release would exceed the privacy budget; nothing was spent.
+
+    Attributes
+    ----------
+    requested : object
+        The privacy loss the release asked for.
+    remaining : object
+        What remained of the budget when it was refused.
+    label : str or None
+        The release's label.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        requested: Any = None,
+        remaining: Any = None,
+        label: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.requested = requested
+        self.remaining = remaining
+        self.label = label
+
+
+class UnsupportedCompositionError(PrivacyError):
+    """The accountant cannot compose a privacy loss of this kind."""
+
+
+class InsecureRandomnessError(PrivacyError):
+    """Insecure randomness was used where secure randomness is required."""
+
+
+class LedgerError(PrivacyError):
+    """A ledger file cannot be opened, read or written."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """A ledger's hash chain or totals do not verify.
+
+    Attributes
+    ----------
+    index : int or None
+        The position of the first receipt that fails verification.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class OptionalDependencyError(PrivacyError, ImportError):
+    """An optional dependency needed by this feature is not installed."""
+
+
+class PrivacyWarning(UserWarning):
+    """A setting is allowed but unusual enough to deserve attention."""
+
+
+class InsecureRandomnessWarning(PrivacyWarning):
+    """Insecure (seeded, reproducible) randomness is being used."""

@@ -1,0 +1,243 @@
+"""Privacy-loss value types: pure ε-DP, (ε, δ)-DP and ρ-zCDP.
+
+Mechanisms state their cost as one of these, and accountants consume them.
+They are immutable, validated on construction, addable (basic sequential
+composition within one family) and comparable (``a <= b`` means a release
+costing ``a`` fits in a budget ``b``).
+
+Examples
+--------
+>>> from loopkit_privacy.loss import PureDP, ApproxDP, ZCDP
+>>> PureDP(0.5) + PureDP(0.25)
+PureDP(epsilon=0.75)
+>>> PureDP(0.5) + ApproxDP(0.5, 1e-6)
+ApproxDP(epsilon=1.0, delta=1e-06)
+>>> ZCDP(0.1) + ZCDP(0.2)
+ZCDP(rho=0.30000000000000004)
+>>> PureDP(0.5) <= ApproxDP(1.0, 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from loopkit_privacy._validate import check_delta, check_positive, check_rho
+from loopkit_privacy.errors import InvalidParameterError, UnsupportedCompositionError
+
+__all__ = ["ZCDP", "ApproxDP", "NoiseEvent", "PrivacyLoss", "PureDP", "loss_from"]
+
+
+@dataclass(frozen=True, slots=True)
+class PureDP:
+    """Pure ε-differential privacy.
+
+    Parameters
+    ----------
+    epsilon : float
+        Finite and > 0.
+
+    Examples
+    --------
+    >>> PureDP(1.0).epsilon
+    1.0
+    """
+
+    epsilon: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", check_positive(self.epsilon, "epsilon"))
+
+    @property
+    def delta(self) -> float:
+        """Always 0 for pure DP."""
+        return 0.0
+
+    def __add__(self, other: Any) -> PrivacyLoss:
+        if isinstance(other, PureDP):
+            return PureDP(self.epsilon + other.epsilon)
+        if isinstance(other, ApproxDP):
+            return ApproxDP(self.epsilon + other.epsilon, other.delta)
+        return _cannot_add(self, other)
+
+    def __le__(self, other: Any) -> bool:
+        if isinstance(other, PureDP | ApproxDP):
+            return self.epsilon <= other.epsilon
+        return _cannot_compare(self, other)
+
+
+@dataclass(frozen=True, slots=True)
+class ApproxDP:
+    """Approximate (ε, δ)-differential privacy.
+
+    Parameters
+    ----------
+    epsilon : float
+        Finite and > 0.
+    delta : float
+        In [0, 1).
+
+    Examples
+    --------
+    >>> ApproxDP(1.0, 1e-6)
+    ApproxDP(epsilon=1.0, delta=1e-06)
+    """
+
+    epsilon: float
+    delta: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", check_positive(self.epsilon, "epsilon"))
+        object.__setattr__(self, "delta", check_delta(self.delta, allow_zero=True))
+
+    def __add__(self, other: Any) -> PrivacyLoss:
+        if isinstance(other, PureDP):
+            return ApproxDP(self.epsilon + other.epsilon, self.delta)
+        if isinstance(other, ApproxDP):
+            return ApproxDP(self.epsilon + other.epsilon, self.delta + other.delta)
+        return _cannot_add(self, other)
+
+    def __le__(self, other: Any) -> bool:
+        if isinstance(other, ApproxDP):
+            return self.epsilon <= other.epsilon and self.delta <= other.delta
+        if isinstance(other, PureDP):
+            return self.epsilon <= other.epsilon and self.delta == 0
+        return _cannot_compare(self, other)
+
+
+@dataclass(frozen=True, slots=True)
+class ZCDP:
+    """ρ-zero-concentrated differential privacy (Bun & Steinke 2016).
+
+    Parameters
+    ----------
+    rho : float
+        Finite and > 0.
+
+    Examples
+    --------
+    >>> ZCDP(0.5).rho
+    0.5
+    """
+
+    rho: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rho", check_rho(self.rho))
+
+    def __add__(self, other: Any) -> PrivacyLoss:
+        if isinstance(other, ZCDP):
+            return ZCDP(self.rho + other.rho)
+        return _cannot_add(self, other)
+
+    def __le__(self, other: Any) -> bool:
+        if isinstance(other, ZCDP):
+            return self.rho <= other.rho
+        return _cannot_compare(self, other)
+
+
+PrivacyLoss: TypeAlias = PureDP | ApproxDP | ZCDP
+
+
+def _cannot_add(a: PrivacyLoss, b: Any) -> PrivacyLoss:
+    raise UnsupportedCompositionError(
+        f"cannot add {a!r} and {b!r} directly; use an accountant "
+        "(e.g. accounting='zcdp') that converts between privacy measures"
+    )
+
+
+def _cannot_compare(a: PrivacyLoss, b: Any) -> bool:
+    raise UnsupportedCompositionError(
+        f"cannot compare {a!r} with {b!r}; convert one of them first "
+        "(see loopkit_privacy.accounting)"
+    )
+
+
+def loss_from(
+    *, epsilon: float | None = None, delta: float | None = None, rho: float | None = None
+) -> PrivacyLoss:
+    """Build a privacy loss from keyword arguments, allowing exactly one family.
+
+    Parameters
+    ----------
+    epsilon, delta : float, optional
+        ``epsilon`` alone gives :class:`PureDP`; with ``delta`` > 0 it gives
+        :class:`ApproxDP`.
+    rho : float, optional
+        Gives :class:`ZCDP`; cannot be combined with ``epsilon``/``delta``.
+
+    Returns
+    -------
+    PureDP or ApproxDP or ZCDP
+
+    Raises
+    ------
+    InvalidParameterError
+        When no family or two families are given, or a value is invalid.
+
+    Examples
+    --------
+    >>> loss_from(epsilon=1.0)
+    PureDP(epsilon=1.0)
+    >>> loss_from(epsilon=1.0, delta=1e-6)
+    ApproxDP(epsilon=1.0, delta=1e-06)
+    >>> loss_from(rho=0.5)
+    ZCDP(rho=0.5)
+    """
+    if rho is not None:
+        if epsilon is not None or delta is not None:
+            raise InvalidParameterError(
+                "give either `rho` (zCDP) or `epsilon`/`delta`, not both; "
+                f"got epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
+                parameter="rho",
+                value=rho,
+            )
+        return ZCDP(rho)
+    if epsilon is None:
+        raise InvalidParameterError(
+            "a privacy parameter is required: pass `epsilon=` (and optionally "
+            "`delta=`) or `rho=`",
+            parameter="epsilon",
+            value=None,
+        )
+    if delta is None or (not isinstance(delta, bool) and delta == 0):
+        return PureDP(epsilon)
+    return ApproxDP(epsilon, delta)
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseEvent:
+    """What a noise-adding release did, for accountants that need more than its cost.
+
+    Rényi-DP accounting composes mechanisms by their noise, not by their
+    (ε, δ). A mechanism that adds Laplace or Gaussian noise describes itself
+    with one of these and passes it to the accountant together with its cost.
+
+    Parameters
+    ----------
+    kind : {"laplace", "gaussian"}
+        The noise distribution (discrete or granular versions included).
+    noise_multiplier : float
+        Noise scale divided by sensitivity: ``scale / L1`` for Laplace,
+        ``sigma / L2`` for Gaussian. Finite and > 0.
+
+    Examples
+    --------
+    >>> NoiseEvent("gaussian", 2.0)
+    NoiseEvent(kind='gaussian', noise_multiplier=2.0)
+    """
+
+    kind: Literal["laplace", "gaussian"]
+    noise_multiplier: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("laplace", "gaussian"):
+            raise InvalidParameterError(
+                f"`kind` must be 'laplace' or 'gaussian', got {self.kind!r}",
+                parameter="kind",
+                value=self.kind,
+            )
+        object.__setattr__(
+            self, "noise_multiplier", check_positive(self.noise_multiplier, "noise_multiplier")
+        )

@@ -1,0 +1,415 @@
+"""Exact noise samplers: discrete Laplace, discrete Gaussian and granular noise.
+
+This is the Python face of the numba kernels in ``_kernels.sampling``. All
+samplers draw their randomness from a :mod:`loopkit_privacy.random` source
+(the OS-keyed AES-CTR generator by default), in one block sized from the
+number of samples, and are exact: integer arithmetic decides every sample.
+
+Scales are represented exactly as rationals and rounded **up** (more noise,
+never less privacy):
+
+* discrete Laplace of scale ``b``: ``b`` becomes ``t / 2**m`` with
+  ``t = ceil(b · 2**m)`` and ``2**30 <= t < 2**31`` (relative error below
+  ``2**-30``; exact when ``b · 2**m`` is an integer, e.g. any integer scale);
+* discrete Gaussian of parameter ``σ``: ``σ²`` becomes ``t·c / 2**k`` with
+  ``t = floor(σ) + 1`` and ``c = ceil(σ² 2**k / t)`` (relative error of σ²
+  below ``2**-26``).
+
+The effective (rounded-up) parameters are returned by
+:func:`discrete_laplace_parameters` / :func:`discrete_gaussian_parameters`;
+mechanisms use them for their confidence intervals.
+
+Speed. Random words are streamed in cache-sized chunks, and requests of 65,536
+samples or more are split over up to four threads (the kernels release the
+GIL). Each thread reads its own words from the thread-safe source.
+
+Timing. Sampling time depends on the values drawn (an exact sampler loops a
+random number of times). See ``docs/security.md`` for the timing threat model.
+
+Examples
+--------
+>>> import warnings, loopkit_privacy as lp
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     rng = lp.random.InsecureSeededRandom(3)
+>>> x = sample_discrete_laplace(2.0, size=5, rng=rng)
+>>> x.dtype, x.shape
+(dtype('int64'), (5,))
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from loopkit_privacy._kernels import sampling as _k
+from loopkit_privacy._typing import IntArray
+from loopkit_privacy._validate import check_positive
+from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.random import RandomSource, resolve_rng
+
+__all__ = [
+    "MAX_GAUSSIAN_SIGMA",
+    "MAX_LAPLACE_SCALE",
+    "MIN_SCALE",
+    "DiscreteGaussianParameters",
+    "DiscreteLaplaceParameters",
+    "discrete_gaussian_parameters",
+    "discrete_laplace_parameters",
+    "granularity_for",
+    "sample_discrete_gaussian",
+    "sample_discrete_laplace",
+]
+
+#: Smallest scale / sigma accepted by the samplers.
+MIN_SCALE = 2.0**-20
+#: Largest discrete Laplace scale (keeps t <= 2**61 in the kernel).
+MAX_LAPLACE_SCALE = 2.0**50
+#: Largest discrete Gaussian sigma (keeps every product inside int64).
+MAX_GAUSSIAN_SIGMA = 2.0**30
+#: Bits of resolution of granular noise: scale / granularity is in [2**G, 2**(G+1)).
+GRANULARITY_BITS = 20
+
+# Words are streamed in chunks of 512 KiB (kept in cache, no page faults on
+# large requests); requests of at least _PARALLEL_MIN samples are split over
+# _THREADS threads.
+_CHUNK_WORDS = 1 << 16
+_PARALLEL_MIN = 1 << 16
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, slots=True)
+class DiscreteLaplaceParameters:
+    """Exact rational scale ``t / 2**m`` of a discrete Laplace distribution."""
+
+    t: int
+    m: int
+
+    @property
+    def scale(self) -> float:
+        """The effective scale t / 2**m (exact as a float)."""
+        return math.ldexp(self.t, -self.m)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscreteGaussianParameters:
+    """Exact rational variance ``σ² = t·c / 2**k`` of a discrete Gaussian."""
+
+    t: int
+    c: int
+    k: int
+
+    @property
+    def variance(self) -> float:
+        """σ², rounded up to a float."""
+        return _div_up(self.t * self.c, 1 << self.k)
+
+    @property
+    def sigma(self) -> float:
+        """σ, rounded up to a float."""
+        s = math.sqrt(self.variance)
+        return s if s * s >= self.variance else math.nextafter(s, math.inf)
+
+
+def _div_up(num: int, den: int) -> float:
+    """num / den as a float rounded towards +inf."""
+    from fractions import Fraction
+
+    exact = Fraction(num, den)
+    f = float(exact)
+    return f if Fraction(f) >= exact else math.nextafter(f, math.inf)
+
+
+def discrete_laplace_parameters(scale: float) -> DiscreteLaplaceParameters:
+    """Round a discrete Laplace scale up to the exact rational the sampler uses.
+
+    Parameters
+    ----------
+    scale : float
+        In ``[MIN_SCALE, MAX_LAPLACE_SCALE]``.
+
+    Returns
+    -------
+    DiscreteLaplaceParameters
+
+    Examples
+    --------
+    >>> p = discrete_laplace_parameters(10.0)
+    >>> p.scale
+    10.0
+    >>> discrete_laplace_parameters(1 / 3).scale >= 1 / 3
+    True
+    """
+    b = _check_scale(scale, "scale", MAX_LAPLACE_SCALE)
+    m = max(0, 30 - math.frexp(b)[1] + 1)  # b * 2**m in [2**30, 2**31)
+    t = math.ceil(math.ldexp(b, m))
+    return DiscreteLaplaceParameters(t=t, m=m)
+
+
+def discrete_gaussian_parameters(sigma: float) -> DiscreteGaussianParameters:
+    """Round a discrete Gaussian σ up to the exact rational σ² the sampler uses.
+
+    Parameters
+    ----------
+    sigma : float
+        In ``[MIN_SCALE, MAX_GAUSSIAN_SIGMA]``.
+
+    Returns
+    -------
+    DiscreteGaussianParameters
+
+    Examples
+    --------
+    >>> p = discrete_gaussian_parameters(2.0)
+    >>> p.variance
+    4.0
+    """
+    from fractions import Fraction
+
+    sig = _check_scale(sigma, "sigma", MAX_GAUSSIAN_SIGMA)
+    var = Fraction(sig) ** 2
+    t = math.floor(sig) + 1
+    # Keep |y|·2**k - c below 2**31 for |y| up to ~40σ, and the acceptance
+    # denominator 2**(k+1)·t·c below 2**56 so Bernoulli(γ/K) fits one draw.
+    k = max(0, min(40, 31 - math.ceil(math.log2(40.0 * sig + 1.0))))
+    while True:
+        c = math.ceil(var * (1 << k) / t)
+        if (2 << k) * t * c < (1 << 56) or k == 0:
+            break
+        k -= 1
+    return DiscreteGaussianParameters(t=t, c=c, k=k)
+
+
+def granularity_for(scale: float) -> float:
+    """The power-of-two grid used for real-valued noise of the given scale.
+
+    The grid is ``2**(floor(log2(scale)) - GRANULARITY_BITS)``, so the noise
+    has between ``2**20`` and ``2**21`` grid steps per unit of scale and the
+    grid depends only on the (public) scale, never on the data.
+
+    Examples
+    --------
+    >>> granularity_for(1.0) == 2.0**-20
+    True
+    >>> granularity_for(3.0) == 2.0**-19
+    True
+    """
+    b = check_positive(scale, "scale")
+    return math.ldexp(1.0, math.frexp(b)[1] - 1 - GRANULARITY_BITS)
+
+
+def _check_scale(value: Any, name: str, maximum: float) -> float:
+    x = check_positive(value, name)
+    if not (MIN_SCALE <= x <= maximum):
+        raise InvalidParameterError(
+            f"`{name}` must be in [{MIN_SCALE!r}, {maximum!r}] for exact sampling, "
+            f"got {value!r}; for real-valued queries use a mechanism, which "
+            "rescales to a grid",
+            parameter=name,
+            value=value,
+        )
+    return x
+
+
+def _size(size: int | tuple[int, ...] | None) -> tuple[tuple[int, ...], int]:
+    if size is None:
+        return (), 1
+    shape = (size,) if isinstance(size, int | np.integer) else tuple(size)
+    if any(int(d) < 0 for d in shape):
+        raise InvalidParameterError(
+            f"`size` must be non-negative, got {size!r}", parameter="size", value=size
+        )
+    shape = tuple(int(d) for d in shape)
+    return shape, math.prod(shape)
+
+
+def _fill_range(
+    fill: Any,
+    params: tuple[npt.NDArray[np.int64], ...],
+    out: IntArray,
+    rng: RandomSource,
+) -> int:
+    """Fill ``out`` (a view) from streamed word chunks; return the words used."""
+    st = np.zeros(4, dtype=np.int64)
+    words = rng.words(_CHUNK_WORDS)
+    used = 0
+    i = 0
+    n = out.shape[0]
+    while True:
+        i = fill(*params, words, st, out, i)
+        used += int(st[0])
+        if i >= n:
+            return used
+        # The unfinished sample i restarts on its unread words plus fresh ones:
+        # a replay of the same words, so nothing is discarded.
+        words = np.concatenate([words[st[0] :], rng.words(_CHUNK_WORDS)])
+        st[0] = 0
+        st[1] = 0
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    pid = os.getpid()
+    with _pool_lock:
+        if _pool is None or _pool[0] != pid:  # a forked child needs its own threads
+            _pool = (pid, ThreadPoolExecutor(max_workers=_THREADS))
+        return _pool[1]
+
+
+def draw(
+    kind: str,
+    params: tuple[npt.NDArray[np.int64], ...],
+    n: int,
+    rng: RandomSource,
+) -> tuple[IntArray, int]:
+    """Run a fill kernel until ``n`` samples exist; return them and the words used.
+
+    ``params`` are int64 arrays of length 1 (shared) or ``n`` (per sample).
+    Words are streamed in fixed chunks of ``_CHUNK_WORDS`` so the buffer stays
+    in cache. Large requests are split into contiguous ranges sampled on
+    ``_THREADS`` threads (the kernels release the GIL); each range reads its
+    own words from the (thread-safe) source, so every sample still uses fresh
+    independent words.
+    """
+    fill = _k.discrete_laplace_fill if kind == "laplace" else _k.discrete_gaussian_fill
+    out = np.empty(n, dtype=np.int64)
+    parts = _THREADS if n >= _PARALLEL_MIN else 1
+    if parts == 1:
+        return out, _fill_range(fill, params, out, rng)
+    edges = np.linspace(0, n, parts + 1).astype(np.int64)
+    futures = []
+    for a, b in itertools.pairwise(edges.tolist()):
+        sub = tuple(p if p.shape[0] == 1 else p[a:b] for p in params)
+        futures.append(_executor().submit(_fill_range, fill, sub, out[a:b], rng))
+    return out, sum(f.result() for f in futures)
+
+
+def _broadcast_param(values: Any, shape: tuple[int, ...], name: str) -> npt.NDArray[np.float64]:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        return arr.reshape(1)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(arr, shape).ravel())
+    except ValueError:
+        raise InvalidParameterError(
+            f"`{name}` of shape {arr.shape} does not broadcast to size {shape}",
+            parameter=name,
+            value=None,
+        ) from None
+
+
+def sample_discrete_laplace(
+    scale: float | npt.ArrayLike,
+    size: int | tuple[int, ...] | None = None,
+    *,
+    rng: Any = None,
+) -> Any:
+    """Draw exact discrete Laplace samples: P(y) ∝ exp(-|y| / scale), y ∈ ℤ.
+
+    Parameters
+    ----------
+    scale : float or array_like
+        The scale (rounded up to an exact rational, see the module notes);
+        an array gives one scale per sample and must broadcast to ``size``.
+    size : int or tuple of int, optional
+        Output shape; ``None`` returns a single Python int.
+    rng : SecureRandom or InsecureSeededRandom, optional
+        The entropy source; the OS-keyed secure source by default.
+
+    Returns
+    -------
+    int or numpy.ndarray of int64
+
+    Raises
+    ------
+    InvalidParameterError
+        If a scale is not finite, not > 0, or outside the supported range.
+
+    References
+    ----------
+    Canonne, Kamath & Steinke (2020), "The Discrete Gaussian for Differential
+    Privacy", Algorithm 2.
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> sample_discrete_laplace([1.0, 100.0], size=2, rng=rng).shape
+    (2,)
+    """
+    source = resolve_rng(rng)
+    shape, n = _size(size)
+    scales = _broadcast_param(scale, shape, "scale")
+    uniq, inv = np.unique(scales, return_inverse=True)
+    ps = [discrete_laplace_parameters(float(b)) for b in uniq]
+    cols = [np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "m")]
+    if len(ps) > 1:
+        cols = [col[inv] for col in cols]
+    out, _ = draw("laplace", tuple(cols), n, source)
+    return int(out[0]) if size is None else out.reshape(shape)
+
+
+def sample_discrete_gaussian(
+    sigma: float | npt.ArrayLike,
+    size: int | tuple[int, ...] | None = None,
+    *,
+    rng: Any = None,
+) -> Any:
+    """Draw exact discrete Gaussian samples: P(y) ∝ exp(-y² / (2σ²)), y ∈ ℤ.
+
+    Parameters
+    ----------
+    sigma : float or array_like
+        The parameter σ (σ² rounded up to an exact rational); an array gives
+        one σ per sample and must broadcast to ``size``.
+    size : int or tuple of int, optional
+        Output shape; ``None`` returns a single Python int.
+    rng : SecureRandom or InsecureSeededRandom, optional
+        The entropy source; the OS-keyed secure source by default.
+
+    Returns
+    -------
+    int or numpy.ndarray of int64
+
+    Raises
+    ------
+    InvalidParameterError
+        If a σ is not finite, not > 0, or outside the supported range.
+
+    References
+    ----------
+    Canonne, Kamath & Steinke (2020), Algorithm 3.
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> sample_discrete_gaussian(3.0, size=(2, 3), rng=rng).shape
+    (2, 3)
+    """
+    source = resolve_rng(rng)
+    shape, n = _size(size)
+    sigmas = _broadcast_param(sigma, shape, "sigma")
+    uniq, inv = np.unique(sigmas, return_inverse=True)
+    ps = [discrete_gaussian_parameters(float(x)) for x in uniq]
+    cols = [np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "c", "k")]
+    if len(ps) > 1:
+        cols = [col[inv] for col in cols]
+    out, _ = draw("gaussian", tuple(cols), n, source)
+    return int(out[0]) if size is None else out.reshape(shape)
