@@ -1,3 +1,93 @@
-"""loopkit_privacy: differentially private statistics for product analytics."""
-from loopkit_privacy import random
-from loopkit_privacy.errors import *  # noqa: F403
+"""loopkit_privacy: differentially private statistics for product analytics.
+
+Noisy counts, sums, averages, top-N lists and cohort curves with a formal
+differential-privacy guarantee, built on exact discrete noise drawn from a
+secure source, with a privacy-budget accountant.
+
+Examples
+--------
+>>> import loopkit_privacy as lp
+>>> lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0).cost
+PureDP(epsilon=1.0)
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from loopkit_privacy import loss, noise, random
+from loopkit_privacy.errors import (
+    BudgetExceededError,
+    ColumnNotFoundError,
+    ColumnTypeError,
+    InsecureRandomnessError,
+    InsecureRandomnessWarning,
+    InvalidParameterError,
+    LedgerError,
+    LedgerIntegrityError,
+    NonFiniteValueError,
+    OptionalDependencyError,
+    PrivacyError,
+    PrivacyWarning,
+    SchemaError,
+    UnsupportedCompositionError,
+)
+from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
+from loopkit_privacy.mechanisms import (
+    DiscreteGaussianMechanism,
+    ExponentialMechanism,
+    GaussianMechanism,
+    GeometricMechanism,
+    LaplaceMechanism,
+    Release,
+    Selection,
+    add_noise,
+    analytic_gaussian_sigma,
+    gaussian_sigma,
+    laplace_scale,
+    report_noisy_max,
+)
+from loopkit_privacy.random import InsecureSeededRandom, SecureRandom
+
+try:
+    __version__ = version("loopkit_privacy")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ZCDP",
+    "ApproxDP",
+    "BudgetExceededError",
+    "ColumnNotFoundError",
+    "ColumnTypeError",
+    "DiscreteGaussianMechanism",
+    "ExponentialMechanism",
+    "GaussianMechanism",
+    "GeometricMechanism",
+    "InsecureRandomnessError",
+    "InsecureRandomnessWarning",
+    "InsecureSeededRandom",
+    "InvalidParameterError",
+    "LaplaceMechanism",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "NonFiniteValueError",
+    "OptionalDependencyError",
+    "PrivacyError",
+    "PrivacyWarning",
+    "PureDP",
+    "Release",
+    "SchemaError",
+    "SecureRandom",
+    "Selection",
+    "UnsupportedCompositionError",
+    "__version__",
+    "add_noise",
+    "analytic_gaussian_sigma",
+    "gaussian_sigma",
+    "laplace_scale",
+    "loss",
+    "noise",
+    "random",
+    "report_noisy_max",
+]

@@ -169,8 +169,8 @@ def discrete_gaussian_parameters(sigma: float) -> DiscreteGaussianParameters:
     Examples
     --------
     >>> p = discrete_gaussian_parameters(2.0)
-    >>> p.variance
-    4.0
+    >>> 4.0 <= p.variance < 4.0 * (1 + 2**-26)
+    True
     """
     from fractions import Fraction
 

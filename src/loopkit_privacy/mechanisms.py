@@ -1,0 +1,985 @@
+"""Differentially private mechanisms: Laplace, Gaussian, geometric, exponential.
+
+Every mechanism here
+
+* states its privacy cost exactly (``.cost``: :class:`~loopkit_privacy.loss.PureDP`,
+  :class:`~loopkit_privacy.loss.ApproxDP` or :class:`~loopkit_privacy.loss.ZCDP`),
+* draws **exact** discrete noise from a secure source (see :mod:`loopkit_privacy.noise`),
+* shows its accuracy (``.accuracy(level)``, the half-width of a confidence
+  interval computed from the exact noise distribution), and
+* charges an accountant, when given one, before any noise is drawn.
+
+Real-valued mechanisms never add floating-point Laplace/Gaussian noise
+(Mironov 2012). The input is rounded to a power-of-two grid ``granularity``
+that depends only on the public parameters, and an integer multiple of the
+grid is added. The result lies on the grid whatever the input, so the set of
+possible outputs does not depend on the data. Rounding can move two
+neighbouring inputs apart by up to one grid step per coordinate; this is paid
+for by computing the noise for the sensitivity ``Δ + dimension·granularity``
+(L1) or ``Δ + √dimension·granularity`` (L2), in grid units.
+
+Examples
+--------
+>>> import warnings, loopkit_privacy as lp
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     rng = lp.random.InsecureSeededRandom(5)
+>>> mech = lp.LaplaceMechanism(sensitivity=1.0, epsilon=0.5)
+>>> mech.cost
+PureDP(epsilon=0.5)
+>>> release = mech.release(42.0, rng=rng)
+>>> release.insecure, type(release.value).__name__
+(True, 'float')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from loopkit_privacy import _calibration as cal
+from loopkit_privacy import noise
+from loopkit_privacy._kernels import selection as _sel
+from loopkit_privacy._validate import (
+    check_delta,
+    check_epsilon,
+    check_level,
+    check_numeric_array,
+    check_positive,
+    check_positive_int,
+    check_rho,
+)
+from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+from loopkit_privacy.random import RandomSource, resolve_rng
+
+__all__ = [
+    "DiscreteGaussianMechanism",
+    "ExponentialMechanism",
+    "GaussianMechanism",
+    "GeometricMechanism",
+    "LaplaceMechanism",
+    "Release",
+    "Selection",
+    "add_noise",
+    "analytic_gaussian_sigma",
+    "gaussian_sigma",
+    "laplace_scale",
+    "report_noisy_max",
+]
+
+#: Grid resolution of real-valued noise, in bits below the sensitivity per coordinate.
+_LAPLACE_GRID_BITS = 20
+_GAUSSIAN_GRID_BITS = 12
+# Keep the sampler's integer parameters inside their exact ranges.
+_MAX_LAPLACE_UNITS = 2.0**48
+_MAX_GAUSSIAN_UNITS = 2.0**29
+# Inputs are clamped to ±2**1000 (1-Lipschitz, so sensitivity is unchanged)
+# so that adding noise can never overflow to infinity.
+_CLAMP = 2.0**1000
+
+
+def _pow2_floor(x: float) -> float:
+    return math.ldexp(1.0, math.frexp(x)[1] - 1)
+
+
+def laplace_scale(sensitivity: float, epsilon: float) -> float:
+    """Scale ``Δ / ε`` of the Laplace mechanism with L1 sensitivity Δ.
+
+    Examples
+    --------
+    >>> laplace_scale(2.0, 0.5)
+    4.0
+    """
+    return check_positive(sensitivity, "sensitivity") / check_epsilon(epsilon)
+
+
+def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
+    """σ of the analytic Gaussian mechanism (Balle & Wang 2018) for (ε, δ)-DP.
+
+    The smallest σ for which continuous Gaussian noise gives (ε, δ)-DP for a
+    query of L2 sensitivity Δ (their Theorem 8, solved numerically and rounded
+    up). :class:`GaussianMechanism` uses its discrete analogue.
+
+    Examples
+    --------
+    >>> round(analytic_gaussian_sigma(1.0, 1.0, 1e-5), 3)
+    3.731
+    """
+    return cal.analytic_gaussian_sigma(
+        check_positive(sensitivity, "sensitivity"), check_epsilon(epsilon), check_delta(delta)
+    )
+
+
+def gaussian_sigma(
+    sensitivity: float,
+    *,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+) -> float:
+    """σ of continuous Gaussian noise for (ε, δ)-DP (analytic) or ρ-zCDP (Δ/√(2ρ)).
+
+    Examples
+    --------
+    >>> gaussian_sigma(1.0, rho=0.5)
+    1.0
+    """
+    sens = check_positive(sensitivity, "sensitivity")
+    if rho is not None:
+        if epsilon is not None or delta is not None:
+            raise InvalidParameterError(
+                "give either `rho` or `epsilon` and `delta`, not both",
+                parameter="rho",
+                value=rho,
+            )
+        return sens / math.sqrt(2.0 * check_rho(rho))
+    if epsilon is None or delta is None:
+        raise InvalidParameterError(
+            "the Gaussian mechanism needs `epsilon` and `delta` (or `rho`); "
+            "pass e.g. epsilon=1.0, delta=1e-6",
+            parameter="delta",
+            value=delta,
+        )
+    return analytic_gaussian_sigma(sens, epsilon, delta)
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """A noisy value with what it cost and how accurate it is.
+
+    Attributes
+    ----------
+    value : int, float or numpy.ndarray
+        The noisy value, of the same kind as the input.
+    mechanism : str
+        The mechanism's name.
+    cost : PureDP or ApproxDP or ZCDP
+        The privacy loss charged.
+    scale : float
+        The noise scale in value units (Laplace scale or Gaussian σ).
+    granularity : float or None
+        The output grid for real values; ``None`` for integer mechanisms.
+    half_width : float
+        Half-width of the ``level`` confidence interval around ``value``.
+    level : float
+        The confidence level of ``half_width`` (0.95 by default).
+    insecure : bool
+        True when the noise came from an insecure seeded source.
+    receipt : Receipt or None
+        The accountant's receipt, when an accountant was charged.
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
+    >>> low, high = r.confidence_interval()
+    >>> bool(low <= r.value <= high), r.half_width
+    (True, 3.0)
+    """
+
+    value: Any
+    mechanism: str
+    cost: PrivacyLoss
+    scale: float
+    granularity: float | None
+    half_width: float
+    level: float
+    insecure: bool
+    receipt: Any = None
+    _accuracy: Any = field(default=None, repr=False, compare=False)
+
+    def confidence_interval(self, level: float | None = None) -> tuple[Any, Any]:
+        """Return ``(low, high)``: an interval that holds the true value with
+        probability at least ``level`` (per coordinate for arrays).
+
+        Parameters
+        ----------
+        level : float, optional
+            Defaults to the release's ``level``.
+        """
+        hw = self.half_width if level is None else self._accuracy(check_level(level))
+        return self.value - hw, self.value + hw
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The index chosen by a selection mechanism, with its cost and receipt.
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(2)
+    >>> s = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0).select([0.0, 50.0], rng=rng)
+    >>> s.index, s.cost
+    (1, PureDP(epsilon=1.0))
+    """
+
+    index: int
+    mechanism: str
+    cost: PrivacyLoss
+    insecure: bool
+    receipt: Any = None
+
+
+def _charge(
+    accountant: Any,
+    cost: PrivacyLoss,
+    *,
+    label: str | None,
+    mechanism: str,
+    parameters: dict[str, Any],
+    rng: RandomSource,
+    event: NoiseEvent | None,
+) -> contextlib.AbstractContextManager[Any]:
+    """The accountant's transaction for one release, or a no-op without one."""
+    if accountant is None:
+        return contextlib.nullcontext(None)
+    return accountant.transaction(  # type: ignore[no-any-return]
+        cost,
+        label=label,
+        mechanism=mechanism,
+        parameters=parameters,
+        insecure=bool(rng.insecure),
+        event=event,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Additive noise mechanisms
+# ---------------------------------------------------------------------------
+
+
+class _AdditiveMechanism:
+    """Shared machinery: validation, charging, sampling and accuracy."""
+
+    name: str
+    kind: Literal["laplace", "gaussian"]
+    integer: bool
+    sensitivity: float
+    dimension: int
+    cost: PrivacyLoss
+    granularity: float | None
+    scale: float
+    _units_sensitivity: float
+    _lap: noise.DiscreteLaplaceParameters | None = None
+    _dg: noise.DiscreteGaussianParameters | None = None
+
+    @property
+    def event(self) -> NoiseEvent:
+        """The noise description an RDP accountant composes."""
+        units_scale = self.scale / (self.granularity or 1.0)
+        return NoiseEvent(self.kind, units_scale / self._units_sensitivity)
+
+    def parameters(self) -> dict[str, Any]:
+        """The mechanism's parameters, as recorded on receipts."""
+        return {
+            "sensitivity": self.sensitivity,
+            "scale": self.scale,
+            "granularity": self.granularity,
+            "dimension": self.dimension,
+            "units_sensitivity": self._units_sensitivity,
+        }
+
+    def accuracy(self, level: float = 0.95) -> float:
+        """Half-width ``h`` with P(|noisy - true| <= h) >= ``level``, per coordinate.
+
+        Computed from the exact noise distribution (closed form for the
+        discrete Laplace, bounded sums for the discrete Gaussian), plus half a
+        grid step for the rounding of real-valued inputs.
+
+        Parameters
+        ----------
+        level : float
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        float
+        """
+        lvl = check_level(level)
+        if self._lap is not None:
+            k = cal.dlap_half_width(self._lap.t, self._lap.m, lvl)
+        else:
+            assert self._dg is not None
+            k = cal.dg_half_width(self._dg.sigma, lvl)
+        if self.granularity is None:
+            return float(k)
+        return k * self.granularity + self.granularity / 2.0
+
+    def _sample(self, n: int, rng: RandomSource) -> np.ndarray:
+        if self._lap is not None:
+            params: tuple[np.ndarray, ...] = (
+                np.array([self._lap.t], dtype=np.int64),
+                np.array([self._lap.m], dtype=np.int64),
+            )
+            out, _ = noise.draw("laplace", params, n, rng)
+        else:
+            assert self._dg is not None
+            params = tuple(
+                np.array([v], dtype=np.int64) for v in (self._dg.t, self._dg.c, self._dg.k)
+            )
+            out, _ = noise.draw("gaussian", params, n, rng)
+        return out
+
+    def _prepare(self, value: Any) -> tuple[np.ndarray, bool]:
+        scalar = np.ndim(value) == 0
+        arr = check_numeric_array(value, "value")
+        if self.integer and arr.dtype.kind != "i":
+            raise InvalidParameterError(
+                f"{self.name} adds integer noise and needs integer values, got "
+                f"dtype {arr.dtype}; use LaplaceMechanism/GaussianMechanism for "
+                "real values",
+                parameter="value",
+                value=None,
+            )
+        if arr.size > self.dimension:
+            raise InvalidParameterError(
+                f"{self.name} was calibrated for `dimension`={self.dimension} "
+                f"coordinates but got {arr.size} values; construct it with "
+                f"dimension={arr.size} (the sensitivity covers the whole array)",
+                parameter="dimension",
+                value=self.dimension,
+            )
+        return arr, scalar
+
+    def release(
+        self,
+        value: Any,
+        *,
+        rng: Any = None,
+        accountant: Any = None,
+        label: str | None = None,
+        level: float = 0.95,
+    ) -> Release:
+        """Add noise to ``value`` and return the :class:`Release`.
+
+        Parameters
+        ----------
+        value : int, float or array_like
+            The true value(s); at most ``dimension`` of them. Integer
+            mechanisms need integers.
+        rng : SecureRandom or InsecureSeededRandom, optional
+            The entropy source; secure by default.
+        accountant : Accountant, optional
+            Charged ``.cost`` before any noise is drawn; a refused charge
+            raises and nothing is released.
+        label : str, optional
+            Name of the release on the receipt.
+        level : float
+            Confidence level of the release's ``half_width``.
+
+        Returns
+        -------
+        Release
+
+        Raises
+        ------
+        InvalidParameterError
+            For non-numeric, NaN or infinite values, or too many coordinates.
+        BudgetExceededError
+            When the accountant cannot afford ``.cost`` (nothing is spent).
+        """
+        arr, scalar = self._prepare(value)
+        lvl = check_level(level)
+        source = resolve_rng(rng)
+        hw = self.accuracy(lvl)
+        with _charge(
+            accountant,
+            self.cost,
+            label=label,
+            mechanism=self.name,
+            parameters=self.parameters(),
+            rng=source,
+            event=self.event,
+        ) as receipt:
+            z = self._sample(arr.size, source).reshape(arr.shape)
+            if self.granularity is None:
+                # Exact integer addition; saturate rather than wrap (post-processing).
+                with np.errstate(over="ignore"):
+                    out = arr + z
+                wrapped = ((arr > 0) & (z > 0) & (out < 0)) | ((arr < 0) & (z < 0) & (out >= 0))
+                if wrapped.any():
+                    out = np.where(wrapped, np.where(arr > 0, np.iinfo(np.int64).max, np.iinfo(np.int64).min), out)
+                result: Any = int(out) if scalar else out
+            else:
+                g = self.granularity
+                x = np.clip(arr.astype(np.float64), -_CLAMP, _CLAMP)
+                # Round to the grid; beyond 2**52·g every float already lies on it.
+                xr = np.where(np.abs(x) < 2.0**52 * g, np.rint(x / g) * g, x)
+                # xr + g·z is exact on the grid; the float sum is its correctly
+                # rounded image (post-processing of an exactly private value).
+                out_f = xr + g * z.astype(np.float64)
+                result = float(out_f) if scalar else out_f
+        return Release(
+            value=result,
+            mechanism=self.name,
+            cost=self.cost,
+            scale=self.scale,
+            granularity=self.granularity,
+            half_width=hw,
+            level=lvl,
+            insecure=bool(source.insecure),
+            receipt=receipt,
+            _accuracy=self.accuracy,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.name}(sensitivity={self.sensitivity!r}, cost={self.cost!r}, "
+            f"scale={self.scale!r})"
+        )
+
+
+class LaplaceMechanism(_AdditiveMechanism):
+    """Pure ε-DP real-valued Laplace mechanism with secure granular noise.
+
+    Parameters
+    ----------
+    sensitivity : float
+        L1 sensitivity of the whole released array, > 0.
+    epsilon : float
+        Privacy parameter, > 0.
+    dimension : int
+        Number of coordinates a release may have (default 1); it sets how
+        much the grid rounding adds to the sensitivity.
+
+    Attributes
+    ----------
+    scale : float
+        The effective Laplace scale (≥ sensitivity / epsilon).
+    granularity : float
+        The power-of-two output grid.
+    cost : PureDP
+
+    Notes
+    -----
+    Privacy. Output = round(x, g) + g·Z with Z exact discrete Laplace of scale
+    b = Δ_g / ε, where Δ_g = floor(Δ/g) + dimension bounds the L1 distance in
+    grid units of two rounded neighbouring inputs. The discrete Laplace with
+    that scale is ε-DP for integer queries of L1 sensitivity Δ_g, so the
+    release is ε-DP; the float sum is post-processing. The grid is
+    g = 2**(floor(log2(Δ/dimension)) - 20), so rounding costs at most a
+    fraction 2**-20 of the sensitivity.
+
+    Examples
+    --------
+    >>> m = LaplaceMechanism(sensitivity=1.0, epsilon=1.0)
+    >>> m.granularity == 2.0**-20, round(m.scale, 4)
+    (True, 1.0)
+    >>> round(m.accuracy(0.95), 3)
+    2.996
+    """
+
+    name = "LaplaceMechanism"
+    kind: Literal["laplace", "gaussian"] = "laplace"
+    integer = False
+
+    def __init__(self, *, sensitivity: float, epsilon: float, dimension: int = 1) -> None:
+        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        eps = check_epsilon(epsilon)
+        self.dimension = check_positive_int(dimension, "dimension")
+        self.cost = PureDP(eps)
+        g = _pow2_floor(self.sensitivity / self.dimension) * 2.0**-_LAPLACE_GRID_BITS
+        while True:
+            units = math.floor(self.sensitivity / g) + self.dimension
+            if units / eps <= _MAX_LAPLACE_UNITS:
+                break
+            g *= 2.0
+        self.granularity = g
+        self._units_sensitivity = float(units)
+        self._lap = noise.discrete_laplace_parameters(units / eps)
+        self.scale = self._lap.scale * g
+
+
+class GeometricMechanism(_AdditiveMechanism):
+    """Pure ε-DP mechanism for integer queries: exact discrete Laplace noise.
+
+    Also known as the two-sided geometric mechanism. Integers in, integers out.
+
+    Parameters
+    ----------
+    sensitivity : int or float
+        L1 sensitivity; a non-integer is rounded up (an integer-valued query
+        cannot change by a fraction).
+    epsilon : float
+        Privacy parameter, > 0.
+    dimension : int
+        Number of coordinates a release may have (default 1).
+
+    Notes
+    -----
+    Privacy. Noise P(z) ∝ exp(-ε|z|/Δ) on the integers is ε-DP for integer
+    queries of L1 sensitivity Δ (Ghosh, Roughgarden & Sundararajan 2009).
+
+    Examples
+    --------
+    >>> m = GeometricMechanism(sensitivity=1, epsilon=0.5)
+    >>> m.scale, m.cost
+    (2.0, PureDP(epsilon=0.5))
+    """
+
+    name = "GeometricMechanism"
+    kind: Literal["laplace", "gaussian"] = "laplace"
+    integer = True
+
+    def __init__(
+        self, *, sensitivity: float, epsilon: float, dimension: int = 1
+    ) -> None:
+        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        eps = check_epsilon(epsilon)
+        self.dimension = check_positive_int(dimension, "dimension")
+        self.cost = PureDP(eps)
+        self.granularity = None
+        self._units_sensitivity = float(math.ceil(self.sensitivity))
+        self._lap = noise.discrete_laplace_parameters(self._units_sensitivity / eps)
+        self.scale = self._lap.scale
+
+
+def _gaussian_cost(
+    epsilon: float | None, delta: float | None, rho: float | None
+) -> PrivacyLoss:
+    if rho is not None:
+        if epsilon is not None or delta is not None:
+            raise InvalidParameterError(
+                "give either `rho` (zCDP) or `epsilon` and `delta`, not both; "
+                f"got epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
+                parameter="rho",
+                value=rho,
+            )
+        return ZCDP(check_rho(rho))
+    if epsilon is None or delta is None:
+        raise InvalidParameterError(
+            "the Gaussian mechanism needs `epsilon` and `delta` in (0, 1), or "
+            f"`rho`; got epsilon={epsilon!r}, delta={delta!r}; pass e.g. "
+            "epsilon=1.0, delta=1e-6",
+            parameter="delta",
+            value=delta,
+        )
+    return ApproxDP(check_epsilon(epsilon), check_delta(delta))
+
+
+def _dg_sigma_units(cost: PrivacyLoss, units: float, dimension: int, integer_units: int) -> float:
+    """σ in grid units for a discrete Gaussian release of the given cost."""
+    if isinstance(cost, ZCDP):
+        return units / math.sqrt(2.0 * cost.rho)
+    assert isinstance(cost, ApproxDP)
+    if dimension == 1:
+        # Exact privacy curve of the 1-D discrete Gaussian (CKS 2020, Thm 7).
+        return cal.discrete_gaussian_sigma(integer_units, cost.epsilon, cost.delta)
+    # Vectors: the discrete Gaussian is Δ²/(2σ²)-zCDP (CKS 2020, Thm 14),
+    # converted with their tight zCDP -> (ε, δ) bound.
+    return cal.zcdp_sigma_for(units, cost.epsilon, cost.delta)
+
+
+class GaussianMechanism(_AdditiveMechanism):
+    """Real-valued Gaussian mechanism with secure granular discrete Gaussian noise.
+
+    Give ``epsilon`` and ``delta`` for (ε, δ)-DP, or ``rho`` for ρ-zCDP.
+
+    Parameters
+    ----------
+    sensitivity : float
+        L2 sensitivity of the whole released array, > 0.
+    epsilon, delta : float, optional
+        (ε, δ)-DP target, ε > 0 and 0 < δ < 1.
+    rho : float, optional
+        ρ-zCDP target, > 0.
+    dimension : int
+        Number of coordinates a release may have (default 1).
+
+    Notes
+    -----
+    Privacy. Output = round(x, g) + g·Z, Z exact discrete Gaussian. In grid
+    units the L2 sensitivity is Δ_g = Δ/g + √dimension. For ρ-zCDP,
+    σ = Δ_g/√(2ρ) (CKS 2020, Thm 14). For (ε, δ) and one coordinate, σ is the
+    smallest value satisfying the discrete Gaussian's exact privacy curve
+    (CKS 2020, Thm 7), the discrete analogue of the analytic Gaussian
+    mechanism (Balle & Wang 2018); for several coordinates, σ comes from the
+    zCDP bound converted to (ε, δ) (CKS 2020, Cor 13), which is valid for any
+    direction of the difference vector. The grid is
+    g = 2**(floor(log2(Δ/√dimension)) - 12).
+
+    Examples
+    --------
+    >>> m = GaussianMechanism(sensitivity=1.0, epsilon=1.0, delta=1e-6)
+    >>> m.cost
+    ApproxDP(epsilon=1.0, delta=1e-06)
+    >>> 4.22 < m.scale < 4.24
+    True
+    >>> GaussianMechanism(sensitivity=1.0, rho=0.5).cost
+    ZCDP(rho=0.5)
+    """
+
+    name = "GaussianMechanism"
+    kind: Literal["laplace", "gaussian"] = "gaussian"
+    integer = False
+
+    def __init__(
+        self,
+        *,
+        sensitivity: float,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        rho: float | None = None,
+        dimension: int = 1,
+    ) -> None:
+        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.cost = _gaussian_cost(epsilon, delta, rho)
+        self.dimension = check_positive_int(dimension, "dimension")
+        root_d = math.sqrt(self.dimension)
+        g = _pow2_floor(self.sensitivity / root_d) * 2.0**-_GAUSSIAN_GRID_BITS
+        while True:
+            int_units = math.floor(self.sensitivity / g) + 1
+            units = self.sensitivity / g + root_d if self.dimension > 1 else float(int_units)
+            sigma_units = _dg_sigma_units(self.cost, units, self.dimension, int_units)
+            if sigma_units <= _MAX_GAUSSIAN_UNITS:
+                break
+            g *= 2.0
+        self.granularity = g
+        self._units_sensitivity = units
+        self._dg = noise.discrete_gaussian_parameters(sigma_units)
+        self.scale = self._dg.sigma * g
+
+
+class DiscreteGaussianMechanism(_AdditiveMechanism):
+    """Gaussian mechanism for integer queries: exact discrete Gaussian noise.
+
+    Parameters
+    ----------
+    sensitivity : int or float
+        L2 sensitivity (rounded up to an integer for ``dimension`` 1).
+    epsilon, delta : float, optional
+        (ε, δ)-DP target.
+    rho : float, optional
+        ρ-zCDP target.
+    dimension : int
+        Number of coordinates a release may have (default 1).
+
+    Notes
+    -----
+    Privacy. As :class:`GaussianMechanism` without the grid: σ from the exact
+    1-D privacy curve (CKS 2020, Thm 7) for one coordinate, from
+    ρ = Δ²/(2σ²) otherwise.
+
+    Examples
+    --------
+    >>> DiscreteGaussianMechanism(sensitivity=1, rho=0.5).scale >= 1.0
+    True
+    """
+
+    name = "DiscreteGaussianMechanism"
+    kind: Literal["laplace", "gaussian"] = "gaussian"
+    integer = True
+
+    def __init__(
+        self,
+        *,
+        sensitivity: float,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        rho: float | None = None,
+        dimension: int = 1,
+    ) -> None:
+        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.cost = _gaussian_cost(epsilon, delta, rho)
+        self.dimension = check_positive_int(dimension, "dimension")
+        int_units = math.ceil(self.sensitivity)
+        units = float(int_units) if self.dimension == 1 else self.sensitivity
+        sigma = _dg_sigma_units(self.cost, units, self.dimension, int_units)
+        self.granularity = None
+        self._units_sensitivity = units
+        self._dg = noise.discrete_gaussian_parameters(sigma)
+        self.scale = self._dg.sigma
+
+
+# ---------------------------------------------------------------------------
+# Selection
+# ---------------------------------------------------------------------------
+
+
+class ExponentialMechanism:
+    """Choose the index of a high score privately (exponential mechanism).
+
+    Parameters
+    ----------
+    sensitivity : float
+        How much one privacy unit can change any single score, > 0.
+    epsilon : float
+        Privacy parameter, > 0.
+    monotonic : bool
+        True when adding a unit can only raise (or only lower) all scores at
+        once, e.g. counts; halves the noise needed.
+    method : {"exponential", "permute_and_flip"}
+        ``"exponential"`` samples i with probability ∝ exp(ε·uᵢ / (2Δ))
+        (McSherry & Talwar 2007); ``"permute_and_flip"`` (McKenna & Sheldon
+        2020) has the same guarantee and is never less accurate — it is
+        report-noisy-max with exponential noise.
+
+    Notes
+    -----
+    Privacy. Scores are scaled by c = ε'/(2Δ) (ε'/Δ if monotonic), rounded to
+    a grid of 2**-G and clamped to ±2**(50-G), where ε' = ε - 2**-(G-2) absorbs
+    the rounding, so the chosen index is exactly ε-DP. Selection
+    probabilities are realised with exact Bernoulli(exp(-γ)) draws on the
+    rounded integers (no floating-point ``exp``).
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> em = ExponentialMechanism(sensitivity=1.0, epsilon=2.0, monotonic=True)
+    >>> em.select([1.0, 2.0, 90.0], rng=rng).index
+    2
+    """
+
+    def __init__(
+        self,
+        *,
+        sensitivity: float,
+        epsilon: float,
+        monotonic: bool = False,
+        method: Literal["exponential", "permute_and_flip"] = "exponential",
+    ) -> None:
+        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        eps = check_epsilon(epsilon)
+        if method not in ("exponential", "permute_and_flip"):
+            raise InvalidParameterError(
+                f"`method` must be 'exponential' or 'permute_and_flip', got {method!r}",
+                parameter="method",
+                value=method,
+            )
+        self.method = method
+        self.monotonic = bool(monotonic)
+        self.cost = PureDP(eps)
+        self._grid_bits = max(20, 20 + math.ceil(-math.log2(eps)))
+        eps_used = eps - 2.0 ** -(self._grid_bits - 2)
+        self._factor = eps_used / (self.sensitivity if self.monotonic else 2.0 * self.sensitivity)
+        self.name = "ExponentialMechanism" if method == "exponential" else "PermuteAndFlip"
+
+    def _weights(self, scores: Any) -> np.ndarray:
+        arr = check_numeric_array(scores, "scores").astype(np.float64).ravel()
+        if arr.size == 0:
+            raise InvalidParameterError(
+                "`scores` must hold at least one candidate", parameter="scores", value=None
+            )
+        g = self._grid_bits
+        limit = 2.0 ** (50 - g) / self._factor
+        w = np.rint(np.clip(arr, -limit, limit) * self._factor * 2.0**g)
+        return w.astype(np.int64)
+
+    def select(
+        self,
+        scores: Any,
+        *,
+        rng: Any = None,
+        accountant: Any = None,
+        label: str | None = None,
+    ) -> Selection:
+        """Return the privately selected index of ``scores``.
+
+        Parameters
+        ----------
+        scores : array_like of float
+            One finite score per candidate (higher is better).
+        rng, accountant, label
+            As for :meth:`LaplaceMechanism.release`.
+
+        Returns
+        -------
+        Selection
+        """
+        w = self._weights(scores)
+        source = resolve_rng(rng)
+        with _charge(
+            accountant,
+            self.cost,
+            label=label,
+            mechanism=self.name,
+            parameters={"sensitivity": self.sensitivity, "monotonic": self.monotonic, "candidates": int(w.size)},
+            rng=source,
+            event=None,
+        ) as receipt:
+            st = np.zeros(4, dtype=np.int64)
+            words = source.words(64 + 8 * w.size)
+            perm = np.empty(w.size, dtype=np.int64)
+            while True:
+                if self.method == "exponential":
+                    idx = _sel.exponential_select(w, np.int64(self._grid_bits), words, st)
+                else:
+                    idx = _sel.permute_and_flip_select(w, np.int64(self._grid_bits), perm, words, st)
+                if idx >= 0:
+                    break
+                words = np.concatenate([words[st[0] :], source.words(64 + 8 * w.size)])
+                st[0] = 0
+                st[1] = 0
+        return Selection(
+            index=int(idx),
+            mechanism=self.name,
+            cost=self.cost,
+            insecure=bool(source.insecure),
+            receipt=receipt,
+        )
+
+
+def report_noisy_max(
+    scores: Any,
+    *,
+    sensitivity: float,
+    epsilon: float,
+    monotonic: bool = False,
+    rng: Any = None,
+    accountant: Any = None,
+    label: str | None = None,
+) -> int:
+    """Index of the noisy maximum of ``scores`` (ε-DP, exponential noise).
+
+    Report-noisy-max with exponential noise, implemented exactly as
+    permute-and-flip (the two are the same mechanism; Ding et al. 2021).
+
+    Parameters
+    ----------
+    scores : array_like of float
+        One finite score per candidate.
+    sensitivity : float
+        Largest change of any one score when one privacy unit is added or removed.
+    epsilon : float
+        Privacy parameter.
+    monotonic : bool
+        See :class:`ExponentialMechanism`.
+    rng, accountant, label
+        As for :meth:`LaplaceMechanism.release`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> report_noisy_max([3.0, 400.0, 5.0], sensitivity=1.0, epsilon=1.0, rng=rng)
+    1
+    """
+    mech = ExponentialMechanism(
+        sensitivity=sensitivity, epsilon=epsilon, monotonic=monotonic, method="permute_and_flip"
+    )
+    return mech.select(scores, rng=rng, accountant=accountant, label=label).index
+
+
+# ---------------------------------------------------------------------------
+# The seed's addPrivacyNoise
+# ---------------------------------------------------------------------------
+
+
+def add_noise(
+    value: Any,
+    *,
+    sensitivity: float,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    rng: Any = None,
+    accountant: Any = None,
+    label: str | None = None,
+) -> Any:
+    """Return ``value`` with differentially private noise added.
+
+    Integers (Python ints, integer arrays) get exact integer noise and stay
+    integers; floats get secure granular noise. ``sensitivity`` covers the
+    whole array (L1 for Laplace, L2 for Gaussian).
+
+    Parameters
+    ----------
+    value : int, float or array_like
+        The true value(s).
+    sensitivity : float
+        How much one privacy unit can change ``value``.
+    epsilon, delta, rho : float, optional
+        Laplace: ``epsilon``. Gaussian: ``epsilon`` and ``delta``, or ``rho``.
+    mechanism : {"laplace", "gaussian"}
+        The noise distribution.
+    rng : SecureRandom or InsecureSeededRandom, optional
+        The entropy source; secure by default.
+    accountant : Accountant, optional
+        Charged before any noise is drawn.
+    label : str, optional
+        Name of the release on the receipt.
+
+    Returns
+    -------
+    int, float or numpy.ndarray
+        Same kind as ``value``. Use a mechanism's ``release`` to also get the
+        confidence interval.
+
+    Raises
+    ------
+    InvalidParameterError
+        For invalid privacy parameters, non-numeric values, NaN or infinity.
+
+    Notes
+    -----
+    Privacy. Uses :class:`GeometricMechanism` / :class:`LaplaceMechanism`
+    (pure ε-DP) or :class:`DiscreteGaussianMechanism` /
+    :class:`GaussianMechanism` ((ε, δ)-DP or ρ-zCDP), calibrated for the
+    array's size.
+
+    Examples
+    --------
+    >>> import warnings, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(4)
+    >>> type(lp.add_noise(100, sensitivity=1, epsilon=1.0, rng=rng)).__name__
+    'int'
+    >>> lp.add_noise(np.array([1.5, 2.5]), sensitivity=1.0, epsilon=1.0, rng=rng).dtype
+    dtype('float64')
+    """
+    arr = check_numeric_array(value, "value")
+    dim = max(1, int(arr.size))
+    integer = arr.dtype.kind == "i"
+    mech: _AdditiveMechanism
+    if mechanism == "laplace":
+        if rho is not None or delta not in (None, 0, 0.0):
+            raise InvalidParameterError(
+                "the Laplace mechanism takes only `epsilon`; for `delta`/`rho` "
+                "use mechanism='gaussian'",
+                parameter="delta" if rho is None else "rho",
+                value=delta if rho is None else rho,
+            )
+        if epsilon is None:
+            raise InvalidParameterError(
+                "`epsilon` is required; pass e.g. epsilon=1.0", parameter="epsilon", value=None
+            )
+        cls_l = GeometricMechanism if integer else LaplaceMechanism
+        mech = cls_l(sensitivity=sensitivity, epsilon=epsilon, dimension=dim)
+    elif mechanism == "gaussian":
+        cls_g = DiscreteGaussianMechanism if integer else GaussianMechanism
+        mech = cls_g(sensitivity=sensitivity, epsilon=epsilon, delta=delta, rho=rho, dimension=dim)
+    else:
+        raise InvalidParameterError(
+            f"`mechanism` must be 'laplace' or 'gaussian', got {mechanism!r}",
+            parameter="mechanism",
+            value=mechanism,
+        )
+    out = mech.release(value if np.ndim(value) == 0 else arr, rng=rng, accountant=accountant, label=label)
+    return out.value
