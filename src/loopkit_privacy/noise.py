@@ -13,7 +13,7 @@ never less privacy):
   ``2**-30``; exact when ``b · 2**m`` is an integer, e.g. any integer scale);
 * discrete Gaussian of parameter ``σ``: ``σ²`` becomes ``t·c / 2**k`` with
   ``t = floor(σ) + 1`` and ``c = ceil(σ² 2**k / t)`` (relative error of σ²
-  below ``2**-26``).
+  below ``2**-24``).
 
 The effective (rounded-up) parameters are returned by
 :func:`discrete_laplace_parameters` / :func:`discrete_gaussian_parameters`;
@@ -169,7 +169,7 @@ def discrete_gaussian_parameters(sigma: float) -> DiscreteGaussianParameters:
     Examples
     --------
     >>> p = discrete_gaussian_parameters(2.0)
-    >>> 4.0 <= p.variance < 4.0 * (1 + 2**-26)
+    >>> 4.0 <= p.variance < 4.0 * (1 + 2**-24)
     True
     """
     from fractions import Fraction
