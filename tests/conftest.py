@@ -14,7 +14,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+    parser.addoption(
+        "--run-slow", action="store_true", default=False, help="run tests marked slow"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

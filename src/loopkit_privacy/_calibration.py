@@ -62,7 +62,7 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
 
 
 def zcdp_log_delta(rho: float, epsilon: float) -> float:
-    """log δ for ρ-zCDP ⇒ (ε, δ)-DP (CKS 2020, Corollary 13); see :func:`zcdp_delta`."""
+    """Log δ for ρ-zCDP ⇒ (ε, δ)-DP (CKS 2020, Corollary 13); see :func:`zcdp_delta`."""
     if epsilon <= rho:
         return 0.0
 
@@ -130,7 +130,10 @@ def _dg_normaliser_bounds(sigma: float) -> tuple[float, float]:
         z = np.arange(-z_max, z_max + 1, dtype=np.float64)
         total = float(np.sum(np.exp(-(z * z) / (2.0 * sigma * sigma))))
         # Beyond |z| > z_max each side adds at most ∫ exp(-u²/2σ²) ≤ σ√(2π)Φc(z_max/σ) + f(z_max).
-        rest = 2.0 * (sigma * _SQRT_2PI * special.ndtr(-z_max / sigma) + math.exp(-z_max**2 / (2 * sigma**2)))
+        rest = 2.0 * (
+            sigma * _SQRT_2PI * special.ndtr(-z_max / sigma)
+            + math.exp(-(z_max**2) / (2 * sigma**2))
+        )
         return total * (1 - 1e-15), total * (1 + 1e-15) + rest
     # Poisson summation: N = σ√(2π) Σ_k exp(-2π²σ²k²) >= σ√(2π), and the
     # k ≠ 0 terms are below exp(-2π²·4096²), far under one ulp.

@@ -140,7 +140,11 @@ def check_numeric_array(value: Any, name: str = "value") -> np.ndarray:
     """
     arr = np.asarray(value)
     if arr.dtype.kind in "iu":
-        if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        if (
+            arr.dtype.kind == "u"
+            and arr.size
+            and int(arr.max()) > np.iinfo(np.int64).max
+        ):
             raise InvalidParameterError(
                 f"`{name}` has unsigned values above 2**63 - 1, which cannot be noised exactly",
                 parameter=name,

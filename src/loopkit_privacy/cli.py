@@ -37,14 +37,20 @@ def _synthetic_events(n_users: int, seed: int) -> dict[str, np.ndarray]:
     """Deterministic demo data (not privacy noise: numpy's PRNG is fine here)."""
     gen = np.random.default_rng(seed)
     visits = gen.random((n_users, len(_PAGES))) < np.array([0.9, 0.35, 0.5, 0.12, 0.2])
-    session_minutes = np.clip(gen.lognormal(mean=2.0, sigma=0.8, size=n_users), 0.0, None)
+    session_minutes = np.clip(
+        gen.lognormal(mean=2.0, sigma=0.8, size=n_users), 0.0, None
+    )
     return {"visits": visits, "session_minutes": session_minutes}
 
 
 def _demo(args: argparse.Namespace) -> int:
     if args.quiet_warnings:
         warnings.simplefilter("ignore", InsecureRandomnessWarning)
-    rng = lp_random.SecureRandom() if args.seed is None else lp_random.InsecureSeededRandom(args.seed)
+    rng = (
+        lp_random.SecureRandom()
+        if args.seed is None
+        else lp_random.InsecureSeededRandom(args.seed)
+    )
     _kernels.warmup()
     data = _synthetic_events(args.users, 0 if args.seed is None else args.seed)
     eps = args.epsilon
@@ -53,8 +59,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     # 1. Active users: one user changes the count by at most 1.
     true_users = int(visits.any(axis=1).sum())
-    r = mechanisms.GeometricMechanism(sensitivity=1, epsilon=eps).release(true_users, rng=rng)
-    rows.append(("active users", f"{true_users}", f"{r.value}", _ci(r), f"geometric ε={eps:g}"))
+    r = mechanisms.GeometricMechanism(sensitivity=1, epsilon=eps).release(
+        true_users, rng=rng
+    )
+    rows.append(
+        ("active users", f"{true_users}", f"{r.value}", _ci(r), f"geometric ε={eps:g}")
+    )
 
     # 2. Users per page (public page list): each user adds at most 1 to each
     #    of the 5 pages, so the count vector has L1 sensitivity 5, L2 √5.
@@ -63,23 +73,57 @@ def _demo(args: argparse.Namespace) -> int:
         sensitivity=float(np.sqrt(len(_PAGES))), rho=eps**2 / 2, dimension=len(_PAGES)
     ).release(true_pages, rng=rng)
     for page, t, v in zip(_PAGES, true_pages, rp.value, strict=True):
-        rows.append((f"users on /{page}", f"{t}", f"{v}", f"± {rp.half_width:g}", f"discrete Gaussian ρ={eps**2 / 2:g}"))
+        rows.append(
+            (
+                f"users on /{page}",
+                f"{t}",
+                f"{v}",
+                f"± {rp.half_width:g}",
+                f"discrete Gaussian ρ={eps**2 / 2:g}",
+            )
+        )
 
     # 3. Total session minutes, each user's contribution clamped to [0, 60].
     clamped = np.clip(minutes, 0.0, 60.0)
     true_sum = float(clamped.sum())
-    rs = mechanisms.LaplaceMechanism(sensitivity=60.0, epsilon=eps).release(true_sum, rng=rng)
-    rows.append(("session minutes (≤60/user)", f"{true_sum:.1f}", f"{rs.value:.1f}", _ci(rs, ".1f"), f"Laplace ε={eps:g}"))
+    rs = mechanisms.LaplaceMechanism(sensitivity=60.0, epsilon=eps).release(
+        true_sum, rng=rng
+    )
+    rows.append(
+        (
+            "session minutes (≤60/user)",
+            f"{true_sum:.1f}",
+            f"{rs.value:.1f}",
+            _ci(rs, ".1f"),
+            f"Laplace ε={eps:g}",
+        )
+    )
 
     # 4. Most visited page: report-noisy-max over the public pages.
-    best = mechanisms.report_noisy_max(true_pages, sensitivity=1.0, epsilon=eps, monotonic=True, rng=rng)
-    rows.append(("most visited page", f"/{_PAGES[int(np.argmax(true_pages))]}", f"/{_PAGES[best]}", "", f"report-noisy-max ε={eps:g}"))
+    best = mechanisms.report_noisy_max(
+        true_pages, sensitivity=1.0, epsilon=eps, monotonic=True, rng=rng
+    )
+    rows.append(
+        (
+            "most visited page",
+            f"/{_PAGES[int(np.argmax(true_pages))]}",
+            f"/{_PAGES[best]}",
+            "",
+            f"report-noisy-max ε={eps:g}",
+        )
+    )
 
-    source = "SecureRandom (AES-256-CTR keyed from the OS)" if args.seed is None else f"InsecureSeededRandom(seed={args.seed}) — NOT for publication"
+    source = (
+        "SecureRandom (AES-256-CTR keyed from the OS)"
+        if args.seed is None
+        else f"InsecureSeededRandom(seed={args.seed}) — NOT for publication"
+    )
     print(f"loopkit_privacy demo: {args.users} synthetic users, noise from {source}")
     print()
     headers = ("statistic", "true", "noisy", "95% CI", "mechanism")
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)
+    ]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
@@ -112,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="private statistics on synthetic events")
-    demo.add_argument("--users", type=int, default=10_000, help="number of synthetic users")
+    demo.add_argument(
+        "--users", type=int, default=10_000, help="number of synthetic users"
+    )
     demo.add_argument("--epsilon", type=float, default=1.0, help="ε of each release")
     demo.add_argument(
         "--seed",

@@ -155,7 +155,10 @@ def _cannot_compare(a: PrivacyLoss, b: Any) -> bool:
 
 
 def loss_from(
-    *, epsilon: float | None = None, delta: float | None = None, rho: float | None = None
+    *,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
 ) -> PrivacyLoss:
     """Build a privacy loss from keyword arguments, allowing exactly one family.
 
@@ -239,5 +242,7 @@ class NoiseEvent:
                 value=self.kind,
             )
         object.__setattr__(
-            self, "noise_multiplier", check_positive(self.noise_multiplier, "noise_multiplier")
+            self,
+            "noise_multiplier",
+            check_positive(self.noise_multiplier, "noise_multiplier"),
         )

@@ -111,7 +111,9 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
     3.731
     """
     return cal.analytic_gaussian_sigma(
-        check_positive(sensitivity, "sensitivity"), check_epsilon(epsilon), check_delta(delta)
+        check_positive(sensitivity, "sensitivity"),
+        check_epsilon(epsilon),
+        check_delta(delta),
     )
 
 
@@ -202,8 +204,9 @@ class Release:
     _accuracy: Any = field(default=None, repr=False, compare=False)
 
     def confidence_interval(self, level: float | None = None) -> tuple[Any, Any]:
-        """Return ``(low, high)``: an interval that holds the true value with
-        probability at least ``level`` (per coordinate for arrays).
+        """Return ``(low, high)``, covering the true value with probability >= ``level``.
+
+        For arrays the guarantee holds per coordinate.
 
         Parameters
         ----------
@@ -331,7 +334,8 @@ class _AdditiveMechanism:
         else:
             assert self._dg is not None
             params = tuple(
-                np.array([v], dtype=np.int64) for v in (self._dg.t, self._dg.c, self._dg.k)
+                np.array([v], dtype=np.int64)
+                for v in (self._dg.t, self._dg.c, self._dg.k)
             )
             out, _ = noise.draw("gaussian", params, n, rng)
         return out
@@ -412,9 +416,17 @@ class _AdditiveMechanism:
                 # Exact integer addition; saturate rather than wrap (post-processing).
                 with np.errstate(over="ignore"):
                     out = arr + z
-                wrapped = ((arr > 0) & (z > 0) & (out < 0)) | ((arr < 0) & (z < 0) & (out >= 0))
+                wrapped = ((arr > 0) & (z > 0) & (out < 0)) | (
+                    (arr < 0) & (z < 0) & (out >= 0)
+                )
                 if wrapped.any():
-                    out = np.where(wrapped, np.where(arr > 0, np.iinfo(np.int64).max, np.iinfo(np.int64).min), out)
+                    out = np.where(
+                        wrapped,
+                        np.where(
+                            arr > 0, np.iinfo(np.int64).max, np.iinfo(np.int64).min
+                        ),
+                        out,
+                    )
                 result: Any = int(out) if scalar else out
             else:
                 g = self.granularity
@@ -489,7 +501,9 @@ class LaplaceMechanism(_AdditiveMechanism):
     kind: Literal["laplace", "gaussian"] = "laplace"
     integer = False
 
-    def __init__(self, *, sensitivity: float, epsilon: float, dimension: int = 1) -> None:
+    def __init__(
+        self, *, sensitivity: float, epsilon: float, dimension: int = 1
+    ) -> None:
         self.sensitivity = check_positive(sensitivity, "sensitivity")
         eps = check_epsilon(epsilon)
         self.dimension = check_positive_int(dimension, "dimension")
@@ -573,7 +587,9 @@ def _gaussian_cost(
     return ApproxDP(check_epsilon(epsilon), check_delta(delta))
 
 
-def _dg_sigma_units(cost: PrivacyLoss, units: float, dimension: int, integer_units: int) -> float:
+def _dg_sigma_units(
+    cost: PrivacyLoss, units: float, dimension: int, integer_units: int
+) -> float:
     """σ in grid units for a discrete Gaussian release of the given cost."""
     if isinstance(cost, ZCDP):
         return units / math.sqrt(2.0 * cost.rho)
@@ -645,7 +661,11 @@ class GaussianMechanism(_AdditiveMechanism):
         g = _pow2_floor(self.sensitivity / root_d) * 2.0**-_GAUSSIAN_GRID_BITS
         while True:
             int_units = math.floor(self.sensitivity / g) + 1
-            units = self.sensitivity / g + root_d if self.dimension > 1 else float(int_units)
+            units = (
+                self.sensitivity / g + root_d
+                if self.dimension > 1
+                else float(int_units)
+            )
             sigma_units = _dg_sigma_units(self.cost, units, self.dimension, int_units)
             if sigma_units <= _MAX_GAUSSIAN_UNITS:
                 break
@@ -770,14 +790,20 @@ class ExponentialMechanism:
         self.cost = PureDP(eps)
         self._grid_bits = max(20, 20 + math.ceil(-math.log2(eps)))
         eps_used = eps - 2.0 ** -(self._grid_bits - 2)
-        self._factor = eps_used / (self.sensitivity if self.monotonic else 2.0 * self.sensitivity)
-        self.name = "ExponentialMechanism" if method == "exponential" else "PermuteAndFlip"
+        self._factor = eps_used / (
+            self.sensitivity if self.monotonic else 2.0 * self.sensitivity
+        )
+        self.name = (
+            "ExponentialMechanism" if method == "exponential" else "PermuteAndFlip"
+        )
 
     def _weights(self, scores: Any) -> np.ndarray:
         arr = check_numeric_array(scores, "scores").astype(np.float64).ravel()
         if arr.size == 0:
             raise InvalidParameterError(
-                "`scores` must hold at least one candidate", parameter="scores", value=None
+                "`scores` must hold at least one candidate",
+                parameter="scores",
+                value=None,
             )
         g = self._grid_bits
         limit = 2.0 ** (50 - g) / self._factor
@@ -812,7 +838,11 @@ class ExponentialMechanism:
             self.cost,
             label=label,
             mechanism=self.name,
-            parameters={"sensitivity": self.sensitivity, "monotonic": self.monotonic, "candidates": int(w.size)},
+            parameters={
+                "sensitivity": self.sensitivity,
+                "monotonic": self.monotonic,
+                "candidates": int(w.size),
+            },
             rng=source,
             event=None,
         ) as receipt:
@@ -821,9 +851,13 @@ class ExponentialMechanism:
             perm = np.empty(w.size, dtype=np.int64)
             while True:
                 if self.method == "exponential":
-                    idx = _sel.exponential_select(w, np.int64(self._grid_bits), words, st)
+                    idx = _sel.exponential_select(
+                        w, np.int64(self._grid_bits), words, st
+                    )
                 else:
-                    idx = _sel.permute_and_flip_select(w, np.int64(self._grid_bits), perm, words, st)
+                    idx = _sel.permute_and_flip_select(
+                        w, np.int64(self._grid_bits), perm, words, st
+                    )
                 if idx >= 0:
                     break
                 words = np.concatenate([words[st[0] :], source.words(64 + 8 * w.size)])
@@ -880,7 +914,10 @@ def report_noisy_max(
     1
     """
     mech = ExponentialMechanism(
-        sensitivity=sensitivity, epsilon=epsilon, monotonic=monotonic, method="permute_and_flip"
+        sensitivity=sensitivity,
+        epsilon=epsilon,
+        monotonic=monotonic,
+        method="permute_and_flip",
     )
     return mech.select(scores, rng=rng, accountant=accountant, label=label).index
 
@@ -968,18 +1005,31 @@ def add_noise(
             )
         if epsilon is None:
             raise InvalidParameterError(
-                "`epsilon` is required; pass e.g. epsilon=1.0", parameter="epsilon", value=None
+                "`epsilon` is required; pass e.g. epsilon=1.0",
+                parameter="epsilon",
+                value=None,
             )
         cls_l = GeometricMechanism if integer else LaplaceMechanism
         mech = cls_l(sensitivity=sensitivity, epsilon=epsilon, dimension=dim)
     elif mechanism == "gaussian":
         cls_g = DiscreteGaussianMechanism if integer else GaussianMechanism
-        mech = cls_g(sensitivity=sensitivity, epsilon=epsilon, delta=delta, rho=rho, dimension=dim)
+        mech = cls_g(
+            sensitivity=sensitivity,
+            epsilon=epsilon,
+            delta=delta,
+            rho=rho,
+            dimension=dim,
+        )
     else:
         raise InvalidParameterError(
             f"`mechanism` must be 'laplace' or 'gaussian', got {mechanism!r}",
             parameter="mechanism",
             value=mechanism,
         )
-    out = mech.release(value if np.ndim(value) == 0 else arr, rng=rng, accountant=accountant, label=label)
+    out = mech.release(
+        value if np.ndim(value) == 0 else arr,
+        rng=rng,
+        accountant=accountant,
+        label=label,
+    )
     return out.value

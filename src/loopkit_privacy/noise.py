@@ -120,7 +120,7 @@ class DiscreteGaussianParameters:
 
 
 def _div_up(num: int, den: int) -> float:
-    """num / den as a float rounded towards +inf."""
+    """Num / den as a float rounded towards +inf."""
     from fractions import Fraction
 
     exact = Fraction(num, den)
@@ -296,7 +296,9 @@ def draw(
     return out, sum(f.result() for f in futures)
 
 
-def _broadcast_param(values: Any, shape: tuple[int, ...], name: str) -> npt.NDArray[np.float64]:
+def _broadcast_param(
+    values: Any, shape: tuple[int, ...], name: str
+) -> npt.NDArray[np.float64]:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 0:
         return arr.reshape(1)
@@ -408,7 +410,9 @@ def sample_discrete_gaussian(
     sigmas = _broadcast_param(sigma, shape, "sigma")
     uniq, inv = np.unique(sigmas, return_inverse=True)
     ps = [discrete_gaussian_parameters(float(x)) for x in uniq]
-    cols = [np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "c", "k")]
+    cols = [
+        np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "c", "k")
+    ]
     if len(ps) > 1:
         cols = [col[inv] for col in cols]
     out, _ = draw("gaussian", tuple(cols), n, source)

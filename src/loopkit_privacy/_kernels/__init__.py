@@ -27,4 +27,6 @@ def warmup() -> None:
     out = np.empty(1, dtype=np.int64)
     sampling.discrete_laplace_fill(one, one, words, st, out, 0)
     st[:] = 0
-    sampling.discrete_gaussian_fill(one, one, np.zeros(1, dtype=np.int64), words, st, out, 0)
+    sampling.discrete_gaussian_fill(
+        one, one, np.zeros(1, dtype=np.int64), words, st, out, 0
+    )

@@ -52,10 +52,11 @@ def exponential_select(w, g, words, st):
 
 @jit_noalloc
 def permute_and_flip_select(w, g, perm, words, st):
-    """Permute-and-flip (McKenna & Sheldon 2020): visit candidates in a uniformly
-    random order and stop at the first i whose Bernoulli(exp(-(max(w) - w[i]) /
-    2**g)) succeeds. ``perm`` is scratch space of len(w). Returns -1 if words
-    ran out.
+    """Permute-and-flip (McKenna & Sheldon 2020) over weights exp(w[i] / 2**g).
+
+    Visit candidates in a uniformly random order and stop at the first i whose
+    Bernoulli(exp(-(max(w) - w[i]) / 2**g)) succeeds. ``perm`` is scratch space
+    of len(w). Returns -1 if words ran out.
     """
     p0 = st[0]
     r2 = st[2]
