@@ -11,7 +11,7 @@ Examples
 --------
 >>> from loopkit_privacy.cli import main
 >>> main(["demo", "--users", "500", "--seed", "1", "--quiet-warnings"])  # doctest: +ELLIPSIS
-loopkit_privacy demo: 500 synthetic users ...
+loopkit_privacy demo: 500 synthetic users...
 0
 """
 
