@@ -285,7 +285,9 @@ def draw(
     """
     fill = _k.discrete_laplace_fill if kind == "laplace" else _k.discrete_gaussian_fill
     out = np.empty(n, dtype=np.int64)
-    parts = _THREADS if n >= _PARALLEL_MIN else 1
+    # A seeded source stays on one thread: the order in which threads take
+    # words would otherwise make its output irreproducible.
+    parts = _THREADS if n >= _PARALLEL_MIN and not rng.insecure else 1
     if parts == 1:
         return out, _fill_range(fill, params, out, rng)
     edges = np.linspace(0, n, parts + 1).astype(np.int64)
