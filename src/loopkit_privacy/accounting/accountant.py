@@ -1,0 +1,909 @@
+"""The accountant: a privacy filter that checks and commits each charge atomically.
+
+Examples
+--------
+>>> acc = Accountant(epsilon=1.0)
+>>> receipt = acc.spend(PureDP(0.25), label="daily_active", mechanism="laplace")
+>>> acc.spent, acc.remaining
+(PureDP(epsilon=0.25), PureDP(epsilon=0.75))
+>>> acc.can_spend(PureDP(1.0))
+False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from loopkit_privacy.accounting import _budget
+from loopkit_privacy.accounting._budget import Policy, State
+from loopkit_privacy.accounting._chain import Chain
+from loopkit_privacy.accounting.events import (
+    BudgetRefused,
+    BudgetThresholdCrossed,
+    EventHandler,
+    VerificationFailed,
+    emit,
+)
+from loopkit_privacy.accounting.ledger import SQLiteLedger
+from loopkit_privacy.accounting.receipts import (
+    FORMAT,
+    FORMAT_VERSION,
+    Receipt,
+    cost_to_dict,
+    genesis_hash,
+    normalize_parameters,
+)
+from loopkit_privacy.errors import (
+    BudgetExceededError,
+    InsecureRandomnessError,
+    InvalidParameterError,
+    LedgerIntegrityError,
+)
+from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+
+__all__ = ["Accountant"]
+
+Accounting = Literal["basic", "zcdp", "rdp"]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def _check_str(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidParameterError(
+        f"`{name}` must be a string or None, got {value!r}", parameter=name, value=value
+    )
+
+
+def _check_fraction(value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= 1
+    ):
+        raise InvalidParameterError(
+            f"`warn_fraction` must be a number in (0, 1], got {value!r}; pass e.g. "
+            "warn_fraction=0.8",
+            parameter="warn_fraction",
+            value=value,
+        )
+    return float(value)
+
+
+class _Draft:
+    """A validated spend request, built before any lock is taken."""
+
+    __slots__ = ("charge", "cost", "event", "fields")
+
+    def __init__(
+        self,
+        cost: PrivacyLoss,
+        event: NoiseEvent | None,
+        charge: State,
+        fields: dict[str, Any],
+    ) -> None:
+        self.cost, self.event, self.charge, self.fields = cost, event, charge, fields
+
+
+class Accountant:
+    r"""A privacy budget that composes what it is charged and refuses overspending.
+
+    The accountant is a *privacy filter*: before each release it checks that
+    the composed total, including that release, stays within the budget, and
+    then commits the charge, in one atomic step. A refused charge raises
+    :class:`~loopkit_privacy.errors.BudgetExceededError` and changes nothing.
+
+    Parameters
+    ----------
+    epsilon : float, optional
+        Total ε; finite and > 0. Required unless ``rho`` is given.
+    delta : float
+        Total δ in [0, 1); must be > 0 for ``"zcdp"`` or ``"rdp"`` with an ε
+        budget.
+    rho : float, optional
+        A total ρ-zCDP budget instead of (ε, δ) (``accounting="zcdp"`` only).
+    accounting : {"basic", "zcdp", "rdp"}
+        How charges compose:
+
+        * ``"basic"``: exact sums of ε and δ (sequential composition);
+          ZCDP costs are refused.
+        * ``"zcdp"``: exact sums of ρ (pure ε counts as ε²/2; an (ε, δ) cost
+          needs its ``event``), checked against ``rho``, or converted to
+          (ε, δ) with the conversion of Canonne, Kamath & Steinke (2020).
+        * ``"rdp"``: exact per-order sums of Rényi DP over ``orders``
+          (Gaussian and Laplace from their ``event``; pure ε and ρ costs by
+          their standard RDP bounds; an (ε, δ) cost without ``event`` is
+          refused), converted with the improved conversion of Balle et al.
+          (2020).
+    orders : sequence of float, optional
+        Rényi orders for ``"rdp"`` (default: ``DEFAULT_ORDERS``).
+    allow_insecure : bool
+        If False, a charge marked ``insecure=True`` raises
+        :class:`~loopkit_privacy.errors.InsecureRandomnessError`.
+    on_event : callable, optional
+        Receives :class:`BudgetRefused`, :class:`BudgetThresholdCrossed` and
+        :class:`VerificationFailed` events.
+    warn_fraction : float
+        Fraction of the budget in (0, 1] whose crossing emits
+        :class:`BudgetThresholdCrossed` (once, by the charge that crosses it).
+    dataset : str
+        Name recorded in receipts (default ``"default"``).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a negative, NaN or infinite ε, δ outside [0, 1), a missing budget
+        or an inconsistent combination.
+
+    Notes
+    -----
+    Privacy. All three modes are valid privacy filters under fully adaptive
+    composition (the release, its mechanism and its cost may depend on all
+    earlier outputs), because the budget is checked on the composed total
+    *before* each release: for pure and approximate DP this is the filter of
+    Rogers, Roth, Ullman & Vadhan (2016) with basic composition; for zCDP and
+    RDP the filters of Feldman & Zrnic (2021) and Whitehouse, Ramdas, Rogers &
+    Wu (2023) show that the sum of ρ (or of the RDP at each fixed order) may
+    be checked exactly as in the non-adaptive case. Advanced composition is
+    **not** offered as a filter (see :func:`advanced_composition`).
+
+    Sums are exact (:class:`fractions.Fraction`); floats given by callers are
+    read as the decimal they print as, so 1000 spends of ``0.001`` fill a
+    budget of ``1.0`` exactly. Reported floats are rounded up (``spent``)
+    or down (``remaining``).
+
+    The accountant is thread-safe. Persistent, multi-process accountants are
+    made with :meth:`open`.
+
+    Examples
+    --------
+    >>> acc = Accountant(epsilon=1.0, delta=1e-6)
+    >>> _ = acc.spend(ApproxDP(0.5, 1e-7), label="a")
+    >>> acc.remaining
+    ApproxDP(epsilon=0.5, delta=9e-07)
+    >>> try:
+    ...     acc.spend(PureDP(0.75), label="daily_active")
+    ... except BudgetExceededError as err:
+    ...     print(err)
+    release 'daily_active' needs PureDP(epsilon=0.75) but only ApproxDP(epsilon=0.5, delta=9e-07) remains; nothing was spent
+
+    zCDP accounting of Gaussian releases:
+
+    >>> z = Accountant(epsilon=1.0, delta=1e-6, accounting="zcdp")
+    >>> _ = z.spend(ZCDP(0.01), label="g")
+    >>> z.spent
+    ZCDP(rho=0.01)
+    """
+
+    def __init__(
+        self,
+        *,
+        epsilon: float | None = None,
+        delta: float = 0.0,
+        rho: float | None = None,
+        accounting: Accounting = "basic",
+        orders: Any = None,
+        allow_insecure: bool = True,
+        on_event: EventHandler | None = None,
+        warn_fraction: float = 0.8,
+        dataset: str = "default",
+    ) -> None:
+        policy = Policy.make(
+            epsilon=epsilon, delta=delta, rho=rho, accounting=accounting, orders=orders
+        )
+        dataset = self._check_dataset(dataset)
+        header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "dataset": dataset,
+            "created": _now(),
+            **policy.header_budget(),
+        }
+        self._setup(policy, dataset, allow_insecure, on_event, warn_fraction)
+        self._ledger: SQLiteLedger | None = None
+        self._chain = Chain(policy, dataset, genesis_hash(header))
+
+    @staticmethod
+    def _check_dataset(dataset: Any) -> str:
+        if not isinstance(dataset, str) or not dataset:
+            raise InvalidParameterError(
+                f"`dataset` must be a non-empty string, got {dataset!r}; pass e.g. "
+                "dataset='events'",
+                parameter="dataset",
+                value=dataset,
+            )
+        return dataset
+
+    def _setup(
+        self,
+        policy: Policy,
+        dataset: str,
+        allow_insecure: bool,
+        on_event: EventHandler | None,
+        warn_fraction: float,
+    ) -> None:
+        if not isinstance(allow_insecure, bool):
+            raise InvalidParameterError(
+                f"`allow_insecure` must be True or False, got {allow_insecure!r}",
+                parameter="allow_insecure",
+                value=allow_insecure,
+            )
+        if on_event is not None and not callable(on_event):
+            raise InvalidParameterError(
+                f"`on_event` must be callable, got {on_event!r}",
+                parameter="on_event",
+                value=on_event,
+            )
+        self._policy = policy
+        self._dataset = dataset
+        self._allow_insecure = allow_insecure
+        self._on_event = on_event
+        self._warn_fraction = _check_fraction(warn_fraction)
+        self._lock = threading.RLock()
+        self._broken: LedgerIntegrityError | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        dataset: str,
+        epsilon: float | None = None,
+        delta: float = 0.0,
+        rho: float | None = None,
+        accounting: Accounting = "basic",
+        orders: Any = None,
+        allow_insecure: bool = True,
+        on_event: EventHandler | None = None,
+        warn_fraction: float = 0.8,
+        create: bool = True,
+        timeout: float = 60.0,
+        synchronous: Literal["full", "normal"] = "full",
+    ) -> Accountant:
+        """Open (or create) a persistent accountant backed by a SQLite ledger.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ledger file, shared safely by threads and processes. A missing
+            file is created (unless ``create=False``); an existing file must
+            be a ledger and is verified.
+        dataset : str
+            The dataset (tenant) whose budget to use. One file holds any number
+            of datasets; a charge to one never touches another.
+        epsilon, delta, rho, accounting, orders
+            The budget, as for :class:`Accountant`. For a new dataset it is
+            recorded; for an existing one it must equal the recorded budget.
+            If ``epsilon`` and ``rho`` are both None, the recorded budget of an
+            existing dataset is used.
+        allow_insecure, on_event, warn_fraction
+            As for :class:`Accountant`.
+        create : bool
+            Whether a missing file may be created.
+        timeout : float
+            Seconds to wait for another process's write lock.
+        synchronous : {"full", "normal"}
+            ``"full"`` (default) makes each charge durable against power loss
+            before the release proceeds; ``"normal"`` only against crashes.
+
+        Returns
+        -------
+        Accountant
+
+        Raises
+        ------
+        LedgerError
+            When the file is not a ledger, is truncated or corrupted, or the
+            dataset was recorded with a different budget (nothing is written).
+        LedgerIntegrityError
+            When the dataset's hash chain does not verify.
+        InvalidParameterError
+            For invalid budget parameters (checked before the file is touched).
+
+        Notes
+        -----
+        Privacy. Each charge is one SQLite transaction that reads the total,
+        checks it and appends the receipt, so processes sharing the file never
+        overspend together. A reservation made by :meth:`transaction` is
+        durable before the release computes anything; if the process dies
+        before committing, the reservation stays charged (fail closed).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "budget.ledger")
+        >>> acc = Accountant.open(path, dataset="events", epsilon=1.0)
+        >>> _ = acc.spend(PureDP(0.5), label="q1")
+        >>> acc.close()
+        >>> again = Accountant.open(path, dataset="events", epsilon=1.0)
+        >>> again.spent
+        PureDP(epsilon=0.5)
+        >>> again.close()
+        """
+        dataset = cls._check_dataset(dataset)
+        policy: Policy | None = None
+        if epsilon is not None or rho is not None:
+            policy = Policy.make(
+                epsilon=epsilon,
+                delta=delta,
+                rho=rho,
+                accounting=accounting,
+                orders=orders,
+            )
+        self = cls.__new__(cls)
+        self._setup(
+            policy if policy is not None else Policy("basic", 1.0, 0.0, None, None),
+            dataset,
+            allow_insecure,
+            on_event,
+            warn_fraction,
+        )
+        ledger = SQLiteLedger(
+            path, create=create, timeout=timeout, synchronous=synchronous
+        )
+        try:
+            recorded = ledger.ensure_dataset(dataset, policy, _now())
+            self._policy = recorded
+            self._ledger = ledger
+            self._chain = Chain(recorded, dataset, ledger.genesis(dataset))
+            with ledger.read() as con:
+                ledger.sync(con, self._chain)
+        except LedgerIntegrityError as err:
+            ledger.close()
+            emit(
+                on_event, VerificationFailed(ledger.path, dataset, err.index, str(err))
+            )
+            raise
+        except BaseException:
+            ledger.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Close the ledger connection (no-op for in-memory accountants).
+
+        Examples
+        --------
+        >>> Accountant(epsilon=1.0).close()
+        """
+        if self._ledger is not None:
+            self._ledger.close()
+
+    def __enter__(self) -> Accountant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------- properties
+    @property
+    def accounting(self) -> str:
+        """The accounting mode: ``"basic"``, ``"zcdp"`` or ``"rdp"``.
+
+        Examples
+        --------
+        >>> Accountant(epsilon=1.0).accounting
+        'basic'
+        """
+        return self._policy.accounting
+
+    @property
+    def dataset(self) -> str:
+        """The dataset whose budget this accountant charges.
+
+        Examples
+        --------
+        >>> Accountant(epsilon=1.0, dataset="events").dataset
+        'events'
+        """
+        return self._dataset
+
+    @property
+    def budget(self) -> PrivacyLoss:
+        """The total budget.
+
+        Examples
+        --------
+        >>> Accountant(epsilon=2.0, delta=1e-6).budget
+        ApproxDP(epsilon=2.0, delta=1e-06)
+        """
+        return self._policy.budget
+
+    @property
+    def spent(self) -> PrivacyLoss:
+        """What has been charged (pending reservations included), rounded up.
+
+        In the accountant's terms: (ε, δ) for ``"basic"``, ρ for ``"zcdp"``,
+        and the converted (ε, δ) at the budget's δ for ``"rdp"``.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> acc.spent
+        PureDP(epsilon=0.0)
+        >>> _ = acc.spend(PureDP(0.1)); _ = acc.spend(PureDP(0.2))
+        >>> acc.spent
+        PureDP(epsilon=0.30000000000000004)
+        """
+        with self._reading() as chain:
+            return self._policy.spent(chain.state)
+
+    @property
+    def remaining(self) -> PrivacyLoss:
+        """What is left of the budget, rounded down.
+
+        For ``"rdp"`` this is ε of the budget minus the converted ε spent: an
+        indication only (Rényi costs do not subtract in ε). Use
+        :meth:`can_spend` to ask about a specific cost.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> _ = acc.spend(PureDP(0.25))
+        >>> acc.remaining
+        PureDP(epsilon=0.75)
+        """
+        with self._reading() as chain:
+            return self._policy.remaining(chain.state)
+
+    @property
+    def receipts(self) -> tuple[Receipt, ...]:
+        """Receipts of the charges currently counted, in order.
+
+        Spends whose reservation was given back are not included.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> _ = acc.spend(PureDP(0.5), label="a")
+        >>> [r.label for r in acc.receipts]
+        ['a']
+        """
+        with self._reading() as chain:
+            return chain.charged_receipts()
+
+    @property
+    def used_fraction(self) -> float:
+        """The fraction of the budget used (largest over ε and δ).
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=2.0)
+        >>> _ = acc.spend(PureDP(0.5))
+        >>> acc.used_fraction
+        0.25
+        """
+        with self._reading() as chain:
+            return self._policy.used_fraction(chain.state)
+
+    # ---------------------------------------------------------------- locking
+    def _fail(self, err: LedgerIntegrityError) -> None:
+        self._broken = err
+        path = self._ledger.path if self._ledger is not None else "<memory>"
+        emit(
+            self._on_event, VerificationFailed(path, self._dataset, err.index, str(err))
+        )
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Chain]:
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            if self._ledger is None:
+                yield self._chain
+                return
+            try:
+                with self._ledger.read() as con:
+                    self._ledger.sync(con, self._chain)
+            except LedgerIntegrityError as err:
+                self._fail(err)
+                raise
+            yield self._chain
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """Lock, open a write transaction (SQLite) and bring the chain up to date.
+
+        Yields the SQLite connection (or None in memory). If anything fails
+        inside, the in-memory view is rebuilt from the ledger next time.
+        """
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            if self._ledger is None:
+                yield None
+                return
+            try:
+                with self._ledger.write() as con:
+                    self._ledger.sync(con, self._chain)
+                    yield con
+            except LedgerIntegrityError as err:
+                self._fail(err)
+                raise
+            except BaseException:
+                # The transaction rolled back, but the chain may have been
+                # advanced in memory: rebuild it from the file.
+                self._chain = Chain(self._policy, self._dataset, self._chain.genesis)
+                raise
+
+    # --------------------------------------------------------------- spending
+    def _draft(
+        self,
+        cost: Any,
+        *,
+        label: Any,
+        mechanism: Any,
+        parameters: Any,
+        privacy_unit: Any,
+        insecure: Any,
+        event: Any,
+        request_id: Any,
+    ) -> _Draft:
+        if not isinstance(cost, PureDP | ApproxDP | ZCDP):
+            raise InvalidParameterError(
+                f"`cost` must be a PureDP, ApproxDP or ZCDP, got {cost!r}; build one "
+                "with loopkit_privacy.loss.loss_from(epsilon=...)",
+                parameter="cost",
+                value=cost,
+            )
+        if event is not None and not isinstance(event, NoiseEvent):
+            raise InvalidParameterError(
+                f"`event` must be a NoiseEvent or None, got {event!r}",
+                parameter="event",
+                value=event,
+            )
+        if not isinstance(insecure, bool):
+            raise InvalidParameterError(
+                f"`insecure` must be True or False, got {insecure!r}",
+                parameter="insecure",
+                value=insecure,
+            )
+        if insecure and not self._allow_insecure:
+            raise InsecureRandomnessError(
+                f"release {label!r} uses insecure (seeded) randomness but this "
+                "accountant was created with allow_insecure=False; use the default "
+                "secure rng; nothing was spent"
+            )
+        fields = {
+            "label": _check_str(label, "label"),
+            "mechanism": _check_str(mechanism, "mechanism"),
+            "privacy_unit": _check_str(privacy_unit, "privacy_unit"),
+            "request_id": _check_str(request_id, "request_id"),
+            "parameters": normalize_parameters(parameters),
+            "insecure": insecure,
+        }
+        return _Draft(cost, event, self._policy.charge(cost, event), fields)
+
+    def _describe_request(self, label: str | None) -> str:
+        return f"release {label!r}" if label is not None else "a release"
+
+    def _charge(self, draft: _Draft, status: str) -> tuple[Receipt, bool]:
+        """Check and commit (or reserve) ``draft``; return (receipt, replayed)."""
+        refused: BudgetExceededError | None = None
+        crossed: float | None = None
+        with self._writing() as con:
+            chain = self._chain
+            request_id = draft.fields["request_id"]
+            if request_id is not None and request_id in chain.by_request:
+                previous = chain.by_request[request_id]
+                if (cost_to_dict(previous.cost), previous.event) != (
+                    cost_to_dict(draft.cost),
+                    draft.event,
+                ):
+                    raise InvalidParameterError(
+                        f"`request_id` {request_id!r} was already used for a release "
+                        f"costing {previous.cost!r}; a retry must ask for the same cost "
+                        f"(got {draft.cost!r}); nothing was spent",
+                        parameter="request_id",
+                        value=request_id,
+                    )
+                if status == "committed":
+                    self._set_status(con, previous, "committed")
+                return previous, True
+            before = chain.state
+            after = _budget.add(before, draft.charge)
+            if not self._policy.fits(after):
+                remaining = self._policy.remaining(before)
+                label = draft.fields["label"]
+                refused = BudgetExceededError(
+                    f"{self._describe_request(label)} needs {draft.cost!r} but only "
+                    f"{remaining!r} remains; nothing was spent",
+                    requested=draft.cost,
+                    remaining=remaining,
+                    label=label,
+                )
+            else:
+                receipt = Receipt(
+                    id=uuid.uuid4().hex,
+                    index=chain.head_index + 1,
+                    time=_now(),
+                    dataset=self._dataset,
+                    cost=draft.cost,
+                    event=draft.event,
+                    prev_hash=chain.head_hash,
+                    **draft.fields,
+                ).sealed()
+                if con is not None:
+                    assert self._ledger is not None
+                    self._ledger.append(con, receipt, status)
+                chain.apply(receipt, status=status)
+                used_before = self._policy.used_fraction(before)
+                used_after = self._policy.used_fraction(after)
+                if used_before < self._warn_fraction <= used_after:
+                    crossed = used_after
+        if refused is not None:
+            emit(
+                self._on_event,
+                BudgetRefused(
+                    self._dataset, refused.label, refused.requested, refused.remaining
+                ),
+            )
+            raise refused
+        if crossed is not None:
+            emit(
+                self._on_event,
+                BudgetThresholdCrossed(
+                    self._dataset, self._warn_fraction, crossed, draft.fields["label"]
+                ),
+            )
+        return receipt, False
+
+    def _set_status(self, con: Any, receipt: Receipt, status: str) -> None:
+        if self._chain.status.get(receipt.id) == "pending":
+            if con is not None:
+                assert self._ledger is not None
+                self._ledger.set_status(con, self._dataset, receipt.id, status)
+            self._chain.status[receipt.id] = status
+
+    def spend(
+        self,
+        cost: PrivacyLoss,
+        *,
+        label: str | None = None,
+        mechanism: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        privacy_unit: str | None = None,
+        insecure: bool = False,
+        event: NoiseEvent | None = None,
+        request_id: str | None = None,
+    ) -> Receipt:
+        """Check that ``cost`` fits, and charge it, atomically.
+
+        Parameters
+        ----------
+        cost : PureDP or ApproxDP or ZCDP
+            The release's privacy loss.
+        label : str, optional
+            A name for the release (shown in errors, events and the ledger).
+        mechanism : str, optional
+            The mechanism's name.
+        parameters : dict, optional
+            JSON-able details (sensitivity, scale, bounds, ...).
+        privacy_unit : str, optional
+            The privacy unit (e.g. ``"user_id"``; ``"event"`` for event-level).
+        insecure : bool
+            Whether the release uses insecure (seeded) randomness.
+        event : NoiseEvent, optional
+            The noise the release adds; used by ``"rdp"`` (and by ``"zcdp"``
+            for an (ε, δ) cost).
+        request_id : str, optional
+            Idempotency key. A retry with a request id that is already charged
+            returns the original receipt and charges nothing; the caller must
+            then return the first attempt's result (new noise would be a new
+            release and needs a new id).
+
+        Returns
+        -------
+        Receipt
+
+        Raises
+        ------
+        BudgetExceededError
+            When the charge would exceed the budget; nothing is changed.
+        UnsupportedCompositionError
+            When this accountant cannot compose ``cost`` (e.g. ZCDP in
+            ``"basic"``, or (ε, δ) without ``event`` in ``"rdp"``).
+        InsecureRandomnessError
+            When ``insecure=True`` and the accountant forbids it.
+        InvalidParameterError
+            For a malformed argument, or a ``request_id`` reused with another
+            cost.
+        LedgerError
+            When the ledger cannot be written (nothing is charged).
+
+        Notes
+        -----
+        Privacy. Call this **before** touching the data. Everything is
+        validated before the budget is locked; the check and the charge happen
+        under one lock (and, for a ledger, one SQLite transaction).
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> r = acc.spend(PureDP(0.5), label="q", mechanism="laplace",
+        ...               parameters={"sensitivity": 1.0, "scale": 2.0})
+        >>> r.index, r.label, r.parameters["scale"]
+        (0, 'q', 2.0)
+        """
+        draft = self._draft(
+            cost,
+            label=label,
+            mechanism=mechanism,
+            parameters=parameters,
+            privacy_unit=privacy_unit,
+            insecure=insecure,
+            event=event,
+            request_id=request_id,
+        )
+        return self._charge(draft, "committed")[0]
+
+    def can_spend(self, cost: PrivacyLoss, event: NoiseEvent | None = None) -> bool:
+        """Whether ``cost`` would fit now (a dry run; nothing is charged).
+
+        Parameters
+        ----------
+        cost : PureDP or ApproxDP or ZCDP
+        event : NoiseEvent, optional
+            As for :meth:`spend`.
+
+        Returns
+        -------
+        bool
+            False also when the accountant cannot compose ``cost``. Another
+            thread or process may spend in between: only :meth:`spend` and
+            :meth:`transaction` reserve.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> acc.can_spend(PureDP(1.0)), acc.can_spend(PureDP(1.5))
+        (True, False)
+        """
+        try:
+            draft = self._draft(
+                cost,
+                label=None,
+                mechanism=None,
+                parameters=None,
+                privacy_unit=None,
+                insecure=False,
+                event=event,
+                request_id=None,
+            )
+        except Exception:
+            return False
+        with self._reading() as chain:
+            return self._policy.fits(_budget.add(chain.state, draft.charge))
+
+    def _release(self, receipt: Receipt) -> None:
+        with self._writing() as con:
+            chain = self._chain
+            if receipt.id not in chain.charges:
+                return
+            entry = Receipt(
+                id=uuid.uuid4().hex,
+                index=chain.head_index + 1,
+                time=_now(),
+                label=receipt.label,
+                dataset=self._dataset,
+                privacy_unit=receipt.privacy_unit,
+                mechanism=receipt.mechanism,
+                parameters={},
+                cost=receipt.cost,
+                insecure=receipt.insecure,
+                request_id=None,
+                prev_hash=chain.head_hash,
+                event=receipt.event,
+                kind="release",
+                releases=receipt.id,
+            ).sealed()
+            if con is not None:
+                assert self._ledger is not None
+                self._ledger.append(con, entry, "committed")
+                self._ledger.set_status(con, self._dataset, receipt.id, "released")
+            chain.apply(entry)
+
+    def _commit(self, receipt: Receipt) -> None:
+        with self._writing() as con:
+            self._set_status(con, receipt, "committed")
+
+    @contextlib.contextmanager
+    def transaction(
+        self,
+        cost: PrivacyLoss,
+        *,
+        label: str | None = None,
+        mechanism: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        privacy_unit: str | None = None,
+        insecure: bool = False,
+        event: NoiseEvent | None = None,
+        request_id: str | None = None,
+    ) -> Iterator[Receipt]:
+        """Reserve ``cost`` for a release, and commit it when the release succeeds.
+
+        On entering, the cost is checked and reserved (durably, for a ledger)
+        exactly as :meth:`spend` would charge it; the block receives the
+        receipt. On normal exit the reservation is marked committed. If the
+        block raises, the reservation is given back (a ``"release"`` entry is
+        appended to the chain) and the exception propagates.
+
+        Parameters
+        ----------
+        cost, label, mechanism, parameters, privacy_unit, insecure, event, request_id
+            As for :meth:`spend`.
+
+        Yields
+        ------
+        Receipt
+
+        Raises
+        ------
+        BudgetExceededError, UnsupportedCompositionError, InsecureRandomnessError, InvalidParameterError
+            On entering, as for :meth:`spend`; the block does not run.
+
+        Notes
+        -----
+        Privacy. Giving the reservation back on an exception is safe because a
+        release whose block raised has not returned any output: the noisy
+        result never left the process. Code inside the block must therefore
+        not publish anything (write files, send responses) before the block
+        ends; publish after the ``with`` statement. If the process dies inside
+        the block, the reservation stays charged (fail closed). A replayed
+        ``request_id`` is never given back.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0)
+        >>> with acc.transaction(PureDP(0.5), label="ok") as receipt:
+        ...     result = 42  # compute the noisy release here
+        >>> acc.spent
+        PureDP(epsilon=0.5)
+        >>> try:
+        ...     with acc.transaction(PureDP(0.25), label="fails"):
+        ...         raise RuntimeError("kernel failed")
+        ... except RuntimeError:
+        ...     pass
+        >>> acc.spent
+        PureDP(epsilon=0.5)
+        """
+        draft = self._draft(
+            cost,
+            label=label,
+            mechanism=mechanism,
+            parameters=parameters,
+            privacy_unit=privacy_unit,
+            insecure=insecure,
+            event=event,
+            request_id=request_id,
+        )
+        receipt, replayed = self._charge(draft, "pending")
+        try:
+            yield receipt
+        except BaseException as exc:
+            if not replayed:
+                try:
+                    self._release(receipt)
+                except Exception as release_error:
+                    exc.add_note(
+                        f"the reservation {receipt.id} could not be given back "
+                        f"({release_error!r}) and stays charged"
+                    )
+            raise
+        self._commit(receipt)
+
+    def __repr__(self) -> str:
+        where = f", ledger={self._ledger.path!r}" if self._ledger is not None else ""
+        return (
+            f"Accountant(dataset={self._dataset!r}, accounting={self.accounting!r}, "
+            f"budget={self.budget!r}{where})"
+        )

@@ -1,0 +1,883 @@
+"""The persistent ledger: receipts in a SQLite file shared by processes.
+
+Format
+------
+One SQLite database (stdlib :mod:`sqlite3`, WAL journal, ``synchronous=FULL``)
+with three tables:
+
+``meta(key, value)``
+    ``format = loopkit-privacy-ledger`` and ``version = 1``. A file without
+    them is not a ledger and is never written to.
+``datasets(name, header, genesis_hash, head_index, head_hash)``
+    One row per dataset (tenant): its budget header as canonical JSON, the
+    hash of that header (the chain's genesis), and the index and hash of the
+    chain's last entry (so that a truncated chain is detected).
+``entries(dataset, idx, id, kind, request_id, status, body, hash)``
+    The hash chain: ``body`` is the receipt's canonical JSON and ``hash`` its
+    SHA-256. ``status`` (``pending``, ``committed``, ``released``) is the only
+    mutable column; it is informational, never used for totals.
+
+Every charge is one ``BEGIN IMMEDIATE`` transaction: read the dataset's head,
+apply (and verify) any entries other processes appended since, check the
+budget, append, move the head, commit. SQLite's write lock serialises these
+across processes and WAL makes each commit atomic under ``kill -9``.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from loopkit_privacy.accounting import Accountant, verify_ledger
+>>> path = os.path.join(tempfile.mkdtemp(), "budget.ledger")
+>>> acc = Accountant.open(path, dataset="events", epsilon=1.0)
+>>> _ = acc.spend(PureDP(0.25), label="dau")
+>>> acc.close()
+>>> report = verify_ledger(path)
+>>> report.ok, report.datasets[0].spent
+(True, PureDP(epsilon=0.25))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from loopkit_privacy.accounting._budget import Policy
+from loopkit_privacy.accounting._chain import Chain, entry_problems
+from loopkit_privacy.accounting.events import EventHandler, VerificationFailed, emit
+from loopkit_privacy.accounting.receipts import (
+    FORMAT,
+    FORMAT_VERSION,
+    Receipt,
+    canonical_json,
+    genesis_hash,
+)
+from loopkit_privacy.errors import (
+    InvalidParameterError,
+    LedgerError,
+    LedgerIntegrityError,
+)
+from loopkit_privacy.loss import PrivacyLoss, PureDP  # noqa: F401  (PureDP: doctest)
+
+__all__ = [
+    "DatasetSummary",
+    "LedgerProblem",
+    "LedgerReport",
+    "SQLiteLedger",
+    "verify_ledger",
+]
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE datasets (
+    name TEXT PRIMARY KEY,
+    header TEXT NOT NULL,
+    genesis_hash TEXT NOT NULL,
+    head_index INTEGER NOT NULL,
+    head_hash TEXT NOT NULL
+);
+CREATE TABLE entries (
+    dataset TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    request_id TEXT,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (dataset, idx)
+);
+CREATE INDEX entries_id ON entries (dataset, id);
+"""
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_magic(path: str) -> None:
+    if os.path.isdir(path):
+        raise LedgerError(f"ledger path {path!r} is a directory, not a ledger file")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(_SQLITE_MAGIC))
+    except OSError as err:
+        raise LedgerError(f"cannot read ledger {path!r}: {err}") from err
+    if magic != _SQLITE_MAGIC:
+        what = "is empty (truncated?)" if not magic else "is not a SQLite database"
+        raise LedgerError(
+            f"{path!r} {what}, so it is not a loopkit-privacy ledger; refusing to "
+            "open it (a ledger is never re-created over an existing file)"
+        )
+
+
+def _create_file(path: str) -> None:
+    """Create an empty ledger at ``path`` atomically (never over an existing file)."""
+    tmp = f"{path}.creating-{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("BEGIN IMMEDIATE")
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+            con.execute(
+                "INSERT INTO meta VALUES ('version', ?)", (str(FORMAT_VERSION),)
+            )
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        # link() fails if ``path`` exists, so two creators cannot clobber each
+        # other and nobody ever sees a half-built ledger.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    except OSError as err:
+        raise LedgerError(f"cannot create ledger {path!r}: {err}") from err
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp + suffix)
+
+
+def _check_meta(con: sqlite3.Connection, path: str) -> None:
+    try:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        tables = {
+            r[0]
+            for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    except sqlite3.DatabaseError as err:
+        raise LedgerError(
+            f"{path!r} is not a loopkit-privacy ledger or is corrupted ({err}); "
+            "refusing to open it"
+        ) from err
+    if meta.get("format") != FORMAT or not {"datasets", "entries"} <= tables:
+        raise LedgerError(f"{path!r} is a SQLite file but not a loopkit-privacy ledger")
+    if meta.get("version") != str(FORMAT_VERSION):
+        raise LedgerError(
+            f"{path!r} has ledger format version {meta.get('version')!r}; this "
+            f"library reads version {FORMAT_VERSION}"
+        )
+
+
+def _row_receipt(row: tuple[Any, ...]) -> tuple[Receipt, list[tuple[str, str]]]:
+    """Parse an ``entries`` row; return the receipt and row-level problems."""
+    idx, rid, kind, request_id, body, stored_hash = row
+    problems: list[tuple[str, str]] = []
+    try:
+        data = json.loads(body)
+        data["hash"] = stored_hash
+        receipt = Receipt.from_dict(data)
+    except (ValueError, LedgerError) as err:
+        raise LedgerIntegrityError(
+            f"receipt {idx}: unreadable body ({err})", index=idx
+        ) from err
+    if _sha256(body) != stored_hash:
+        problems.append(
+            ("altered", f"receipt {idx}: stored text does not match its hash")
+        )
+    if (receipt.index, receipt.id, receipt.kind, receipt.request_id) != (
+        idx,
+        rid,
+        kind,
+        request_id,
+    ):
+        problems.append(
+            ("altered", f"receipt {idx}: columns disagree with the hashed body")
+        )
+    return receipt, problems
+
+
+class SQLiteLedger:
+    """A ledger file: connection handling and the row-level operations.
+
+    Users normally go through :meth:`Accountant.open
+    <loopkit_privacy.accounting.Accountant.open>`; this class is public for
+    tools that inspect ledgers.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ledger file. It is created (atomically) if missing and ``create``
+        is true; an existing file must be a ledger.
+    create : bool
+        Whether a missing file may be created.
+    timeout : float
+        Seconds to wait for another process's write lock.
+    synchronous : {"full", "normal"}
+        SQLite's ``synchronous`` setting. ``"full"`` (default) makes every
+        charge durable against power loss; ``"normal"`` only against process
+        crashes (still atomic), and is faster.
+
+    Raises
+    ------
+    LedgerError
+        When the file is not a ledger, is corrupted, or cannot be created.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.ledger")
+    >>> led = SQLiteLedger(path)
+    >>> led.dataset_names()
+    []
+    >>> led.close()
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        timeout: float = 60.0,
+        synchronous: str = "full",
+    ) -> None:
+        self.path = os.fspath(path)
+        if synchronous not in ("full", "normal"):
+            raise InvalidParameterError(
+                f"`synchronous` must be 'full' or 'normal', got {synchronous!r}",
+                parameter="synchronous",
+                value=synchronous,
+            )
+        self._timeout = float(timeout)
+        self._synchronous = synchronous
+        if not os.path.exists(self.path):
+            if not create:
+                raise LedgerError(f"ledger {self.path!r} does not exist")
+            _create_file(self.path)
+        _check_magic(self.path)
+        self._lock = threading.RLock()
+        self._con: sqlite3.Connection | None = None
+        self._pid = -1
+        con = self._connection()
+        try:
+            result = con.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as err:
+            self.close()
+            raise LedgerError(f"ledger {self.path!r} is corrupted: {err}") from err
+        if result is None or result[0] != "ok":
+            self.close()
+            raise LedgerError(f"ledger {self.path!r} is corrupted: {result!r}")
+
+    # ---------------------------------------------------------------- plumbing
+    def _connection(self) -> sqlite3.Connection:
+        # A connection must not cross fork(): a child opens its own.
+        if self._con is None or self._pid != os.getpid():
+            try:
+                con = sqlite3.connect(
+                    f"file:{self.path}?mode=rw",
+                    uri=True,
+                    timeout=self._timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as err:
+                raise LedgerError(f"cannot open ledger {self.path!r}: {err}") from err
+            try:
+                _check_meta(con, self.path)
+                con.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+                if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    con.execute("PRAGMA journal_mode=WAL")
+                con.execute(f"PRAGMA synchronous = {self._synchronous.upper()}")
+            except sqlite3.DatabaseError as err:
+                con.close()
+                raise LedgerError(f"ledger {self.path!r} is unusable: {err}") from err
+            except LedgerError:
+                con.close()
+                raise
+            self._con, self._pid = con, os.getpid()
+        return self._con
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; commits on success, else rolls back."""
+        with self._lock:
+            con = self._connection()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise LedgerError(f"cannot lock ledger {self.path!r}: {err}") from err
+            try:
+                yield con
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise
+            try:
+                con.execute("COMMIT")
+            except sqlite3.Error as err:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise LedgerError(
+                    f"cannot commit to ledger {self.path!r}: {err}"
+                ) from err
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (one consistent snapshot)."""
+        with self._lock:
+            con = self._connection()
+            con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this process's connection (idempotent).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> led = SQLiteLedger(os.path.join(tempfile.mkdtemp(), "c.ledger"))
+        >>> led.close(); led.close()
+        """
+        with self._lock:
+            if self._con is not None and self._pid == os.getpid():
+                self._con.close()
+            self._con = None
+
+    # -------------------------------------------------------------- operations
+    def dataset_names(self) -> list[str]:
+        """Names of the datasets in this ledger.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.ledger")
+        >>> Accountant.open(path, dataset="a", epsilon=1.0).close()
+        >>> SQLiteLedger(path).dataset_names()
+        ['a']
+        """
+        with self.read() as con:
+            return [
+                r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name")
+            ]
+
+    def ensure_dataset(
+        self, dataset: str, policy: Policy | None, created: str
+    ) -> Policy:
+        """Create the dataset's header, or check it against ``policy``."""
+        with self.write() as con:
+            row = con.execute(
+                "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
+            ).fetchone()
+            if row is None:
+                if policy is None:
+                    raise LedgerError(
+                        f"dataset {dataset!r} is not in ledger {self.path!r}; give a "
+                        "budget (epsilon=..., delta=... or rho=...) to create it"
+                    )
+                header = {
+                    "format": FORMAT,
+                    "version": FORMAT_VERSION,
+                    "dataset": dataset,
+                    "created": created,
+                    **policy.header_budget(),
+                }
+                text = canonical_json(header)
+                genesis = genesis_hash(header)
+                con.execute(
+                    "INSERT INTO datasets VALUES (?, ?, ?, -1, ?)",
+                    (dataset, text, genesis, genesis),
+                )
+                return policy
+            header, _ = self._parse_header(dataset, row)
+            recorded = Policy.from_header(header)
+            if (
+                policy is not None
+                and policy.header_budget() != recorded.header_budget()
+            ):
+                raise LedgerError(
+                    f"dataset {dataset!r} in {self.path!r} was created with "
+                    f"{_describe(recorded)} but is opened with {_describe(policy)}; "
+                    "nothing was written (open it with the recorded budget)"
+                )
+            return recorded
+
+    def _parse_header(
+        self, dataset: str, row: tuple[Any, ...]
+    ) -> tuple[dict[str, Any], str]:
+        text, stored_genesis = row
+        try:
+            header = json.loads(text)
+        except ValueError as err:
+            raise LedgerIntegrityError(
+                f"dataset {dataset!r}: budget header is unreadable", index=None
+            ) from err
+        if genesis_hash(header) != stored_genesis or header.get("dataset") != dataset:
+            raise LedgerIntegrityError(
+                f"dataset {dataset!r}: budget header does not match its hash "
+                "(the budget was altered)",
+                index=None,
+            )
+        return header, stored_genesis
+
+    def genesis(self, dataset: str) -> str:
+        """The genesis hash of ``dataset``."""
+        with self.read() as con:
+            row = con.execute(
+                "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
+            ).fetchone()
+        if row is None:
+            raise LedgerError(f"dataset {dataset!r} is not in ledger {self.path!r}")
+        return self._parse_header(dataset, row)[1]
+
+    def sync(self, con: sqlite3.Connection, chain: Chain) -> None:
+        """Apply entries appended since ``chain``'s head (verifying each)."""
+        head = con.execute(
+            "SELECT head_index, head_hash FROM datasets WHERE name = ?",
+            (chain.dataset,),
+        ).fetchone()
+        if head is None:
+            raise LedgerIntegrityError(
+                f"dataset {chain.dataset!r} disappeared from ledger {self.path!r}"
+            )
+        if head[0] == chain.head_index and head[1] == chain.head_hash:
+            return
+        rows = con.execute(
+            "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
+            "WHERE dataset = ? AND idx > ? ORDER BY idx",
+            (chain.dataset, chain.head_index),
+        ).fetchall()
+        for row in rows:
+            receipt, problems = _row_receipt(row[:6])
+            if problems:
+                raise LedgerIntegrityError(
+                    f"ledger for dataset {chain.dataset!r} fails verification: "
+                    + "; ".join(m for _, m in problems),
+                    index=receipt.index,
+                )
+            chain.apply(receipt, status=row[6])
+        if (chain.head_index, chain.head_hash) != tuple(head):
+            raise LedgerIntegrityError(
+                f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
+                f"{head[0]}) does not match the last receipt ({chain.head_index}); "
+                "receipts are missing",
+                index=chain.head_index + 1,
+            )
+
+    def append(self, con: sqlite3.Connection, receipt: Receipt, status: str) -> None:
+        """Insert ``receipt`` and move the dataset's head (inside ``write``)."""
+        body = canonical_json(receipt.body())
+        con.execute(
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                receipt.dataset,
+                receipt.index,
+                receipt.id,
+                receipt.kind,
+                receipt.request_id,
+                status,
+                body,
+                receipt.hash,
+            ),
+        )
+        con.execute(
+            "UPDATE datasets SET head_index = ?, head_hash = ? WHERE name = ?",
+            (receipt.index, receipt.hash, receipt.dataset),
+        )
+
+    def set_status(
+        self, con: sqlite3.Connection, dataset: str, rid: str, status: str
+    ) -> None:
+        """Update the informational status of an entry."""
+        con.execute(
+            "UPDATE entries SET status = ? WHERE dataset = ? AND id = ?",
+            (status, dataset, rid),
+        )
+
+    def rows(self, dataset: str) -> list[tuple[Any, ...]]:
+        """All entry rows of a dataset, in index order."""
+        with self.read() as con:
+            return con.execute(
+                "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
+                "WHERE dataset = ? ORDER BY idx",
+                (dataset,),
+            ).fetchall()
+
+
+def _describe(policy: Policy) -> str:
+    b = policy.header_budget()
+    return f"accounting={b['accounting']!r}, budget={policy.budget!r}"
+
+
+# ----------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerProblem:
+    """One finding of :func:`verify_ledger`.
+
+    Parameters
+    ----------
+    dataset : str or None
+        The dataset, when the problem belongs to one.
+    index : int or None
+        The receipt index, when the problem belongs to one.
+    kind : str
+        ``"altered"``, ``"missing"``, ``"reordered"``, ``"chain"``,
+        ``"header"``, ``"head"``, ``"totals"``, ``"status"`` or ``"corrupt"``.
+    message : str
+        What was found.
+
+    Examples
+    --------
+    >>> LedgerProblem("d", 2, "altered", "receipt 2: contents do not match").kind
+    'altered'
+    """
+
+    dataset: str | None
+    index: int | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    """Totals of one dataset, recomputed by :func:`verify_ledger`.
+
+    Parameters
+    ----------
+    dataset : str
+    accounting : str
+    budget, spent, remaining : PureDP or ApproxDP or ZCDP
+        Spent rounded up, remaining rounded down.
+    receipts : int
+        Charged spends (committed or pending).
+    pending : int
+        Reservations never committed (in flight, or left by a dead process;
+        they stay charged).
+    released : int
+        Reservations given back.
+    head_hash : str
+        Hash of the last entry; anchor it elsewhere to detect a rewritten
+        chain.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from loopkit_privacy.accounting import Accountant, verify_ledger
+    >>> path = os.path.join(tempfile.mkdtemp(), "s.ledger")
+    >>> Accountant.open(path, dataset="a", epsilon=1.0).close()
+    >>> verify_ledger(path).datasets[0].receipts
+    0
+    """
+
+    dataset: str
+    accounting: str
+    budget: PrivacyLoss
+    spent: PrivacyLoss
+    remaining: PrivacyLoss
+    receipts: int
+    pending: int
+    released: int
+    head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReport:
+    """The result of :func:`verify_ledger`.
+
+    Parameters
+    ----------
+    path : str
+    ok : bool
+        True when no problem was found.
+    datasets : tuple of DatasetSummary
+    problems : tuple of LedgerProblem
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from loopkit_privacy.accounting import Accountant, verify_ledger
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.ledger")
+    >>> Accountant.open(path, dataset="a", epsilon=1.0).close()
+    >>> report = verify_ledger(path)
+    >>> bool(report), report.problems
+    (True, ())
+    """
+
+    path: str
+    ok: bool
+    datasets: tuple[DatasetSummary, ...]
+    problems: tuple[LedgerProblem, ...]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def raise_for_problems(self) -> None:
+        """Raise :class:`LedgerIntegrityError` for the first problem, if any.
+
+        Raises
+        ------
+        LedgerIntegrityError
+
+        Examples
+        --------
+        >>> LedgerReport("x", True, (), ()).raise_for_problems()
+        """
+        if self.problems:
+            first = self.problems[0]
+            raise LedgerIntegrityError(
+                f"ledger {self.path!r} fails verification ({len(self.problems)} "
+                f"problem(s)); first: {first.message}",
+                index=first.index,
+            )
+
+    def summary(self) -> str:
+        """A human-readable multi-line summary.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> print(LedgerReport("x.ledger", True, (), ()).summary())
+        ledger x.ledger: OK (0 dataset(s))
+        """
+        head = f"ledger {self.path}: {'OK' if self.ok else 'FAILED'} ({len(self.datasets)} dataset(s))"
+        lines = [head]
+        for d in self.datasets:
+            lines.append(
+                f"  {d.dataset}: {d.receipts} receipt(s), {d.pending} pending, "
+                f"{d.released} released; spent {d.spent!r} of {d.budget!r}; "
+                f"head {d.head_hash[:16]}"
+            )
+        for p in self.problems:
+            where = f"{p.dataset}" + (f"#{p.index}" if p.index is not None else "")
+            lines.append(f"  PROBLEM [{p.kind}] {where}: {p.message}")
+        return "\n".join(lines)
+
+
+def _verify_dataset(
+    con: sqlite3.Connection,
+    name: str,
+    header_text: str,
+    genesis: str,
+    head_index: int,
+    head_hash: str,
+) -> tuple[DatasetSummary | None, list[LedgerProblem]]:
+    problems: list[LedgerProblem] = []
+
+    def add(kind: str, message: str, index: int | None) -> None:
+        problems.append(LedgerProblem(name, index, kind, message))
+
+    try:
+        header = json.loads(header_text)
+        policy = Policy.from_header(header)
+    except (ValueError, KeyError, TypeError) as err:
+        add("header", f"budget header is unreadable: {err}", None)
+        return None, problems
+    if genesis_hash(header) != genesis or header.get("dataset") != name:
+        add(
+            "header",
+            "budget header does not match its hash (the budget was altered)",
+            None,
+        )
+    chain = Chain(policy, name, genesis)
+    expected_prev = genesis
+    position = 0
+    statuses: dict[str, str] = {}
+    rows = con.execute(
+        "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
+        "WHERE dataset = ? ORDER BY idx",
+        (name,),
+    ).fetchall()
+    last_index, last_hash = -1, genesis
+    for row in rows:
+        try:
+            receipt, row_problems = _row_receipt(row[:6])
+        except LedgerIntegrityError as err:
+            add("altered", str(err), row[0])
+            expected_prev, position = row[5], position + 1
+            last_index, last_hash = row[0], row[5]
+            continue
+        for kind, msg in row_problems + entry_problems(
+            receipt,
+            dataset=name,
+            expected_index=position,
+            expected_prev=expected_prev,
+            charges=chain.charges,
+        ):
+            add(kind, msg, row[0])
+        # Totals are recomputed over every readable entry, even after a break,
+        # so that the report shows what the ledger claims.
+        try:
+            charge = chain.charge_of(receipt) if receipt.kind == "spend" else None
+        except LedgerIntegrityError as err:
+            add("altered", str(err), row[0])
+            charge = None
+        if charge is not None:
+            chain.state = tuple(a + b for a, b in zip(chain.state, charge, strict=True))
+            chain.charges[receipt.id] = charge
+        elif receipt.kind == "release" and receipt.releases in chain.charges:
+            gone = chain.charges.pop(receipt.releases)
+            chain.state = tuple(a - b for a, b in zip(chain.state, gone, strict=True))
+            statuses[receipt.releases] = "released"
+        if receipt.kind == "spend":
+            statuses.setdefault(receipt.id, row[6])
+        chain.entries.append(receipt)
+        expected_prev, position = row[5], position + 1
+        last_index, last_hash = row[0], row[5]
+    if (head_index, head_hash) != (last_index, last_hash):
+        add(
+            "missing",
+            f"the recorded head (receipt {head_index}) does not match the "
+            f"last receipt ({last_index}); receipts are missing",
+            last_index + 1,
+        )
+    for receipt in chain.entries:
+        if receipt.kind != "spend":
+            continue
+        stored = next((r[6] for r in rows if r[1] == receipt.id), None)
+        should_be_released = receipt.id not in chain.charges
+        if should_be_released != (stored == "released"):
+            add(
+                "status",
+                f"receipt {receipt.index} has status {stored!r} but is "
+                f"{'released' if should_be_released else 'charged'}",
+                receipt.index,
+            )
+    if not policy.fits(chain.state):
+        add(
+            "totals",
+            f"recorded spends {policy.spent(chain.state)!r} exceed the budget "
+            f"{policy.budget!r}",
+            None,
+        )
+    summary = DatasetSummary(
+        dataset=name,
+        accounting=policy.accounting,
+        budget=policy.budget,
+        spent=policy.spent(chain.state),
+        remaining=policy.remaining(chain.state),
+        receipts=len(chain.charges),
+        pending=sum(
+            1
+            for r in rows
+            if r[2] == "spend" and r[6] == "pending" and r[1] in chain.charges
+        ),
+        released=sum(1 for r in chain.entries if r.kind == "release"),
+        head_hash=last_hash,
+    )
+    return summary, problems
+
+
+def verify_ledger(
+    path: str | os.PathLike[str], *, on_event: EventHandler | None = None
+) -> LedgerReport:
+    """Recompute a ledger's hash chains and totals, and report every problem.
+
+    The file is opened read-only; nothing is written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ledger file.
+    on_event : callable, optional
+        Called with a :class:`~loopkit_privacy.accounting.VerificationFailed`
+        for every problem found.
+
+    Returns
+    -------
+    LedgerReport
+        ``report.ok`` is False if any receipt was altered, removed, inserted
+        or reordered, a budget header was altered, a chain was truncated, a
+        status contradicts the chain, or the totals exceed the budget.
+
+    Raises
+    ------
+    LedgerError
+        When the file does not exist or is not a ledger at all.
+
+    Notes
+    -----
+    Privacy. A hash chain detects any change that is not accompanied by
+    recomputing every later hash and the head. To detect a fully rewritten
+    chain, record ``report.datasets[i].head_hash`` somewhere the ledger's
+    writers cannot change.
+
+    Examples
+    --------
+    >>> import os, sqlite3, tempfile
+    >>> from loopkit_privacy.accounting import Accountant
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.ledger")
+    >>> acc = Accountant.open(path, dataset="a", epsilon=1.0)
+    >>> _ = acc.spend(PureDP(0.5), label="q")
+    >>> acc.close()
+    >>> verify_ledger(path).ok
+    True
+    >>> con = sqlite3.connect(path)
+    >>> _ = con.execute("UPDATE entries SET body = replace(body, '0.5', '0.05')")
+    >>> con.commit(); con.close()
+    >>> verify_ledger(path).problems[0].kind
+    'altered'
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise LedgerError(f"ledger {path!r} does not exist")
+    _check_magic(path)
+    problems: list[LedgerProblem] = []
+    summaries: list[DatasetSummary] = []
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as err:
+        raise LedgerError(f"cannot open ledger {path!r}: {err}") from err
+    try:
+        _check_meta(con, path)
+        try:
+            con.execute("BEGIN")
+            check = con.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                problems.append(
+                    LedgerProblem(None, None, "corrupt", f"quick_check: {check!r}")
+                )
+            datasets = con.execute(
+                "SELECT name, header, genesis_hash, head_index, head_hash FROM datasets "
+                "ORDER BY name"
+            ).fetchall()
+            for name, header_text, genesis, head_index, head_hash in datasets:
+                summary, found = _verify_dataset(
+                    con, name, header_text, genesis, head_index, head_hash
+                )
+                problems.extend(found)
+                if summary is not None:
+                    summaries.append(summary)
+            orphans = con.execute(
+                "SELECT COUNT(*) FROM entries WHERE dataset NOT IN (SELECT name FROM datasets)"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(
+                    LedgerProblem(
+                        None,
+                        None,
+                        "header",
+                        f"{orphans} receipt(s) belong to no dataset (a budget header was removed)",
+                    )
+                )
+        except sqlite3.DatabaseError as err:
+            problems.append(LedgerProblem(None, None, "corrupt", f"unreadable: {err}"))
+    finally:
+        con.close()
+    report = LedgerReport(path, not problems, tuple(summaries), tuple(problems))
+    for p in problems:
+        emit(on_event, VerificationFailed(path, p.dataset, p.index, p.message))
+    return report
