@@ -37,15 +37,24 @@ def dec(x: float) -> Fraction:
 
 
 def float_up(value: Fraction) -> float:
-    """The smallest float >= ``value``."""
+    """A float whose decimal reading is >= ``value`` (the nearest such one).
+
+    Floats are read as decimals throughout (see the module docstring), so the
+    rounding direction is judged on ``dec(f)``: exactly 3/10 spent is shown as
+    ``0.3``, and spending a reported ``remaining`` is always admitted.
+    """
     f = float(value)
-    return math.nextafter(f, math.inf) if Fraction(f) < value else f
+    while dec(f) < value:
+        f = math.nextafter(f, math.inf)
+    return f
 
 
 def float_down(value: Fraction) -> float:
-    """The largest float <= ``value``."""
+    """A float whose decimal reading is <= ``value`` (the nearest such one)."""
     f = float(value)
-    return math.nextafter(f, -math.inf) if Fraction(f) > value else f
+    while dec(f) > value:
+        f = math.nextafter(f, -math.inf)
+    return f
 
 
 def unchecked(cls: type, **values: float) -> Any:
@@ -179,7 +188,7 @@ class Policy:
         if self.rho is not None:
             return dec(self.rho)
         assert self.epsilon is not None
-        return Fraction(composition._rho_for(self.epsilon, self.delta, "cks"))
+        return dec(composition._rho_for(self.epsilon, self.delta, "cks"))
 
     def zero(self) -> State:
         """The empty state."""

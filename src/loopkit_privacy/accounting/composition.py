@@ -265,7 +265,9 @@ def _rho_for(epsilon: float, delta: float, method: str) -> float:
             lo = mid
         else:
             hi = mid
-    return lo
+    # One step down, so that even the decimal reading of the result (which the
+    # accountant uses, and which is within half an ulp) stays below ``lo``.
+    return math.nextafter(lo, 0.0)
 
 
 def zcdp_rho_for(

@@ -1,0 +1,173 @@
+"""The ``loopkit-privacy ledger`` commands: ``show`` and ``verify``.
+
+The main command-line module registers them with :func:`add_ledger_commands`.
+Exit codes: 0 success, 1 the ledger fails verification (tampering, a broken
+chain or a truncated ledger), 2 the file is missing or is not a ledger.
+
+Examples
+--------
+>>> import argparse, os, tempfile
+>>> from loopkit_privacy.accounting import Accountant
+>>> path = os.path.join(tempfile.mkdtemp(), "b.ledger")
+>>> acc = Accountant.open(path, dataset="events", epsilon=1.0)
+>>> _ = acc.spend(PureDP(0.5), label="dau")
+>>> acc.close()
+>>> parser = argparse.ArgumentParser(prog="loopkit-privacy")
+>>> add_ledger_commands(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["ledger", "verify", path])
+>>> args.func(args)  # doctest: +ELLIPSIS
+ledger ...: OK (1 dataset(s))
+  events: 1 receipt(s), 0 pending, 0 released; spent PureDP(epsilon=0.5) of PureDP(epsilon=1.0); head ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from loopkit_privacy.accounting.ledger import SQLiteLedger, verify_ledger
+from loopkit_privacy.errors import LedgerError
+from loopkit_privacy.loss import PureDP  # noqa: F401  (used in the doctest)
+
+__all__ = ["add_ledger_commands"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_NOT_A_LEDGER = 2
+
+
+def add_ledger_commands(subparsers: Any) -> None:
+    """Register ``ledger show PATH`` and ``ledger verify PATH``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The object returned by ``parser.add_subparsers()``. Each command sets
+        ``func(args) -> int`` (the exit code) through ``set_defaults``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_ledger_commands(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["ledger", "show", "x.ledger"]).path
+    'x.ledger'
+    """
+    ledger = subparsers.add_parser(
+        "ledger", help="inspect and verify a privacy-budget ledger"
+    )
+    sub = ledger.add_subparsers(dest="ledger_command", required=True)
+
+    show = sub.add_parser("show", help="print the receipts and totals of a ledger")
+    show.add_argument("path", help="the ledger file")
+    show.add_argument("--dataset", default=None, help="only this dataset")
+    show.add_argument(
+        "--json", action="store_true", help="print JSON lines instead of a table"
+    )
+    show.set_defaults(func=_cmd_show)
+
+    verify = sub.add_parser(
+        "verify", help="recompute the hash chains and totals (exit 1 on tampering)"
+    )
+    verify.add_argument("path", help="the ledger file")
+    verify.set_defaults(func=_cmd_verify)
+
+
+def _cost_text(cost: dict[str, Any]) -> str:
+    if cost.get("type") == "ZCDP":
+        return f"rho={cost.get('rho')}"
+    text = f"eps={cost.get('epsilon')}"
+    if cost.get("delta"):
+        text += f" delta={cost.get('delta')}"
+    return text
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+        for i, h in enumerate(header)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    try:
+        report = verify_ledger(args.path)
+        ledger = SQLiteLedger(args.path, create=False)
+    except LedgerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_NOT_A_LEDGER
+    try:
+        names = ledger.dataset_names()
+        if args.dataset is not None:
+            if args.dataset not in names:
+                print(
+                    f"error: dataset {args.dataset!r} is not in {args.path}",
+                    file=sys.stderr,
+                )
+                return EXIT_NOT_A_LEDGER
+            names = [args.dataset]
+        for name in names:
+            rows = ledger.rows(name)
+            if args.json:
+                for row in rows:
+                    data = json.loads(row[4])
+                    data["hash"], data["status"] = row[5], row[6]
+                    print(json.dumps(data, sort_keys=True))
+                continue
+            table = []
+            for idx, _rid, kind, _req, body, _hash, status in rows:
+                data = json.loads(body)
+                table.append(
+                    [
+                        str(idx),
+                        str(data.get("time", ""))[:19],
+                        kind
+                        if kind == "spend"
+                        else f"release of #{_index_of(rows, data.get('releases'))}",
+                        status,
+                        str(data.get("label") or ""),
+                        str(data.get("mechanism") or ""),
+                        _cost_text(data.get("cost") or {}),
+                        "yes" if data.get("insecure") else "",
+                    ]
+                )
+            print(f"dataset {name}")
+            header = ["#", "time (UTC)", "kind", "status", "label", "mechanism"]
+            print(_table(table, [*header, "cost", "insecure"]))
+            summary = next((d for d in report.datasets if d.dataset == name), None)
+            if summary is not None:
+                print(
+                    f"budget {summary.budget!r}; spent {summary.spent!r}; remaining "
+                    f"{summary.remaining!r}; {summary.receipts} charged, "
+                    f"{summary.pending} pending, {summary.released} released"
+                )
+            print()
+        if not report.ok:
+            print(report.summary(), file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK
+    finally:
+        ledger.close()
+
+
+def _index_of(rows: list[tuple[Any, ...]], rid: Any) -> str:
+    return next((str(r[0]) for r in rows if r[1] == rid), "?")
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        report = verify_ledger(args.path)
+    except LedgerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_NOT_A_LEDGER
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,349 @@
+"""AccountantContract: behaviour every accountant must have.
+
+Not collected on its own (its name does not start with ``Test``); each
+accountant flavour subclasses it and implements ``make``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from fractions import Fraction
+
+import pytest
+
+from loopkit_privacy.accounting import (
+    BudgetRefused,
+    BudgetThresholdCrossed,
+    zcdp_rho_for,
+)
+from loopkit_privacy.errors import (
+    BudgetExceededError,
+    InsecureRandomnessError,
+    InvalidParameterError,
+    UnsupportedCompositionError,
+)
+from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PureDP
+
+
+def dec(x: float) -> Fraction:
+    return Fraction(repr(x))
+
+
+class AccountantContract:
+    """Subclasses implement ``make(**kwargs) -> Accountant``."""
+
+    def make(self, **kwargs):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- exactness
+    def test_thousand_small_spends_fill_the_budget_exactly(self):
+        acc = self.make(epsilon=1.0)
+        for _ in range(1000):
+            acc.spend(PureDP(0.001))
+        assert acc.spent == PureDP(1.0)
+        assert acc.remaining.epsilon == 0.0
+        assert not acc.can_spend(PureDP(0.001))
+        with pytest.raises(BudgetExceededError, match=r"nothing was spent"):
+            acc.spend(PureDP(0.001))
+        assert len(acc.receipts) == 1000
+
+    def test_tenths_fill_one(self):
+        acc = self.make(epsilon=1.0)
+        for _ in range(10):
+            acc.spend(PureDP(0.1))
+        assert acc.spent == PureDP(1.0)
+        assert not acc.can_spend(PureDP(5e-324))
+
+    def test_spent_rounds_up_and_remaining_rounds_down(self):
+        acc = self.make(epsilon=1.0)
+        acc.spend(PureDP(0.1))
+        acc.spend(PureDP(0.2))
+        acc.spend(PureDP(1e-17))
+        # floats are read as the decimals they print as: the exact total is
+        # 3/10 + 1e-17, which no float near 0.3 prints as; spent is the next
+        # float above (read as a decimal) and remaining the next one below.
+        exact = Fraction(3, 10) + Fraction(1, 10**17)
+        assert dec(acc.spent.epsilon) >= exact
+        assert dec(acc.remaining.epsilon) <= 1 - exact
+        assert acc.spent.epsilon == math.nextafter(0.3, 1.0)
+        assert acc.remaining.epsilon == math.nextafter(0.7, 0.0)
+        # spending exactly the reported remainder is admitted
+        acc.spend(acc.remaining)
+        assert not acc.can_spend(PureDP(1e-15))
+
+    # ------------------------------------------------------------- refusals
+    def test_refusal_message_and_attributes(self):
+        acc = self.make(epsilon=1.0)
+        acc.spend(PureDP(0.8), label="warmup")
+        expected = (
+            "release 'daily_active' needs PureDP(epsilon=0.5) but only "
+            "PureDP(epsilon=0.2) remains; nothing was spent"
+        )
+        with pytest.raises(BudgetExceededError) as info:
+            acc.spend(PureDP(0.5), label="daily_active")
+        assert str(info.value) == expected
+        assert info.value.requested == PureDP(0.5)
+        assert info.value.remaining == PureDP(0.2)
+        assert info.value.label == "daily_active"
+
+    def test_refused_spend_changes_nothing(self):
+        acc = self.make(epsilon=1.0, delta=1e-6)
+        acc.spend(ApproxDP(0.5, 5e-7), label="a")
+        before = (acc.spent, acc.remaining, acc.receipts)
+        for cost in (PureDP(0.6), ApproxDP(0.1, 6e-7), ApproxDP(0.6, 1e-7)):
+            with pytest.raises(BudgetExceededError):
+                acc.spend(cost, label="too much")
+        assert (acc.spent, acc.remaining, acc.receipts) == before
+
+    def test_epsilon_and_delta_are_checked_jointly(self):
+        acc = self.make(epsilon=1.0, delta=1e-6)
+        acc.spend(ApproxDP(0.1, 1e-6))
+        with pytest.raises(BudgetExceededError, match=r"delta"):
+            acc.spend(ApproxDP(0.1, 1e-12))
+        acc.spend(PureDP(0.9))  # pure epsilon still fits: delta is not needed
+        assert acc.spent == ApproxDP(1.0, 1e-6)
+        with pytest.raises(BudgetExceededError):
+            acc.spend(PureDP(0.01))
+
+    def test_pure_budget_refuses_any_delta(self):
+        acc = self.make(epsilon=1.0)
+        with pytest.raises(BudgetExceededError):
+            acc.spend(ApproxDP(0.1, 1e-9))
+        assert acc.receipts == ()
+
+    def test_can_spend_is_a_dry_run(self):
+        acc = self.make(epsilon=1.0)
+        assert acc.can_spend(PureDP(1.0))
+        assert not acc.can_spend(PureDP(1.5))
+        assert not acc.can_spend(ZCDP(0.1))  # basic cannot compose zCDP
+        assert acc.receipts == ()
+        assert acc.spent.epsilon == 0.0
+
+    # --------------------------------------------------------------- receipts
+    def test_receipts_form_a_hash_chain(self):
+        acc = self.make(epsilon=1.0)
+        for i in range(5):
+            acc.spend(
+                PureDP(0.1),
+                label=f"q{i}",
+                mechanism="laplace",
+                parameters={"sensitivity": 1.0, "scale": 10.0},
+                privacy_unit="user_id",
+            )
+        receipts = acc.receipts
+        assert [r.index for r in receipts] == list(range(5))
+        for prev, cur in zip(receipts, receipts[1:], strict=False):
+            assert cur.prev_hash == prev.hash
+        assert all(r.hash == r.compute_hash() for r in receipts)
+        assert len({r.id for r in receipts}) == 5
+        r = receipts[2]
+        assert (r.label, r.mechanism, r.privacy_unit) == ("q2", "laplace", "user_id")
+        assert r.parameters == {"sensitivity": 1.0, "scale": 10.0}
+        assert r.cost == PureDP(0.1)
+        assert r.insecure is False
+        assert r.dataset == acc.dataset
+        assert "q2" in repr(r)
+
+    def test_non_json_parameters_are_refused_before_charging(self):
+        acc = self.make(epsilon=1.0)
+        with pytest.raises(InvalidParameterError, match=r"parameters"):
+            acc.spend(PureDP(0.1), parameters={"x": object()})
+        with pytest.raises(InvalidParameterError, match=r"parameters"):
+            acc.spend(PureDP(0.1), parameters={"x": float("nan")})
+        with pytest.raises(InvalidParameterError, match=r"cost"):
+            acc.spend(0.1)
+        assert acc.receipts == ()
+
+    def test_insecure_randomness(self):
+        strict = self.make(epsilon=1.0, allow_insecure=False)
+        with pytest.raises(InsecureRandomnessError, match=r"nothing was spent"):
+            strict.spend(PureDP(0.1), insecure=True)
+        assert strict.receipts == ()
+        lax = self.make(epsilon=1.0)
+        receipt = lax.spend(PureDP(0.1), insecure=True)
+        assert receipt.insecure is True
+        assert "INSECURE" in repr(receipt)
+
+    # ------------------------------------------------------------ transaction
+    def test_transaction_commits_on_success(self):
+        acc = self.make(epsilon=1.0)
+        with acc.transaction(PureDP(0.5), label="t") as receipt:
+            # the reservation is already charged inside the block
+            assert acc.spent == PureDP(0.5)
+            assert not acc.can_spend(PureDP(0.6))
+        assert acc.receipts == (receipt,)
+        assert acc.spent == PureDP(0.5)
+
+    def test_transaction_gives_back_on_exception(self):
+        acc = self.make(epsilon=1.0)
+        acc.spend(PureDP(0.25), label="kept")
+        with pytest.raises(RuntimeError, match="boom"), acc.transaction(PureDP(0.5)):
+            raise RuntimeError("boom")
+        assert acc.spent == PureDP(0.25)
+        assert [r.label for r in acc.receipts] == ["kept"]
+        # the freed budget is usable again
+        acc.spend(PureDP(0.75))
+        assert acc.spent == PureDP(1.0)
+
+    def test_refused_transaction_does_not_run_the_block(self):
+        acc = self.make(epsilon=1.0)
+        ran = []
+        with pytest.raises(BudgetExceededError), acc.transaction(PureDP(2.0)):
+            ran.append(True)
+        assert ran == []
+        assert acc.receipts == ()
+
+    # -------------------------------------------------------------- idempotency
+    def test_request_id_makes_a_retry_idempotent(self):
+        acc = self.make(epsilon=1.0)
+        first = acc.spend(PureDP(0.5), label="q", request_id="req-1")
+        again = acc.spend(PureDP(0.5), label="q", request_id="req-1")
+        assert again == first
+        assert acc.spent == PureDP(0.5)
+        with pytest.raises(InvalidParameterError, match=r"request_id"):
+            acc.spend(PureDP(0.25), request_id="req-1")
+        assert acc.spent == PureDP(0.5)
+
+    def test_released_request_id_can_be_retried(self):
+        acc = self.make(epsilon=1.0)
+        with pytest.raises(KeyError), acc.transaction(PureDP(0.5), request_id="r"):
+            raise KeyError("failed before output")
+        receipt = acc.spend(PureDP(0.5), request_id="r")
+        assert acc.receipts == (receipt,)
+        assert acc.spent == PureDP(0.5)
+
+    # ------------------------------------------------------------------ events
+    def test_events_for_refusal_and_threshold(self):
+        events = []
+        acc = self.make(epsilon=1.0, on_event=events.append, warn_fraction=0.8)
+        acc.spend(PureDP(0.5), label="a")
+        assert events == []
+        acc.spend(PureDP(0.375), label="b")  # 0.875 >= 0.8
+        acc.spend(PureDP(0.0625), label="c")  # already past: no second event
+        assert events == [BudgetThresholdCrossed(acc.dataset, 0.8, 0.875, "b")]
+        with pytest.raises(BudgetExceededError):
+            acc.spend(PureDP(0.5), label="d")
+        assert isinstance(events[-1], BudgetRefused)
+        assert events[-1].label == "d"
+        assert events[-1].requested == PureDP(0.5)
+
+    def test_failing_callback_becomes_a_warning_and_keeps_the_charge(self):
+        def bad(event):
+            raise RuntimeError("callback bug")
+
+        acc = self.make(epsilon=1.0, on_event=bad, warn_fraction=0.5)
+        with pytest.warns(UserWarning, match=r"callback bug"):
+            acc.spend(PureDP(0.75))
+        assert acc.spent == PureDP(0.75)
+
+    # -------------------------------------------------------------- threading
+    def test_threads_never_overspend(self):
+        m = 120
+        acc = self.make(epsilon=m * 0.001)
+        wins = []
+        lock = threading.Lock()
+
+        def worker():
+            n = 0
+            while True:
+                try:
+                    acc.spend(PureDP(0.001))
+                except BudgetExceededError:
+                    break
+                n += 1
+            with lock:
+                wins.append(n)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(wins) == m
+        assert len(acc.receipts) == m
+        assert acc.spent == PureDP(m * 0.001)
+
+    # ------------------------------------------------------------------- zCDP
+    def test_zcdp_counts_pure_epsilon_as_half_its_square(self):
+        acc = self.make(rho=0.5, accounting="zcdp")
+        acc.spend(PureDP(0.5))  # rho 0.125
+        acc.spend(ZCDP(0.25))
+        assert acc.spent == ZCDP(0.375)
+        assert acc.remaining == ZCDP(0.125)
+        acc.spend(PureDP(0.5))
+        assert acc.spent == ZCDP(0.5)
+        with pytest.raises(BudgetExceededError):
+            acc.spend(ZCDP(1e-9))
+
+    def test_zcdp_with_epsilon_delta_budget_uses_the_cks_conversion(self):
+        limit = zcdp_rho_for(1.0, 1e-6).rho
+        acc = self.make(epsilon=1.0, delta=1e-6, accounting="zcdp")
+        acc.spend(ZCDP(limit))
+        assert acc.remaining.rho == 0.0
+        with pytest.raises(BudgetExceededError):
+            acc.spend(ZCDP(1e-12))
+
+    def test_zcdp_needs_an_event_for_approx_dp(self):
+        acc = self.make(rho=1.0, accounting="zcdp")
+        with pytest.raises(UnsupportedCompositionError, match=r"event"):
+            acc.spend(ApproxDP(0.5, 1e-6))
+        acc.spend(ApproxDP(0.5, 1e-6), event=NoiseEvent("gaussian", 2.0))
+        assert acc.spent == ZCDP(0.125)
+
+    def test_basic_refuses_zcdp_costs(self):
+        acc = self.make(epsilon=1.0)
+        with pytest.raises(UnsupportedCompositionError, match=r"zcdp"):
+            acc.spend(ZCDP(0.1))
+        assert acc.receipts == ()
+
+    # -------------------------------------------------------------------- RDP
+    def test_rdp_composes_gaussian_events(self):
+        from loopkit_privacy.accounting import gaussian_rdp, rdp_to_approx_dp
+        from loopkit_privacy.accounting.composition import DEFAULT_ORDERS
+
+        acc = self.make(epsilon=4.0, delta=1e-5, accounting="rdp")
+        event = NoiseEvent("gaussian", 5.0)
+        n = 0
+        while acc.can_spend(ApproxDP(1.0, 1e-6), event=event):
+            acc.spend(ApproxDP(1.0, 1e-6), event=event)
+            n += 1
+        # far more than basic composition of (1.0, 1e-6) would allow (4)
+        assert n > 4
+        per = gaussian_rdp(5.0)
+        eps_n = rdp_to_approx_dp(DEFAULT_ORDERS, [n * r for r in per], 1e-5).epsilon
+        eps_n1 = rdp_to_approx_dp(DEFAULT_ORDERS, [(n + 1) * r for r in per], 1e-5).epsilon
+        assert eps_n <= 4.0 < eps_n1
+        assert acc.spent.epsilon == pytest.approx(eps_n, rel=1e-9)
+        with pytest.raises(UnsupportedCompositionError, match=r"event"):
+            acc.spend(ApproxDP(0.01, 1e-9))
+
+    def test_rdp_accepts_pure_and_zcdp_costs_without_event(self):
+        acc = self.make(epsilon=2.0, delta=1e-6, accounting="rdp")
+        acc.spend(PureDP(0.1))
+        acc.spend(ZCDP(0.01))
+        assert 0 < acc.spent.epsilon < 2.0
+
+    # -------------------------------------------------------------- bad input
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"epsilon": -1.0}, r"epsilon"),
+            ({"epsilon": float("nan")}, r"epsilon"),
+            ({"epsilon": float("inf")}, r"epsilon"),
+            ({"epsilon": 0.0}, r"epsilon"),
+            ({"epsilon": 1.0, "delta": 1.0}, r"delta"),
+            ({"epsilon": 1.0, "delta": -1e-9}, r"delta"),
+            ({"epsilon": 1.0, "delta": float("nan")}, r"delta"),
+            ({"epsilon": 1.0, "accounting": "fancy"}, r"accounting"),
+            ({"epsilon": 1.0, "accounting": "zcdp"}, r"delta > 0"),
+            ({"epsilon": 1.0, "accounting": "rdp"}, r"delta > 0"),
+            ({"rho": 1.0}, r"accounting='zcdp'"),
+            ({"epsilon": 1.0, "rho": 1.0, "accounting": "zcdp"}, r"not both"),
+            ({}, r"budget is required"),
+            ({"epsilon": 1.0, "warn_fraction": 1.5}, r"warn_fraction"),
+        ],
+    )
+    def test_bad_budgets_are_refused(self, kwargs, match):
+        with pytest.raises(InvalidParameterError, match=match):
+            self.make(**kwargs)
