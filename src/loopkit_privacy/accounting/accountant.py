@@ -339,6 +339,11 @@ class Accountant:
                 accounting=accounting,
                 orders=orders,
             )
+        elif not os.path.exists(os.fspath(path)):
+            # A new ledger needs a budget: fail before creating the file.
+            Policy.make(
+                epsilon=epsilon, delta=delta, rho=rho, accounting=accounting, orders=orders
+            )
         self = cls.__new__(cls)
         self._setup(
             policy if policy is not None else Policy("basic", 1.0, 0.0, None, None),
