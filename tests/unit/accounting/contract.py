@@ -6,6 +6,7 @@ accountant flavour subclasses it and implements ``make``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from fractions import Fraction
@@ -133,7 +134,7 @@ class AccountantContract:
             )
         receipts = acc.receipts
         assert [r.index for r in receipts] == list(range(5))
-        for prev, cur in zip(receipts, receipts[1:], strict=False):
+        for prev, cur in itertools.pairwise(receipts):
             assert cur.prev_hash == prev.hash
         assert all(r.hash == r.compute_hash() for r in receipts)
         assert len({r.id for r in receipts}) == 5
@@ -312,7 +313,9 @@ class AccountantContract:
         assert n > 4
         per = gaussian_rdp(5.0)
         eps_n = rdp_to_approx_dp(DEFAULT_ORDERS, [n * r for r in per], 1e-5).epsilon
-        eps_n1 = rdp_to_approx_dp(DEFAULT_ORDERS, [(n + 1) * r for r in per], 1e-5).epsilon
+        eps_n1 = rdp_to_approx_dp(
+            DEFAULT_ORDERS, [(n + 1) * r for r in per], 1e-5
+        ).epsilon
         assert eps_n <= 4.0 < eps_n1
         assert acc.spent.epsilon == pytest.approx(eps_n, rel=1e-9)
         with pytest.raises(UnsupportedCompositionError, match=r"event"):
