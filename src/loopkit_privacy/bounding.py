@@ -1,0 +1,225 @@
+"""Contribution bounding: what makes user-level sensitivity finite.
+
+Each privacy unit (user) keeps at most ``max_partitions_per_user`` groups
+(L0), at most ``max_contributions_per_partition`` rows in each (L∞), and its
+values are clamped to ``bounds``. Sensitivities of every release are derived
+from these enforced bounds (see :meth:`ContributionBounds.count_sensitivity`
+and friends), never guessed.
+
+Examples
+--------
+>>> b = ContributionBounds(privacy_unit="user_id", max_partitions_per_user=4,
+...                        max_contributions_per_partition=2, bounds=(0.0, 10.0))
+>>> b.count_sensitivity()
+(2, 8, 4.0)
+>>> b.sum_sensitivity()
+(20.0, 80.0, 40.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from loopkit_privacy._kernels import bounding as _kb
+from loopkit_privacy._validate import check_bounds, check_positive_int
+from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.random import RandomSource
+
+__all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce"]
+
+#: Largest L∞ accepted (keeps fixed-point sums far from int64 overflow).
+MAX_CONTRIBUTIONS = 1 << 31
+#: Largest number of rows per call (fixed-point sums of 2**30 units per row fit in int64).
+MAX_ROWS = 1 << 32
+_FIXED_POINT_BITS = 30
+
+
+@dataclass(frozen=True)
+class ContributionBounds:
+    """The contribution limits a release enforces for each privacy unit.
+
+    Parameters
+    ----------
+    privacy_unit : str or None
+        The column identifying a unit (normally a user id). ``None`` means
+        event-level privacy: every row is its own unit (then the limits are 1).
+    max_partitions_per_user : int
+        L0: groups a unit may contribute to (>= 1).
+    max_contributions_per_partition : int
+        L∞: rows a unit may contribute to one group (>= 1).
+    bounds : (float, float), optional
+        Clamping range of values (needed for sums and averages).
+
+    Examples
+    --------
+    >>> ContributionBounds(privacy_unit=None).max_partitions_per_user
+    1
+    """
+
+    privacy_unit: str | None
+    max_partitions_per_user: int = 1
+    max_contributions_per_partition: int = 1
+    bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        l0 = check_positive_int(self.max_partitions_per_user, "max_partitions_per_user")
+        linf = check_positive_int(
+            self.max_contributions_per_partition, "max_contributions_per_partition"
+        )
+        if linf > MAX_CONTRIBUTIONS:
+            raise InvalidParameterError(
+                f"`max_contributions_per_partition` must be <= 2**31, got {linf!r}",
+                parameter="max_contributions_per_partition",
+                value=linf,
+            )
+        if self.privacy_unit is None and (l0 != 1 or linf != 1):
+            raise InvalidParameterError(
+                "with event-level privacy (`privacy_unit=None`) each row is its own "
+                "unit, so `max_partitions_per_user` and `max_contributions_per_partition` "
+                f"must be 1, got {l0!r} and {linf!r}",
+                parameter="privacy_unit",
+                value=None,
+            )
+        object.__setattr__(self, "max_partitions_per_user", l0)
+        object.__setattr__(self, "max_contributions_per_partition", linf)
+        if self.bounds is not None:
+            object.__setattr__(self, "bounds", check_bounds(self.bounds))
+
+    @property
+    def magnitude(self) -> float:
+        """max(|lo|, |hi|) of the value bounds."""
+        if self.bounds is None:
+            raise InvalidParameterError(
+                "`bounds=(lo, hi)` is required for sums and averages", parameter="bounds"
+            )
+        lo, hi = self.bounds
+        return max(abs(lo), abs(hi))
+
+    def count_sensitivity(self) -> tuple[int, int, float]:
+        """(per-group, L1, L2) sensitivity of the row counts per group.
+
+        One unit changes each of at most L0 groups by at most L∞ rows.
+        """
+        l0, linf = self.max_partitions_per_user, self.max_contributions_per_partition
+        return linf, l0 * linf, math.sqrt(l0) * linf
+
+    def units_sensitivity(self) -> tuple[int, int, float]:
+        """(per-group, L1, L2) sensitivity of distinct units per group: (1, L0, √L0)."""
+        l0 = self.max_partitions_per_user
+        return 1, l0, math.sqrt(l0)
+
+    def sum_sensitivity(self, *, centre: float = 0.0) -> tuple[float, float, float]:
+        """(per-group, L1, L2) sensitivity of the clamped sums, values shifted by ``centre``.
+
+        One unit adds at most L∞ values in [lo, hi] to each of at most L0 groups.
+        """
+        lo, hi = self.bounds if self.bounds is not None else (0.0, 0.0)
+        if self.bounds is None:
+            self.magnitude  # raises the explanatory error
+        m = max(abs(lo - centre), abs(hi - centre))
+        l0, linf = self.max_partitions_per_user, self.max_contributions_per_partition
+        per = linf * m
+        return per, l0 * per, math.sqrt(l0) * per
+
+
+@dataclass(frozen=True)
+class BoundedAggregates:
+    """Per-group totals after bounding (all int64 arrays of length n_groups).
+
+    ``sum_units`` holds Σ round(clamp(v)/quantum) over kept rows: the exact
+    clamped sum in fixed point, independent of row order.
+    """
+
+    rows: np.ndarray
+    units: np.ndarray
+    sum_units: np.ndarray
+    quantum: float
+    dropped_rows: int
+
+
+def fixed_point_quantum(bounds: tuple[float, float] | None) -> float:
+    """Power-of-two quantum of the fixed-point sums: 2**(ceil(log2 M) - 30).
+
+    Examples
+    --------
+    >>> fixed_point_quantum((0.0, 100.0)) == 2.0**-23
+    True
+    """
+    if bounds is None:
+        return 1.0
+    m = max(abs(bounds[0]), abs(bounds[1]))
+    if m == 0:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1] - _FIXED_POINT_BITS)
+
+
+def bound_and_reduce(
+    units: np.ndarray | None,
+    n_units: int,
+    groups: np.ndarray,
+    n_groups: int,
+    bounds: ContributionBounds,
+    *,
+    rng: RandomSource,
+    values: np.ndarray | None = None,
+) -> BoundedAggregates:
+    """Apply the contribution bounds and reduce rows into per-group totals.
+
+    Parameters
+    ----------
+    units : int64 array or None
+        Dense privacy-unit codes (``None`` for event-level privacy).
+    n_units : int
+        Number of distinct units.
+    groups : int64 array
+        Dense group codes; -1 drops the row (e.g. a null value, a group outside
+        the public list).
+    n_groups : int
+        Number of groups.
+    bounds : ContributionBounds
+        The limits to enforce.
+    rng : RandomSource
+        Supplies the salt of the keyed hash that chooses a unit's partitions.
+    values : float64 array, optional
+        Values to clamp and sum.
+
+    Returns
+    -------
+    BoundedAggregates
+    """
+    if groups.shape[0] >= MAX_ROWS:
+        raise InvalidParameterError(
+            f"a single release handles at most 2**32 rows, got {groups.shape[0]}; "
+            "split the table",
+            parameter="table",
+        )
+    rows = np.zeros(n_groups, dtype=np.int64)
+    unit_counts = np.zeros(n_groups, dtype=np.int64)
+    sums = np.zeros(n_groups, dtype=np.int64)
+    q = fixed_point_quantum(bounds.bounds)
+    lo, hi = bounds.bounds if bounds.bounds is not None else (0.0, 0.0)
+    vals = values if values is not None else np.empty(0, dtype=np.float64)
+    if units is None:
+        _kb.reduce_unbounded(groups, vals, lo, hi, q, rows, sums)
+        return BoundedAggregates(rows, rows.copy(), sums, q, 0)
+    salt = rng.words(1)[0]
+    dropped = _kb.bound_reduce(
+        units,
+        groups,
+        vals,
+        np.int64(n_units),
+        np.int64(n_groups),
+        np.int64(bounds.max_partitions_per_user),
+        np.int64(bounds.max_contributions_per_partition),
+        lo,
+        hi,
+        q,
+        salt,
+        rows,
+        unit_counts,
+        sums,
+    )
+    return BoundedAggregates(rows, unit_counts, sums, q, int(dropped))
