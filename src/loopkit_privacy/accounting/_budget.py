@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from loopkit_privacy._validate import check_delta, check_positive
@@ -31,9 +32,14 @@ State = tuple[Fraction, ...]
 ACCOUNTING_MODES = ("basic", "zcdp", "rdp")
 
 
+@lru_cache(maxsize=65536)
+def _dec(x: float) -> Fraction:
+    return Fraction(repr(x))
+
+
 def dec(x: float) -> Fraction:
     """The shortest decimal that rounds to ``x``, as an exact fraction."""
-    return Fraction(repr(float(x)))
+    return _dec(float(x))
 
 
 def float_up(value: Fraction) -> float:

@@ -87,15 +87,34 @@ class Chain:
                 index=receipt.index,
             ) from err
 
-    def apply(self, receipt: Receipt, status: str = "committed") -> None:
-        """Verify ``receipt`` as the next entry and fold it into the state."""
-        problems = entry_problems(
-            receipt,
-            dataset=self.dataset,
-            expected_index=self.head_index + 1,
-            expected_prev=self.head_hash,
-            charges=self.charges,
-        )
+    def apply(
+        self,
+        receipt: Receipt,
+        status: str = "committed",
+        *,
+        charge: State | None = None,
+    ) -> None:
+        """Verify ``receipt`` as the next entry and fold it into the state.
+
+        ``charge`` may be passed for a receipt this process just built and
+        sealed (its hash is then known to be right); entries read from a
+        ledger are always fully re-verified.
+        """
+        if charge is None:
+            problems = entry_problems(
+                receipt,
+                dataset=self.dataset,
+                expected_index=self.head_index + 1,
+                expected_prev=self.head_hash,
+                charges=self.charges,
+            )
+        else:
+            problems = []
+            if (receipt.index, receipt.prev_hash) != (
+                self.head_index + 1,
+                self.head_hash,
+            ):
+                problems.append(("chain", "internal error: receipt built off the head"))
         if problems:
             raise LedgerIntegrityError(
                 f"ledger for dataset {self.dataset!r} fails verification: "
@@ -103,7 +122,8 @@ class Chain:
                 index=receipt.index,
             )
         if receipt.kind == "spend":
-            charge = self.charge_of(receipt)
+            if charge is None:
+                charge = self.charge_of(receipt)
             self.state = add(self.state, charge)
             self.charges[receipt.id] = charge
             if receipt.request_id is not None:

@@ -342,7 +342,11 @@ class Accountant:
         elif not os.path.exists(os.fspath(path)):
             # A new ledger needs a budget: fail before creating the file.
             Policy.make(
-                epsilon=epsilon, delta=delta, rho=rho, accounting=accounting, orders=orders
+                epsilon=epsilon,
+                delta=delta,
+                rho=rho,
+                accounting=accounting,
+                orders=orders,
             )
         self = cls.__new__(cls)
         self._setup(
@@ -436,8 +440,8 @@ class Accountant:
         >>> acc.spent
         PureDP(epsilon=0.0)
         >>> _ = acc.spend(PureDP(0.1)); _ = acc.spend(PureDP(0.2))
-        >>> acc.spent
-        PureDP(epsilon=0.30000000000000004)
+        >>> acc.spent  # exactly 3/10, not the float sum 0.30000000000000004
+        PureDP(epsilon=0.3)
         """
         with self._reading() as chain:
             return self._policy.spent(chain.state)
@@ -640,10 +644,13 @@ class Accountant:
                 if con is not None:
                     assert self._ledger is not None
                     self._ledger.append(con, receipt, status)
-                chain.apply(receipt, status=status)
-                used_before = self._policy.used_fraction(before)
+                chain.apply(receipt, status=status, charge=draft.charge)
                 used_after = self._policy.used_fraction(after)
-                if used_before < self._warn_fraction <= used_after:
+                if (
+                    used_after
+                    >= self._warn_fraction
+                    > self._policy.used_fraction(before)
+                ):
                     crossed = used_after
         if refused is not None:
             emit(
