@@ -16,6 +16,14 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from loopkit_privacy import loss, noise, random
+from loopkit_privacy.aggregate import (
+    aggregate_average,
+    aggregate_count,
+    aggregate_sum,
+    aggregate_top_n,
+    privacy_info,
+)
+from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.errors import (
     BudgetExceededError,
     ColumnNotFoundError,
@@ -58,6 +66,7 @@ __all__ = [
     "ZCDP",
     "ApproxDP",
     "BudgetExceededError",
+    "ContributionBounds",
     "ColumnNotFoundError",
     "ColumnTypeError",
     "DiscreteGaussianMechanism",
@@ -83,11 +92,16 @@ __all__ = [
     "UnsupportedCompositionError",
     "__version__",
     "add_noise",
+    "aggregate_average",
+    "aggregate_count",
+    "aggregate_sum",
+    "aggregate_top_n",
     "analytic_gaussian_sigma",
     "gaussian_sigma",
     "laplace_scale",
     "loss",
     "noise",
+    "privacy_info",
     "random",
     "report_noisy_max",
 ]

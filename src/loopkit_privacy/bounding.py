@@ -93,7 +93,8 @@ class ContributionBounds:
         """max(|lo|, |hi|) of the value bounds."""
         if self.bounds is None:
             raise InvalidParameterError(
-                "`bounds=(lo, hi)` is required for sums and averages", parameter="bounds"
+                "`bounds=(lo, hi)` is required for sums and averages",
+                parameter="bounds",
             )
         lo, hi = self.bounds
         return max(abs(lo), abs(hi))
@@ -111,15 +112,20 @@ class ContributionBounds:
         l0 = self.max_partitions_per_user
         return 1, l0, math.sqrt(l0)
 
-    def sum_sensitivity(self, *, centre: float = 0.0) -> tuple[float, float, float]:
+    def sum_sensitivity(
+        self, *, centre: float = 0.0, quantum: float = 0.0
+    ) -> tuple[float, float, float]:
         """(per-group, L1, L2) sensitivity of the clamped sums, values shifted by ``centre``.
 
-        One unit adds at most L∞ values in [lo, hi] to each of at most L0 groups.
+        One unit adds at most L∞ values in [lo, hi] to each of at most L0
+        groups; each value is shifted and rounded to a multiple of ``quantum``
+        (which can add up to half a quantum, plus one float rounding, to its
+        magnitude; a whole quantum is allowed for).
         """
         lo, hi = self.bounds if self.bounds is not None else (0.0, 0.0)
         if self.bounds is None:
             self.magnitude  # raises the explanatory error
-        m = max(abs(lo - centre), abs(hi - centre))
+        m = max(abs(lo - centre), abs(hi - centre)) + quantum
         l0, linf = self.max_partitions_per_user, self.max_contributions_per_partition
         per = linf * m
         return per, l0 * per, math.sqrt(l0) * per
@@ -129,8 +135,8 @@ class ContributionBounds:
 class BoundedAggregates:
     """Per-group totals after bounding (all int64 arrays of length n_groups).
 
-    ``sum_units`` holds Σ round(clamp(v)/quantum) over kept rows: the exact
-    clamped sum in fixed point, independent of row order.
+    ``sum_units`` holds Σ round((clamp(v) - centre)/quantum) over kept rows:
+    the exact clamped sum in fixed point, independent of row order.
     """
 
     rows: np.ndarray
@@ -165,6 +171,7 @@ def bound_and_reduce(
     *,
     rng: RandomSource,
     values: np.ndarray | None = None,
+    centre: float = 0.0,
 ) -> BoundedAggregates:
     """Apply the contribution bounds and reduce rows into per-group totals.
 
@@ -185,6 +192,9 @@ def bound_and_reduce(
         Supplies the salt of the keyed hash that chooses a unit's partitions.
     values : float64 array, optional
         Values to clamp and sum.
+    centre : float
+        Subtracted from each clamped value before it is summed (the midpoint
+        of the bounds for normalised averages).
 
     Returns
     -------
@@ -203,7 +213,7 @@ def bound_and_reduce(
     lo, hi = bounds.bounds if bounds.bounds is not None else (0.0, 0.0)
     vals = values if values is not None else np.empty(0, dtype=np.float64)
     if units is None:
-        _kb.reduce_unbounded(groups, vals, lo, hi, q, rows, sums)
+        _kb.reduce_unbounded(groups, vals, lo, hi, centre, q, rows, sums)
         return BoundedAggregates(rows, rows.copy(), sums, q, 0)
     salt = rng.words(1)[0]
     dropped = _kb.bound_reduce(
@@ -216,6 +226,7 @@ def bound_and_reduce(
         np.int64(bounds.max_contributions_per_partition),
         lo,
         hi,
+        centre,
         q,
         salt,
         rows,

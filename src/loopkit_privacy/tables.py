@@ -151,7 +151,9 @@ def _flat(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
-def numeric_column(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray | None]:
+def numeric_column(
+    table: pa.Table, column: str
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A value column as float64 plus its validity mask (``None`` when no nulls).
 
     Integers, floats and decimals are accepted; booleans, strings and others
@@ -167,7 +169,11 @@ def numeric_column(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray
     """
     arr = _flat(table.column(column))
     typ = arr.type
-    if not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)):
+    if not (
+        pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_decimal(typ)
+    ):
         raise ColumnTypeError(
             f"value column {column!r} must be numeric, got Arrow type {typ}; cast it "
             "to a number first",
@@ -197,7 +203,9 @@ def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Ar
     """Dense int64 codes and the distinct values (in order of first appearance)."""
     typ = arr.type
     if pa.types.is_integer(typ) and not arr.null_count:
-        keys = np.asarray(arr.to_numpy(zero_copy_only=False)).astype(np.int64, copy=False)
+        keys = np.asarray(arr.to_numpy(zero_copy_only=False)).astype(
+            np.int64, copy=False
+        )
         codes = np.empty(keys.shape[0], dtype=np.int64)
         first = np.empty(keys.shape[0], dtype=np.int64)
         k = _g.factorize_int64_first(keys, codes, first)
@@ -205,12 +213,18 @@ def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Ar
     if pa.types.is_dictionary(typ):
         arr = arr.dictionary_decode()
     if pa.types.is_string_view(typ) or pa.types.is_binary_view(typ):
-        arr = arr.cast(pa.large_string() if pa.types.is_string_view(typ) else pa.large_binary())
-    encoded = pc.dictionary_encode(arr, null_encoding="encode" if null_is_group else "mask")
+        arr = arr.cast(
+            pa.large_string() if pa.types.is_string_view(typ) else pa.large_binary()
+        )
+    encoded = pc.dictionary_encode(
+        arr, null_encoding="encode" if null_is_group else "mask"
+    )
     encoded = _flat(encoded)
     indices = encoded.indices
     if indices.null_count:
-        codes = np.asarray(indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        codes = np.asarray(
+            indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
     else:
         codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     return codes, encoded.dictionary

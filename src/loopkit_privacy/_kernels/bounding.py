@@ -31,8 +31,21 @@ def _pair_hash(salt, user, group):
 
 @jit
 def bound_reduce(
-    user, group, values, n_users, n_groups, l0, linf, lo, hi, q, salt,
-    out_rows, out_units, out_sum,
+    user,
+    group,
+    values,
+    n_users,
+    n_groups,
+    l0,
+    linf,
+    lo,
+    hi,
+    centre,
+    q,
+    salt,
+    out_rows,
+    out_units,
+    out_sum,
 ):
     """Bound contributions and reduce per group.
 
@@ -42,7 +55,8 @@ def bound_reduce(
     l0, linf : int64 >= 1; lo < hi floats; q > 0 a power of two; salt uint64.
     out_rows : int64[n_groups], zeroed — rows kept per group.
     out_units : int64[n_groups], zeroed — distinct users kept per group.
-    out_sum : int64[n_groups], zeroed — Σ round(clamp(v, lo, hi) / q) over kept rows.
+    out_sum : int64[n_groups], zeroed — Σ round((clamp(v, lo, hi) - centre) / q)
+        over kept rows.
 
     Returns the number of rows dropped by bounding.
     """
@@ -112,14 +126,16 @@ def bound_reduce(
                 v = lo
             elif v > hi:
                 v = hi
-            out_sum[g] += np.int64(np.rint(v / q))
+            out_sum[g] += np.int64(np.rint((v - centre) / q))
     return dropped
 
 
 @jit
-def reduce_unbounded(group, values, lo, hi, q, out_rows, out_sum):
-    """Event-level reduction (every row is its own privacy unit): count rows
-    and sum clamped fixed-point values per group; -1 groups are skipped."""
+def reduce_unbounded(group, values, lo, hi, centre, q, out_rows, out_sum):
+    """Event-level reduction: each row is its own unit; -1 groups are skipped.
+
+    Counts rows and sums round((clamp(v, lo, hi) - centre) / q) per group.
+    """
     with_values = values.shape[0] > 0
     for i in range(group.shape[0]):
         g = group[i]
@@ -132,4 +148,4 @@ def reduce_unbounded(group, values, lo, hi, q, out_rows, out_sum):
                 v = lo
             elif v > hi:
                 v = hi
-            out_sum[g] += np.int64(np.rint(v / q))
+            out_sum[g] += np.int64(np.rint((v - centre) / q))

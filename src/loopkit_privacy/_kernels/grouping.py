@@ -69,7 +69,9 @@ def factorize_int64_first(keys, out, first):
                     grown[:k] = distinct_keys[:k]
                     distinct_keys = grown
                     for j in range(k):
-                        _insert_slot(slot_key, slot_code, mask, distinct_keys[j], np.int64(j))
+                        _insert_slot(
+                            slot_key, slot_code, mask, distinct_keys[j], np.int64(j)
+                        )
                 break
             if slot_key[h] == key:
                 out[i] = c

@@ -1,0 +1,1257 @@
+"""User-level differentially private aggregations over event tables.
+
+``aggregate_count``, ``aggregate_sum``, ``aggregate_average`` and
+``aggregate_top_n`` take a pyarrow Table, a polars DataFrame/LazyFrame or a
+pandas DataFrame and return the same family: one row per released group with
+the noisy value and its confidence interval (``<name>_ci_low``,
+``<name>_ci_high``). What a result cost and how it was made is reachable in
+one step with :func:`privacy_info` (and on the accountant's receipts).
+
+The privacy contract (see ``docs/privacy.md``):
+
+* **Contribution bounding** (:mod:`loopkit_privacy.bounding`): each privacy
+  unit keeps at most ``max_partitions_per_user`` groups and
+  ``max_contributions_per_partition`` rows per group; values are clamped to
+  ``bounds``. Every sensitivity is derived from these enforced limits.
+* **Which groups appear is a release.** With ``public_groups`` exactly those
+  groups are returned (absent ones get a noisy zero). Otherwise groups come
+  from the data only through differentially private partition selection: a
+  group is kept when its noisy count of distinct users reaches a threshold
+  τ chosen from ``delta``. ``min_threshold`` / ``min_users`` are applied to
+  noisy values only (post-processing).
+* **Charged first.** The whole cost is charged to the accountant (if any)
+  before any row is bounded or any noise drawn; bad input raises before that,
+  so a failed call spends nothing. An empty table is valid input.
+
+Examples
+--------
+>>> import warnings, pyarrow as pa, loopkit_privacy as lp
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     rng = lp.random.InsecureSeededRandom(0)
+>>> events = pa.table({"user_id": [1, 1, 2, 3], "page": ["a", "b", "a", "a"]})
+>>> out = lp.aggregate_count(events, by="page", privacy_unit="user_id",
+...                          epsilon=1.0, public_groups=["a", "b"], rng=rng)
+>>> out.column_names
+['page', 'count', 'count_ci_low', 'count_ci_high']
+>>> lp.privacy_info(out)["cost"]
+'PureDP(epsilon=1.0)'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from loopkit_privacy import _calibration as cal
+from loopkit_privacy import mechanisms as mech
+from loopkit_privacy import tables
+from loopkit_privacy._validate import (
+    check_delta,
+    check_epsilon,
+    check_level,
+    check_positive_int,
+    check_rho,
+)
+from loopkit_privacy.bounding import (
+    BoundedAggregates,
+    ContributionBounds,
+    bound_and_reduce,
+    fixed_point_quantum,
+)
+from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
+from loopkit_privacy.random import RandomSource, resolve_rng
+
+__all__ = [
+    "aggregate_average",
+    "aggregate_count",
+    "aggregate_sum",
+    "aggregate_top_n",
+    "privacy_info",
+]
+
+_META_KEY = b"loopkit_privacy"
+_ATTR = "loopkit_privacy"
+
+# ---------------------------------------------------------------------------
+# Privacy parameters and budget split
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """Validated privacy parameters of one aggregation call."""
+
+    mechanism: Literal["laplace", "gaussian"]
+    epsilon: float | None
+    delta: float | None
+    rho: float | None
+
+    @staticmethod
+    def of(
+        mechanism: str, epsilon: float | None, delta: float | None, rho: float | None
+    ) -> _Budget:
+        if mechanism not in ("laplace", "gaussian"):
+            raise InvalidParameterError(
+                f"`mechanism` must be 'laplace' or 'gaussian', got {mechanism!r}",
+                parameter="mechanism",
+                value=mechanism,
+            )
+        if rho is not None:
+            if epsilon is not None or delta is not None:
+                raise InvalidParameterError(
+                    "give either `rho` (zCDP) or `epsilon`/`delta`, not both; got "
+                    f"epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
+                    parameter="rho",
+                    value=rho,
+                )
+            if mechanism != "gaussian":
+                raise InvalidParameterError(
+                    "`rho` (zCDP) needs mechanism='gaussian'",
+                    parameter="rho",
+                    value=rho,
+                )
+            return _Budget("gaussian", None, None, check_rho(rho))
+        if epsilon is None:
+            raise InvalidParameterError(
+                "`epsilon` is required (or `rho` with mechanism='gaussian'); "
+                "pass e.g. epsilon=1.0",
+                parameter="epsilon",
+                value=None,
+            )
+        eps = check_epsilon(epsilon)
+        d = None if delta is None else check_delta(delta, allow_zero=True) or None
+        if mechanism == "gaussian" and d is None:
+            raise InvalidParameterError(
+                "mechanism='gaussian' needs `delta` in (0, 1) (or `rho`); pass e.g. delta=1e-6",
+                parameter="delta",
+                value=delta,
+            )
+        return _Budget(mechanism, eps, d, None)  # type: ignore[arg-type]
+
+    def split(self, share: float) -> tuple[_Budget, _Budget]:
+        """Two budgets whose composition is this one (ε, δ, ρ split by ``share``)."""
+        a = _Budget(
+            self.mechanism,
+            None if self.epsilon is None else self.epsilon * share,
+            None if self.delta is None else self.delta * share,
+            None if self.rho is None else self.rho * share,
+        )
+        b = _Budget(
+            self.mechanism,
+            None if self.epsilon is None else self.epsilon - a.epsilon,  # type: ignore[operator]
+            None if self.delta is None else self.delta - a.delta,  # type: ignore[operator]
+            None if self.rho is None else self.rho - a.rho,  # type: ignore[operator]
+        )
+        return a, b
+
+
+def _noise_mechanism(
+    budget: _Budget, *, l1: float, l2: float, dimension: int, integer: bool
+) -> mech._AdditiveMechanism:
+    """The additive mechanism for one statistic (pure Laplace or Gaussian)."""
+    if budget.mechanism == "laplace":
+        assert budget.epsilon is not None
+        cls_l = mech.GeometricMechanism if integer else mech.LaplaceMechanism
+        return cls_l(sensitivity=l1, epsilon=budget.epsilon, dimension=dimension)
+    cls_g = mech.DiscreteGaussianMechanism if integer else mech.GaussianMechanism
+    if budget.rho is not None:
+        return cls_g(sensitivity=l2, rho=budget.rho, dimension=dimension)
+    return cls_g(
+        sensitivity=l2, epsilon=budget.epsilon, delta=budget.delta, dimension=dimension
+    )
+
+
+# ---------------------------------------------------------------------------
+# Partition selection
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Noisy distinct-user counts per group, kept when they reach ``threshold``."""
+
+    noise: mech._AdditiveMechanism
+    threshold: int
+    delta: float
+    cost: PrivacyLoss
+
+
+def _selection_threshold(
+    noise: mech._AdditiveMechanism, l0: int, epsilon: float, delta: float
+) -> int:
+    """Smallest τ with L0 · P(Z >= τ - 1) <= p*, p* = δ / (e^ε + δ).
+
+    A group that exists only because of one user has a true distinct-user
+    count of 1 and is released when 1 + Z >= τ. One user creates at most L0
+    such groups. Bounding the chance that any is released by p* gives
+    (ε, δ) for the whole release in both directions of neighbouring (the
+    e^ε factor covers removing a user, where the other outputs must also be
+    rescaled).
+    """
+    target = delta / (math.exp(epsilon) + delta) / l0
+    if noise._lap is not None:
+        log_q = -math.ldexp(1.0, noise._lap.m) / noise._lap.t
+        q = math.exp(log_q)
+        # P(Z >= k) = q^k / (1 + q) for k >= 1.
+        k = max(1, math.ceil(math.log(target * (1.0 + q)) / log_q))
+        while math.exp(k * log_q) / (1.0 + q) > target * (1.0 - 1e-12):
+            k += 1
+        return k + 1
+    assert noise._dg is not None
+    sigma = noise._dg.sigma
+    k = max(1, math.floor(sigma * math.sqrt(2.0 * math.log(1.0 / target))) - 2)
+    # P(Z >= k) = P(Z > k - 1), bounded above.
+    while cal.dg_tail_bounds(float(k - 1), sigma)[1] > target:
+        k += 1
+    while k > 1 and cal.dg_tail_bounds(float(k - 2), sigma)[1] <= target:
+        k -= 1
+    return k + 1
+
+
+def _make_selection(budget: _Budget, bounds: ContributionBounds) -> _Selection:
+    """Partition selection on distinct-user counts: (ε, δ) from ``budget``."""
+    l0 = bounds.max_partitions_per_user
+    _, l1, l2 = bounds.units_sensitivity()
+    if budget.rho is not None:
+        raise InvalidParameterError(
+            "groups taken from the data need partition selection, which costs "
+            "`delta`; with `rho` pass `public_groups=[...]` (or use epsilon/delta)",
+            parameter="public_groups",
+            value=None,
+        )
+    if budget.delta is None:
+        raise InvalidParameterError(
+            "groups taken from the data need partition selection, which costs "
+            "`delta` > 0: pass e.g. delta=1e-6, or list the groups in "
+            "`public_groups=[...]`",
+            parameter="delta",
+            value=None,
+        )
+    assert budget.epsilon is not None
+    if budget.mechanism == "laplace":
+        noise = _noise_mechanism(budget, l1=l1, l2=l2, dimension=l0, integer=True)
+        sel_delta = budget.delta
+    else:
+        # Half of δ for the Gaussian noise itself, half for unseen groups.
+        half = _Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
+        noise = _noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
+        sel_delta = budget.delta / 2.0
+    tau = _selection_threshold(noise, l0, budget.epsilon, sel_delta)
+    return _Selection(noise, tau, sel_delta, ApproxDP(budget.epsilon, budget.delta))
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    family: tables.Family
+    units: np.ndarray | None
+    n_units: int
+    groups: np.ndarray
+    keys: pa.Table
+    public: bool
+    values: np.ndarray | None
+    by: list[str]
+
+
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    out = list(by)
+    for name in out:
+        if not isinstance(name, str):
+            raise InvalidParameterError(
+                f"`by` must name columns (strings), got {name!r}",
+                parameter="by",
+                value=by,
+            )
+    return out
+
+
+def _public_keys(public_groups: Any, by: list[str], data: pa.Table) -> pa.Table:
+    if not by:
+        raise InvalidParameterError(
+            "`public_groups` needs `by=` (the columns the groups are keys of)",
+            parameter="public_groups",
+            value=public_groups,
+        )
+    if isinstance(public_groups, pa.Table):
+        groups_table = public_groups.select(by)
+    else:
+        items = list(public_groups)
+        if len(by) == 1:
+            cols = {by[0]: items}
+        else:
+            for item in items:
+                if not isinstance(item, tuple | list) or len(item) != len(by):
+                    raise InvalidParameterError(
+                        f"with by={by!r} each public group must be a tuple of {len(by)} "
+                        f"values, got {item!r}",
+                        parameter="public_groups",
+                        value=public_groups,
+                    )
+            cols = {name: [item[j] for item in items] for j, name in enumerate(by)}
+        try:
+            groups_table = pa.table(
+                {
+                    name: pa.array(vals, type=data.schema.field(name).type)
+                    for name, vals in cols.items()
+                }
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise InvalidParameterError(
+                f"`public_groups` values do not match the types of {by!r}: {err}",
+                parameter="public_groups",
+                value=public_groups,
+            ) from err
+    rows = groups_table.to_pylist()
+    if len({tuple(r[n] for n in by) for r in rows}) != len(rows):
+        raise InvalidParameterError(
+            "`public_groups` contains duplicates",
+            parameter="public_groups",
+            value=public_groups,
+        )
+    return groups_table
+
+
+def _prepare(
+    table: Any,
+    *,
+    by: str | Sequence[str] | None,
+    privacy_unit: str | None,
+    value_column: str | None,
+    public_groups: Any,
+) -> _Input:
+    by_list = _as_list(by)
+    if privacy_unit is not None and not isinstance(privacy_unit, str):
+        raise InvalidParameterError(
+            f"`privacy_unit` must be a column name or None (event-level), got {privacy_unit!r}",
+            parameter="privacy_unit",
+            value=privacy_unit,
+        )
+    if privacy_unit is not None and privacy_unit in by_list:
+        raise InvalidParameterError(
+            f"the privacy unit {privacy_unit!r} cannot also be a group key: "
+            "each group would then reveal a user",
+            parameter="by",
+            value=by,
+        )
+    needed = (
+        by_list
+        + ([privacy_unit] if privacy_unit else [])
+        + ([value_column] if value_column else [])
+    )
+    data, family = tables.as_arrow(table, needed)
+    values = valid = None
+    if value_column is not None:
+        values, valid = tables.numeric_column(data, value_column)
+    units, n_units = (None, 0)
+    if privacy_unit is not None:
+        units, n_units = tables.unit_codes(data, privacy_unit)
+    grouped = tables.group_codes(data, by_list)
+    codes, keys = grouped.codes, grouped.keys
+    public = public_groups is not None
+    if public:
+        keys_public = _public_keys(public_groups, by_list, data)
+        index = {
+            tuple(r[n] for n in by_list): i
+            for i, r in enumerate(keys_public.to_pylist())
+        }
+        lookup = np.array(
+            [index.get(tuple(r[n] for n in by_list), -1) for r in keys.to_pylist()],
+            dtype=np.int64,
+        )
+        codes = lookup[codes] if codes.size else codes
+        keys = keys_public
+    elif not by_list:
+        keys = pa.table({})
+    if valid is not None:
+        codes = np.where(valid, codes, -1)  # null values are dropped
+    return _Input(family, units, n_units, codes, keys, public, values, by_list)
+
+
+def _n_groups(inp: _Input) -> int:
+    return max(1, inp.keys.num_rows) if not inp.by else inp.keys.num_rows
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+def _sorted_keys_order(keys: pa.Table, by: list[str]) -> np.ndarray:
+    """Order released groups by key, never by first appearance in the data."""
+    if keys.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    indexed = keys.append_column(
+        "__row__", pa.array(np.arange(keys.num_rows, dtype=np.int64))
+    )
+    ordered = indexed.sort_by([(n, "ascending") for n in by])  # nulls last
+    return np.asarray(ordered.column("__row__").to_numpy(), dtype=np.int64)
+
+
+def _finish(
+    inp: _Input,
+    group_idx: np.ndarray,
+    columns: dict[str, Any],
+    info: dict[str, Any],
+) -> Any:
+    if inp.by:
+        key_part = inp.keys.take(pa.array(group_idx, type=pa.int64()))
+        arrays = {name: key_part.column(name) for name in inp.by}
+    else:
+        arrays = {}
+    for name, col in columns.items():
+        arrays[name] = pa.array(col)
+    result = pa.table(arrays)
+    result = result.replace_schema_metadata(
+        {_META_KEY: json.dumps(info, default=str).encode()}
+    )
+    out = tables.from_arrow(result, inp.family)
+    if inp.family == "pandas":
+        out.attrs[_ATTR] = info
+    elif inp.family in ("polars", "polars_lazy"):
+        object.__setattr__(out, _ATTR, info)
+    return out
+
+
+def privacy_info(result: Any) -> dict[str, Any]:
+    """What a result of an aggregation cost and how it was made.
+
+    Returns a dict with ``cost``, ``mechanisms``, ``receipt`` (its id, when
+    an accountant was charged), ``insecure``, ``confidence``, the contribution
+    bounds and the selection threshold.
+
+    Parameters
+    ----------
+    result : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        A table returned by ``aggregate_*``.
+
+    Examples
+    --------
+    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> t = pa.table({"user_id": [1, 2], "minutes": [3.0, 5.0]})
+    >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 10), privacy_unit="user_id",
+    ...                        epsilon=0.5, rng=rng)
+    >>> lp.privacy_info(out)["insecure"]
+    True
+    """
+    if isinstance(result, pa.Table):
+        meta = result.schema.metadata or {}
+        if _META_KEY not in meta:
+            raise InvalidParameterError(
+                "this table carries no privacy information (was it made by an aggregate_* function?)",
+                parameter="result",
+            )
+        return dict(json.loads(meta[_META_KEY]))
+    if hasattr(result, "attrs") and _ATTR in getattr(result, "attrs", {}):
+        return dict(result.attrs[_ATTR])
+    info = getattr(result, _ATTR, None)
+    if info is None:
+        raise InvalidParameterError(
+            "this table carries no privacy information (was it made by an aggregate_* "
+            "function? polars drops it on any transformation)",
+            parameter="result",
+        )
+    return dict(info)
+
+
+def _info(
+    *,
+    cost: PrivacyLoss,
+    receipt: Any,
+    source: RandomSource,
+    confidence: float,
+    bounds: ContributionBounds,
+    mechanisms: list[str],
+    selection: _Selection | None,
+    public: bool,
+) -> dict[str, Any]:
+    return {
+        "cost": repr(cost),
+        "receipt": None if receipt is None else getattr(receipt, "id", repr(receipt)),
+        "insecure": bool(source.insecure),
+        "confidence": confidence,
+        "privacy_unit": bounds.privacy_unit,
+        "max_partitions_per_user": bounds.max_partitions_per_user,
+        "max_contributions_per_partition": bounds.max_contributions_per_partition,
+        "bounds": None if bounds.bounds is None else list(bounds.bounds),
+        "mechanisms": mechanisms,
+        "groups": "public" if public else ("selected" if selection else "total"),
+        "selection_threshold": None if selection is None else selection.threshold,
+    }
+
+
+def _charge(
+    accountant: Any,
+    cost: PrivacyLoss,
+    *,
+    label: str | None,
+    name: str,
+    bounds: ContributionBounds,
+    parameters: dict[str, Any],
+    source: RandomSource,
+) -> Any:
+    import contextlib
+
+    if accountant is None:
+        return contextlib.nullcontext(None)
+    kwargs: dict[str, Any] = {
+        "label": label or name,
+        "mechanism": name,
+        "parameters": parameters,
+        "insecure": bool(source.insecure),
+    }
+    tx = accountant.transaction
+    try:
+        return tx(cost, privacy_unit=bounds.privacy_unit, **kwargs)
+    except TypeError:  # an accountant without privacy-unit support
+        return tx(cost, **kwargs)
+
+
+def _add_noise_int(
+    m: mech._AdditiveMechanism, true: np.ndarray, source: RandomSource
+) -> np.ndarray:
+    """Exact integer noise (integer mechanisms)."""
+    return true + m._sample(true.shape[0], source)
+
+
+def _add_noise_fixed_point(
+    m: mech._AdditiveMechanism, units: np.ndarray, quantum: float, source: RandomSource
+) -> np.ndarray:
+    """Noise on fixed-point sums: round to the mechanism's grid exactly, then add.
+
+    ``units`` are integers in multiples of ``quantum``; the grid g is a power
+    of two >= quantum, so rounding to it is an integer shift (ties to even).
+    """
+    g = m.granularity
+    assert g is not None and g >= quantum
+    k = int(round(math.log2(g / quantum)))
+    if k == 0:
+        on_grid = units
+    else:
+        quotient = units >> k
+        rem = units - (quotient << k)
+        half = np.int64(1) << np.int64(k - 1)
+        up = (rem > half) | ((rem == half) & ((quotient & 1) == 1))
+        on_grid = quotient + up.astype(np.int64)
+    z = m._sample(units.shape[0], source)
+    return (on_grid + z).astype(np.float64) * g
+
+
+def _bounds(
+    privacy_unit: str | None,
+    max_partitions_per_user: int,
+    max_contributions_per_partition: int,
+    bounds: Any,
+    by: list[str],
+) -> ContributionBounds:
+    if privacy_unit is None:
+        return ContributionBounds(None, 1, 1, bounds)
+    return ContributionBounds(
+        privacy_unit,
+        max_partitions_per_user if by else 1,
+        max_contributions_per_partition,
+        bounds,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The shared driver
+# ---------------------------------------------------------------------------
+
+
+def _run(
+    *,
+    kind: Literal["count", "distinct", "sum", "average", "top_n"],
+    table: Any,
+    by: str | Sequence[str] | None,
+    column: str | None,
+    privacy_unit: str | None,
+    bounds_value: Any,
+    max_partitions_per_user: int,
+    max_contributions_per_partition: int,
+    budget: _Budget,
+    public_groups: Any,
+    min_threshold: float | None,
+    confidence: float,
+    accountant: Any,
+    rng: Any,
+    label: str | None,
+    top_n: int | None = None,
+) -> Any:
+    by_list = _as_list(by)
+    level = check_level(confidence, "confidence")
+    if min_threshold is not None and not (
+        isinstance(min_threshold, int | float) and math.isfinite(min_threshold)
+    ):
+        raise InvalidParameterError(
+            f"`min_threshold` must be a finite number, got {min_threshold!r}",
+            parameter="min_threshold",
+            value=min_threshold,
+        )
+    bounds = _bounds(
+        privacy_unit,
+        max_partitions_per_user,
+        max_contributions_per_partition,
+        bounds_value,
+        by_list,
+    )
+    if kind in ("sum", "average") and bounds.bounds is None:
+        raise InvalidParameterError(
+            f"aggregate_{kind} needs `bounds=(lo, hi)` to clamp values; pass e.g. bounds=(0, 100)",
+            parameter="bounds",
+            value=None,
+        )
+    source = resolve_rng(rng)
+    inp = _prepare(
+        table,
+        by=by_list,
+        privacy_unit=privacy_unit,
+        value_column=column if kind in ("sum", "average") else None,
+        public_groups=public_groups,
+    )
+    l0 = bounds.max_partitions_per_user
+    needs_selection = bool(inp.by) and not inp.public
+    uses_units = kind in ("distinct", "top_n") or (
+        kind == "count" and bounds.max_contributions_per_partition == 1
+    )
+
+    # ---- plan the mechanisms and the total cost (before touching data) ----
+    selection: _Selection | None = None
+    stat_budget = budget
+    if needs_selection:
+        if uses_units:
+            selection = _make_selection(budget, bounds)
+            stat_budget = None  # type: ignore[assignment]
+        else:
+            sel_budget, stat_budget = budget.split(0.5)
+            selection = _make_selection(sel_budget, bounds)
+    quantum = fixed_point_quantum(bounds.bounds)
+    mechs: dict[str, mech._AdditiveMechanism] = {}
+    if stat_budget is not None and not (uses_units and selection is not None):
+        if kind in ("count", "distinct", "top_n"):
+            _, l1, l2 = (
+                bounds.units_sensitivity() if uses_units else bounds.count_sensitivity()
+            )
+            mechs["count"] = _noise_mechanism(
+                stat_budget, l1=l1, l2=l2, dimension=l0, integer=True
+            )
+        elif kind == "sum":
+            _, l1, l2 = bounds.sum_sensitivity(quantum=quantum)
+            mechs["sum"] = _noise_mechanism(
+                stat_budget, l1=l1, l2=l2, dimension=l0, integer=False
+            )
+        else:  # average: noisy row count and noisy centred sum, half each
+            b_count, b_sum = stat_budget.split(0.5)
+            _, l1c, l2c = bounds.count_sensitivity()
+            mechs["count"] = _noise_mechanism(
+                b_count, l1=l1c, l2=l2c, dimension=l0, integer=True
+            )
+            lo, hi = bounds.bounds  # type: ignore[misc]
+            _, l1s, l2s = bounds.sum_sensitivity(
+                centre=(lo + hi) / 2.0, quantum=quantum
+            )
+            mechs["sum"] = _noise_mechanism(
+                b_sum, l1=l1s, l2=l2s, dimension=l0, integer=False
+            )
+    parts: list[PrivacyLoss] = []
+    if selection is not None:
+        parts.append(selection.cost)
+    parts.extend(m.cost for m in mechs.values())
+    cost = _total(parts)
+    mech_names = (
+        [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+        if selection
+        else []
+    ) + [f"{name}: {m.name}(scale={m.scale:.6g})" for name, m in mechs.items()]
+    parameters = {
+        "kind": kind,
+        "by": inp.by,
+        "column": column,
+        "max_partitions_per_user": l0,
+        "max_contributions_per_partition": bounds.max_contributions_per_partition,
+        "bounds": None if bounds.bounds is None else list(bounds.bounds),
+        "mechanisms": mech_names,
+    }
+    name = f"aggregate_{'count' if kind == 'distinct' else kind}"
+
+    with _charge(
+        accountant,
+        cost,
+        label=label,
+        name=name,
+        bounds=bounds,
+        parameters=parameters,
+        source=source,
+    ) as receipt:
+        n_groups = _n_groups(inp)
+        centre = 0.0
+        if kind == "average":
+            lo, hi = bounds.bounds  # type: ignore[misc]
+            centre = (lo + hi) / 2.0
+        agg: BoundedAggregates = bound_and_reduce(
+            inp.units,
+            inp.n_units,
+            inp.groups,
+            n_groups,
+            bounds,
+            rng=source,
+            values=inp.values,
+            centre=centre,
+        )
+        # ---- which groups ----
+        group_idx = np.arange(n_groups, dtype=np.int64)
+        columns: dict[str, Any] = {}
+        if selection is not None:
+            noisy_units = _add_noise_int(selection.noise, agg.units, source)
+            keep = noisy_units >= selection.threshold
+            group_idx = group_idx[keep]
+            noisy_units = noisy_units[keep]
+        # ---- the statistic ----
+        value_name = {
+            "count": "count",
+            "distinct": "count",
+            "sum": "sum",
+            "average": "average",
+            "top_n": "users",
+        }[kind]
+        if kind in ("count", "distinct", "top_n"):
+            if selection is not None and uses_units:
+                value = noisy_units
+                hw = selection.noise.accuracy(level)
+            else:
+                true = (agg.units if uses_units else agg.rows)[group_idx]
+                value = _add_noise_int(mechs["count"], true, source)
+                hw = mechs["count"].accuracy(level)
+            low, high = value - hw, value + hw
+        elif kind == "sum":
+            value = _add_noise_fixed_point(
+                mechs["sum"], agg.sum_units[group_idx], agg.quantum, source
+            )
+            hw = mechs["sum"].accuracy(level)
+            low, high = value - hw, value + hw
+        else:
+            lo, hi = bounds.bounds  # type: ignore[misc]
+            noisy_n = _add_noise_int(mechs["count"], agg.rows[group_idx], source)
+            noisy_s = _add_noise_fixed_point(
+                mechs["sum"], agg.sum_units[group_idx], agg.quantum, source
+            )
+            value, low, high = _average(noisy_n, noisy_s, lo, hi, mechs, level)
+        # ---- post-processing: thresholds, order, top-n ----
+        if min_threshold is not None:
+            basis = noisy_n if kind == "average" else value
+            keep = basis >= min_threshold
+            group_idx, value, low, high = (
+                group_idx[keep],
+                value[keep],
+                low[keep],
+                high[keep],
+            )
+        if kind == "top_n":
+            order = np.lexsort((group_idx, -value))[: top_n or 0]
+        elif inp.by and not inp.public:
+            order = _sorted_keys_order(
+                inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
+            )
+        else:
+            order = np.arange(group_idx.shape[0])
+        group_idx, value, low, high = (
+            group_idx[order],
+            value[order],
+            low[order],
+            high[order],
+        )
+        columns[value_name] = value
+        columns[f"{value_name}_ci_low"] = low
+        columns[f"{value_name}_ci_high"] = high
+        if kind == "top_n":
+            columns["rank"] = np.arange(1, group_idx.shape[0] + 1, dtype=np.int64)
+        info = _info(
+            cost=cost,
+            receipt=receipt,
+            source=source,
+            confidence=level,
+            bounds=bounds,
+            mechanisms=mech_names,
+            selection=selection,
+            public=inp.public,
+        )
+        return _finish(inp, group_idx, columns, info)
+
+
+def _average(
+    noisy_n: np.ndarray,
+    noisy_s: np.ndarray,
+    lo: float,
+    hi: float,
+    mechs: dict[str, mech._AdditiveMechanism],
+    level: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised-sum average and a conservative interval (post-processing).
+
+    The average is mid + S/N clamped to [lo, hi] (mid when N <= 0). The
+    interval takes each of S and N at level (1 + level)/2 (union bound) and
+    the extreme ratios over that box.
+    """
+    mid = (lo + hi) / 2.0
+    n = noisy_n.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(n > 0, mid + noisy_s / np.where(n > 0, n, 1.0), mid)
+    avg = np.clip(avg, lo, hi)
+    each = (1.0 + level) / 2.0
+    hn = mechs["count"].accuracy(each)
+    hs = mechs["sum"].accuracy(each)
+    n_lo = n - hn
+    ok = n_lo >= 1.0
+    safe_lo = np.where(ok, n_lo, 1.0)
+    n_hi = n + hn
+    corners = np.stack(
+        [
+            (noisy_s - hs) / safe_lo,
+            (noisy_s - hs) / n_hi,
+            (noisy_s + hs) / safe_lo,
+            (noisy_s + hs) / n_hi,
+        ]
+    )
+    low = np.where(ok, np.clip(mid + corners.min(axis=0), lo, hi), lo)
+    high = np.where(ok, np.clip(mid + corners.max(axis=0), lo, hi), hi)
+    return avg, low, high
+
+
+def _total(parts: list[PrivacyLoss]) -> PrivacyLoss:
+    total = parts[0]
+    for p in parts[1:]:
+        if isinstance(total, ZCDP) and isinstance(p, ZCDP):
+            total = ZCDP(total.rho + p.rho)
+        else:
+            total = total + p
+    if isinstance(total, ApproxDP) and total.delta == 0:
+        return PureDP(total.epsilon)
+    return total
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+_COMMON_PARAMS = """
+    privacy_unit : str or None
+        Column identifying the privacy unit (normally a user id); required.
+        ``None`` means event-level privacy (each row protected on its own);
+        it is recorded on the receipt.
+    epsilon, delta, rho : float, optional
+        Laplace: ``epsilon`` (and ``delta`` > 0 when groups come from the
+        data). Gaussian: ``epsilon`` and ``delta``, or ``rho`` (only with
+        public groups or no ``by``).
+    mechanism : {"laplace", "gaussian"}
+        Noise distribution (exact discrete / granular noise either way).
+    max_partitions_per_user : int
+        L0: groups one unit may contribute to (default 1).
+    max_contributions_per_partition : int
+        L∞: rows one unit may contribute to a group (default 1).
+    public_groups : list or pyarrow.Table, optional
+        Release exactly these groups (scalars for one ``by`` column, tuples
+        for several). Without it, groups come from the data through
+        partition selection, which costs ``delta``.
+    min_threshold : float, optional
+        Drop groups whose *noisy* value is below this (post-processing).
+    confidence : float
+        Level of the ``*_ci_low`` / ``*_ci_high`` interval (default 0.95).
+    accountant : Accountant, optional
+        Charged the whole cost before any data is read; a refused charge
+        raises ``BudgetExceededError`` and nothing is spent.
+    rng : SecureRandom or InsecureSeededRandom, optional
+        Entropy source; secure by default.
+    label : str, optional
+        Name of the release on the receipt."""
+
+
+def aggregate_count(
+    table: Any,
+    *,
+    by: str | Sequence[str] | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    distinct: bool = False,
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    min_threshold: float | None = None,
+    confidence: float = 0.95,
+    accountant: Any = None,
+    rng: Any = None,
+    label: str | None = None,
+) -> Any:
+    """Noisy count of rows (or of distinct users) per group.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    by : str or list of str, optional
+        Group-by column(s); ``None`` gives one total.
+    distinct : bool
+        Count distinct privacy units instead of rows.
+    {common}
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: the ``by`` keys, ``count`` (int64), ``count_ci_low``,
+        ``count_ci_high``. Groups are sorted by key.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release; nothing is charged.
+
+    Notes
+    -----
+    Privacy. After bounding, one unit changes at most L0 groups, each by at
+    most L∞ rows (by 1 when counting distinct units). The noise is
+    calibrated to L1 = L0·L∞ (Laplace) or L2 = √L0·L∞ (Gaussian). With
+    groups from the data and L∞ = 1 (or ``distinct``) the same noisy counts
+    drive partition selection, at cost (ε, δ); otherwise selection (on
+    distinct-user counts) and the counts each get half of ε and δ.
+
+    Examples
+    --------
+    >>> import warnings, polars as pl, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> events = pl.DataFrame({{"user_id": list(range(200)), "page": ["home"] * 150 + ["docs"] * 50}})
+    >>> out = lp.aggregate_count(events, by="page", privacy_unit="user_id",
+    ...                          epsilon=1.0, delta=1e-6, rng=rng)
+    >>> out.columns, out["page"].to_list()
+    (['page', 'count', 'count_ci_low', 'count_ci_high'], ['docs', 'home'])
+    """
+    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    return _run(
+        kind="distinct" if distinct else "count",
+        table=table,
+        by=by,
+        column=None,
+        privacy_unit=privacy_unit,
+        bounds_value=None,
+        max_partitions_per_user=max_partitions_per_user,
+        max_contributions_per_partition=max_contributions_per_partition,
+        budget=budget,
+        public_groups=public_groups,
+        min_threshold=min_threshold,
+        confidence=confidence,
+        accountant=accountant,
+        rng=rng,
+        label=label,
+    )
+
+
+def aggregate_sum(
+    table: Any,
+    *,
+    column: str,
+    bounds: tuple[float, float],
+    by: str | Sequence[str] | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    min_threshold: float | None = None,
+    confidence: float = 0.95,
+    accountant: Any = None,
+    rng: Any = None,
+    label: str | None = None,
+) -> Any:
+    """Noisy sum of a value column per group, values clamped to ``bounds``.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        Numeric value column (nulls are dropped; NaN/inf are refused).
+    bounds : (float, float)
+        Clamping range (lo < hi).
+    by : str or list of str, optional
+        Group-by column(s); ``None`` gives one total.
+    {common}
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: the keys, ``sum`` (float64), ``sum_ci_low``, ``sum_ci_high``.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release.
+
+    Notes
+    -----
+    Privacy. One unit adds at most L∞ values of magnitude ≤ M = max(|lo|,
+    |hi|) to at most L0 groups: L1 = L0·L∞·M, L2 = √L0·L∞·M (plus one
+    fixed-point quantum per value). Sums are exact fixed-point integers
+    (quantum 2**(ceil(log2 M) - 30)), so row order and float rounding cannot
+    change them (Casacuberta et al. 2022). With groups from the data, half of
+    ε and δ select the groups.
+
+    Examples
+    --------
+    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> t = pa.table({{"user_id": [1, 2, 3], "minutes": [10.0, 20.0, 500.0]}})
+    >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 60), privacy_unit="user_id",
+    ...                        epsilon=1.0, rng=rng)
+    >>> out.column_names
+    ['sum', 'sum_ci_low', 'sum_ci_high']
+    """
+    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    _check_column_name(column)
+    return _run(
+        kind="sum",
+        table=table,
+        by=by,
+        column=column,
+        privacy_unit=privacy_unit,
+        bounds_value=bounds,
+        max_partitions_per_user=max_partitions_per_user,
+        max_contributions_per_partition=max_contributions_per_partition,
+        budget=budget,
+        public_groups=public_groups,
+        min_threshold=min_threshold,
+        confidence=confidence,
+        accountant=accountant,
+        rng=rng,
+        label=label,
+    )
+
+
+def aggregate_average(
+    table: Any,
+    *,
+    column: str,
+    bounds: tuple[float, float],
+    by: str | Sequence[str] | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    min_threshold: float | None = None,
+    confidence: float = 0.95,
+    accountant: Any = None,
+    rng: Any = None,
+    label: str | None = None,
+) -> Any:
+    """Noisy average of a value column per group (normalised-sum method).
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        Numeric value column (nulls are dropped; NaN/inf are refused).
+    bounds : (float, float)
+        Clamping range (lo < hi); the average always lies in it.
+    by : str or list of str, optional
+        Group-by column(s); ``None`` gives one overall average.
+    {common}
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: the keys, ``average``, ``average_ci_low``, ``average_ci_high``.
+        ``min_threshold`` applies to the noisy row count behind each average.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release.
+
+    Notes
+    -----
+    Privacy. Two noisy statistics, each with half of the (post-selection)
+    budget: the row count N (L1 = L0·L∞) and the sum S of values centred on
+    mid = (lo + hi)/2 (L1 = L0·L∞·(hi - lo)/2). The average mid + S/N,
+    clamped to [lo, hi], is post-processing. The interval combines the two
+    noise distributions at level (1 + confidence)/2 each, so it covers with
+    probability at least ``confidence``.
+
+    Examples
+    --------
+    >>> import warnings, pandas as pd, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> sessions = pd.DataFrame({{"user_id": range(500), "minutes": [12.0] * 500}})
+    >>> out = lp.aggregate_average(sessions, column="minutes", bounds=(0, 60),
+    ...                            privacy_unit="user_id", epsilon=1.0, rng=rng)
+    >>> 0 <= float(out["average"].iloc[0]) <= 60
+    True
+    """
+    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    _check_column_name(column)
+    return _run(
+        kind="average",
+        table=table,
+        by=by,
+        column=column,
+        privacy_unit=privacy_unit,
+        bounds_value=bounds,
+        max_partitions_per_user=max_partitions_per_user,
+        max_contributions_per_partition=max_contributions_per_partition,
+        budget=budget,
+        public_groups=public_groups,
+        min_threshold=min_threshold,
+        confidence=confidence,
+        accountant=accountant,
+        rng=rng,
+        label=label,
+    )
+
+
+def aggregate_top_n(
+    table: Any,
+    *,
+    column: str,
+    n: int = 5,
+    min_users: float | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    max_partitions_per_user: int = 1,
+    public_groups: Any = None,
+    confidence: float = 0.95,
+    accountant: Any = None,
+    rng: Any = None,
+    label: str | None = None,
+) -> Any:
+    """The ``n`` values of ``column`` used by the most distinct users, privately.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        The categorical column to rank (e.g. a feature name).
+    n : int
+        How many to return (>= 1).
+    min_users : float, optional
+        Only keys whose *noisy* user count is at least this are returned.
+    max_partitions_per_user : int
+        How many distinct values of ``column`` one user may count for.
+    privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label
+        As for :func:`aggregate_count`.
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: ``column``, ``users`` (noisy distinct users), ``users_ci_low``,
+        ``users_ci_high``, ``rank``; at most ``n`` rows, by decreasing
+        noisy users.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release.
+
+    Notes
+    -----
+    Privacy. Noisy distinct-user counts per key (L1 = L0), thresholded for
+    partition selection when the keys come from the data, cost (ε, δ); the
+    ranking, the cut at ``n`` and ``min_users`` are post-processing of those
+    noisy counts (a one-shot noisy top-k that also releases the counts).
+
+    Examples
+    --------
+    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> t = pa.table({{"user_id": list(range(300)), "feature": ["export"] * 200 + ["share"] * 100}})
+    >>> out = lp.aggregate_top_n(t, column="feature", n=1, privacy_unit="user_id",
+    ...                          epsilon=1.0, delta=1e-6, rng=rng)
+    >>> out["feature"].to_pylist()
+    ['export']
+    """
+    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    _check_column_name(column)
+    count = check_positive_int(n, "n", example="5")
+    return _run(
+        kind="top_n",
+        table=table,
+        by=column,
+        column=None,
+        privacy_unit=privacy_unit,
+        bounds_value=None,
+        max_partitions_per_user=max_partitions_per_user,
+        max_contributions_per_partition=1,
+        budget=budget,
+        public_groups=public_groups,
+        min_threshold=min_users,
+        confidence=confidence,
+        accountant=accountant,
+        rng=rng,
+        label=label,
+        top_n=count,
+    )
+
+
+def _check_column_name(column: Any) -> None:
+    if not isinstance(column, str):
+        raise InvalidParameterError(
+            f"`column` must be a column name, got {column!r}",
+            parameter="column",
+            value=column,
+        )
+
+
+for _f in (aggregate_count, aggregate_sum, aggregate_average):
+    assert _f.__doc__ is not None
+    _f.__doc__ = (
+        _f.__doc__.replace("{common}", _COMMON_PARAMS.strip("\n").lstrip())
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
+aggregate_top_n.__doc__ = (
+    (aggregate_top_n.__doc__ or "").replace("{{", "{").replace("}}", "}")
+)
