@@ -541,8 +541,12 @@ def _add_noise_fixed_point(
     of two >= quantum, so rounding to it is an integer shift (ties to even).
     """
     g = m.granularity
-    assert g is not None and g >= quantum
-    k = int(round(math.log2(g / quantum)))
+    assert g is not None
+    # Both are powers of two, and the fixed-point quantum is chosen 2**9 or
+    # more below any mechanism grid (see fixed_point_quantum), so k >= 0.
+    k = math.frexp(g)[1] - math.frexp(quantum)[1]
+    if k < 0:
+        raise AssertionError("fixed-point quantum coarser than the noise grid")
     if k == 0:
         on_grid = units
     else:
@@ -643,7 +647,10 @@ def _run(
         else:
             sel_budget, stat_budget = budget.split(0.5)
             selection = _make_selection(sel_budget, bounds)
-    quantum = fixed_point_quantum(bounds.bounds)
+    centre = 0.0
+    if kind == "average" and bounds.bounds is not None:
+        centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
+    quantum = fixed_point_quantum(bounds.bounds, centre=centre)
     mechs: dict[str, mech._AdditiveMechanism] = {}
     if stat_budget is not None and not (uses_units and selection is not None):
         if kind in ("count", "distinct", "top_n"):
@@ -702,10 +709,6 @@ def _run(
         source=source,
     ) as receipt:
         n_groups = _n_groups(inp)
-        centre = 0.0
-        if kind == "average":
-            lo, hi = bounds.bounds  # type: ignore[misc]
-            centre = (lo + hi) / 2.0
         agg: BoundedAggregates = bound_and_reduce(
             inp.units,
             inp.n_units,

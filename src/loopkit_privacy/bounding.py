@@ -122,9 +122,12 @@ class ContributionBounds:
         (which can add up to half a quantum, plus one float rounding, to its
         magnitude; a whole quantum is allowed for).
         """
-        lo, hi = self.bounds if self.bounds is not None else (0.0, 0.0)
         if self.bounds is None:
-            self.magnitude  # raises the explanatory error
+            raise InvalidParameterError(
+                "`bounds=(lo, hi)` is required for sums and averages",
+                parameter="bounds",
+            )
+        lo, hi = self.bounds
         m = max(abs(lo - centre), abs(hi - centre)) + quantum
         l0, linf = self.max_partitions_per_user, self.max_contributions_per_partition
         per = linf * m
@@ -146,8 +149,15 @@ class BoundedAggregates:
     dropped_rows: int
 
 
-def fixed_point_quantum(bounds: tuple[float, float] | None) -> float:
-    """Power-of-two quantum of the fixed-point sums: 2**(ceil(log2 M) - 30).
+def fixed_point_quantum(
+    bounds: tuple[float, float] | None, *, centre: float = 0.0
+) -> float:
+    """Power-of-two quantum of the fixed-point sums: 2**(ceil(log2 m) - 30).
+
+    ``m`` is the largest magnitude of a clamped value minus ``centre``. A row
+    then contributes at most 2**30 quanta, so 2**32 rows cannot overflow
+    int64, and every noise grid (at least 2**-20 of the per-group
+    sensitivity) is a power-of-two multiple of the quantum.
 
     Examples
     --------
@@ -156,7 +166,7 @@ def fixed_point_quantum(bounds: tuple[float, float] | None) -> float:
     """
     if bounds is None:
         return 1.0
-    m = max(abs(bounds[0]), abs(bounds[1]))
+    m = max(abs(bounds[0] - centre), abs(bounds[1] - centre))
     if m == 0:
         return 1.0
     return math.ldexp(1.0, math.frexp(m)[1] - _FIXED_POINT_BITS)
@@ -209,7 +219,7 @@ def bound_and_reduce(
     rows = np.zeros(n_groups, dtype=np.int64)
     unit_counts = np.zeros(n_groups, dtype=np.int64)
     sums = np.zeros(n_groups, dtype=np.int64)
-    q = fixed_point_quantum(bounds.bounds)
+    q = fixed_point_quantum(bounds.bounds, centre=centre)
     lo, hi = bounds.bounds if bounds.bounds is not None else (0.0, 0.0)
     vals = values if values is not None else np.empty(0, dtype=np.float64)
     if units is None:
