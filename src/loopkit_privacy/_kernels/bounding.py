@@ -48,9 +48,8 @@ def _bound_bucket(
         base = u * stride
         f = rec[base]
         h = _pair_hash(salt, ubase + u, g)
-        if f == l0:
-            if h > np.uint64(rec[base + 1]):
-                continue  # cannot be among the l0 smallest
+        if f == l0 and h > np.uint64(rec[base + 1]):
+            continue  # cannot be among the l0 smallest
         seen = False
         for j in range(f):
             if rec[base + 2 + j] == g:
