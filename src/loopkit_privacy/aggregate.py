@@ -40,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -76,6 +77,9 @@ __all__ = [
     "aggregate_top_n",
     "privacy_info",
 ]
+
+#: What receipts record as the privacy unit of an event-level release.
+EVENT_LEVEL = "<event-level: each row>"
 
 _META_KEY = b"loopkit_privacy"
 _ATTR = "loopkit_privacy"
@@ -508,21 +512,18 @@ def _charge(
     parameters: dict[str, Any],
     source: RandomSource,
 ) -> Any:
-    import contextlib
-
+    """The accountant's transaction for the whole call (or a no-op)."""
     if accountant is None:
         return contextlib.nullcontext(None)
-    kwargs: dict[str, Any] = {
-        "label": label or name,
-        "mechanism": name,
-        "parameters": parameters,
-        "insecure": bool(source.insecure),
-    }
-    tx = accountant.transaction
-    try:
-        return tx(cost, privacy_unit=bounds.privacy_unit, **kwargs)
-    except TypeError:  # an accountant without privacy-unit support
-        return tx(cost, **kwargs)
+    return accountant.transaction(
+        cost,
+        label=label or name,
+        mechanism=name,
+        parameters=parameters,
+        # Event-level privacy must be visible on the receipt.
+        privacy_unit=bounds.privacy_unit or EVENT_LEVEL,
+        insecure=bool(source.insecure),
+    )
 
 
 def _add_noise_int(
