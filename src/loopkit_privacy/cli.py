@@ -21,12 +21,17 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from loopkit_privacy import _kernels, mechanisms
+from loopkit_privacy import _kernels, aggregate, mechanisms
 from loopkit_privacy import random as lp_random
-from loopkit_privacy.errors import InsecureRandomnessWarning, PrivacyError
+from loopkit_privacy.errors import (
+    InsecureRandomnessWarning,
+    InvalidParameterError,
+    PrivacyError,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -129,11 +134,198 @@ def _demo(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print()
+    _seed_queries(args, rng)
+    print()
     print(
-        f"Privacy unit: the user. Three releases are ε={eps:g}-DP and one is "
+        f"Privacy unit: the user. The first table's three releases are ε={eps:g}-DP and one is "
         f"ρ={eps**2 / 2:g}-zCDP; together (pure ε-DP implies ε²/2-zCDP) they are "
         f"ρ={3 * eps**2 / 2 + eps**2 / 2:g}-zCDP."
     )
+    return 0
+
+
+def synthetic_events(
+    n_events: int, *, n_users: int | None = None, seed: int = 0
+) -> Any:
+    """Deterministic synthetic product events as a polars DataFrame.
+
+    Columns: ``user_id`` (int64), ``page`` (1000 Zipf-distributed paths),
+    ``feature`` (30 Zipf-distributed names), ``time_spent`` (minutes,
+    log-normal) and ``platform``. Demo and benchmark data only.
+
+    Examples
+    --------
+    >>> synthetic_events(1000, seed=1).columns
+    ['user_id', 'page', 'feature', 'time_spent', 'platform']
+    """
+    import polars as pl
+
+    gen = np.random.default_rng(seed)
+    users = n_users if n_users is not None else max(1, n_events // 20)
+    page_idx = (gen.zipf(1.3, n_events) - 1) % 1000
+    feature_idx = (gen.zipf(1.6, n_events) - 1) % 30
+    pages = np.array([f"/page/{i}" for i in range(1000)])
+    features = np.array([f"feature_{i:02d}" for i in range(30)])
+    return pl.DataFrame(
+        {
+            "user_id": gen.integers(0, users, n_events, dtype=np.int64),
+            "page": pl.Series(pages[page_idx], dtype=pl.Categorical),
+            "feature": pl.Series(features[feature_idx], dtype=pl.Categorical),
+            "time_spent": np.round(gen.lognormal(1.5, 0.9, n_events), 2),
+            "platform": gen.choice(np.array(["web", "ios", "android"]), n_events),
+        }
+    ).with_columns(pl.col("page").cast(pl.String), pl.col("feature").cast(pl.String))
+
+
+def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
+    """The three queries of the seed page, on synthetic events, with a budget."""
+    from loopkit_privacy.accounting import Accountant
+
+    events = synthetic_events(args.events, seed=0 if args.seed is None else args.seed)
+    acc = Accountant(epsilon=3.0, delta=1e-5)
+    print()
+    print(f"Seed queries on {events.height} synthetic events (budget ε=3, δ=1e-5):")
+    print()
+    print("aggregateCount(users, {minThreshold: 10}) -> users per page, top rows:")
+    counts = aggregate.aggregate_count(
+        events,
+        by="page",
+        privacy_unit="user_id",
+        distinct=True,
+        epsilon=1.0,
+        delta=1e-6,
+        max_partitions_per_user=5,
+        min_threshold=10,
+        accountant=acc,
+        rng=rng,
+        label="users per page",
+    )
+    print(counts.sort("count", descending=True).head(5))
+    print()
+    print("aggregateAverage(sessions, {noise: true}) -> average minutes per platform:")
+    avg = aggregate.aggregate_average(
+        events,
+        column="time_spent",
+        bounds=(0.0, 60.0),
+        by="platform",
+        privacy_unit="user_id",
+        epsilon=1.0,
+        public_groups=["android", "ios", "web"],
+        max_partitions_per_user=3,
+        max_contributions_per_partition=5,
+        accountant=acc,
+        rng=rng,
+        label="avg minutes",
+    )
+    print(avg)
+    print()
+    print("aggregateTopN(features, {limit: 5, minUsers: 20}) -> top features:")
+    top = aggregate.aggregate_top_n(
+        events,
+        column="feature",
+        n=5,
+        min_users=20,
+        privacy_unit="user_id",
+        epsilon=1.0,
+        delta=1e-6,
+        max_partitions_per_user=3,
+        accountant=acc,
+        rng=rng,
+        label="top features",
+    )
+    print(top)
+    print()
+    print(f"Budget: spent {acc.spent!r}, remaining {acc.remaining!r}; receipts:")
+    for receipt in acc.receipts:
+        print(f"  {receipt.label}: {receipt.cost!r}")
+
+
+def _query(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from loopkit_privacy.accounting import Accountant
+
+    path = str(args.file)
+    if path.endswith(".parquet"):
+        frame = pl.scan_parquet(path)
+    elif path.endswith(".csv"):
+        frame = pl.scan_csv(path)
+    else:
+        raise InvalidParameterError(
+            f"FILE must end in .parquet or .csv, got {path!r}",
+            parameter="file",
+            value=path,
+        )
+    chosen = [k for k in ("count", "sum", "average", "top_n") if getattr(args, k)]
+    if len(chosen) != 1:
+        raise InvalidParameterError(
+            "choose exactly one of --count, --sum COL, --average COL, --top-n COL",
+            parameter="query",
+            value=chosen,
+        )
+    rng = None if args.seed is None else lp_random.InsecureSeededRandom(args.seed)
+    accountant = None
+    if args.ledger:
+        accountant = Accountant.open(
+            args.ledger,
+            dataset=args.dataset,
+            epsilon=args.budget_epsilon,
+            delta=args.budget_delta,
+        )
+    unit = None if args.event_level else args.privacy_unit
+    common: dict[str, Any] = {
+        "privacy_unit": unit,
+        "epsilon": args.epsilon,
+        "delta": args.delta,
+        "mechanism": args.mechanism,
+        "max_partitions_per_user": args.max_partitions,
+        "accountant": accountant,
+        "rng": rng,
+        "confidence": args.confidence,
+    }
+    by = args.by or None
+    if chosen[0] == "top_n":
+        result = aggregate.aggregate_top_n(
+            frame, column=args.top_n, n=args.n, min_users=args.min_users, **common
+        )
+    else:
+        common.update(
+            by=by,
+            max_contributions_per_partition=args.max_contributions,
+            min_threshold=args.min_threshold,
+        )
+        if chosen[0] == "count":
+            result = aggregate.aggregate_count(frame, distinct=args.distinct, **common)
+        else:
+            if args.bounds is None:
+                raise InvalidParameterError(
+                    "--sum/--average need --bounds LO HI",
+                    parameter="bounds",
+                    value=None,
+                )
+            fn = (
+                aggregate.aggregate_sum
+                if chosen[0] == "sum"
+                else aggregate.aggregate_average
+            )
+            result = fn(
+                frame,
+                column=getattr(args, chosen[0]),
+                bounds=tuple(args.bounds),
+                **common,
+            )
+    table = result.collect()
+    with pl.Config(tbl_rows=args.rows, tbl_cols=-1):
+        print(table)
+    info = aggregate.privacy_info(result)
+    print(
+        f"cost: {info['cost']}; groups: {info['groups']}; insecure randomness: {info['insecure']}"
+    )
+    if accountant is not None:
+        print(
+            f"ledger {args.ledger} [{args.dataset}]: remaining {accountant.remaining!r}"
+        )
+        accountant.close()
     return 0
 
 
@@ -166,8 +358,53 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="use a reproducible INSECURE seeded source (output marked insecure)",
     )
+    demo.add_argument(
+        "--events",
+        type=int,
+        default=200_000,
+        help="synthetic events for the seed queries",
+    )
     demo.add_argument("--quiet-warnings", action="store_true", help=argparse.SUPPRESS)
     demo.set_defaults(func=_demo)
+
+    q = sub.add_parser("query", help="a private aggregation over a Parquet or CSV file")
+    q.add_argument("file", help="events file (.parquet or .csv)")
+    what = q.add_argument_group("what to compute (one of)")
+    what.add_argument(
+        "--count", action="store_true", help="count rows (or --distinct users)"
+    )
+    what.add_argument("--sum", metavar="COL", help="sum of a numeric column")
+    what.add_argument("--average", metavar="COL", help="average of a numeric column")
+    what.add_argument(
+        "--top-n", metavar="COL", dest="top_n", help="most used values of COL"
+    )
+    q.add_argument("--by", nargs="*", default=[], help="group-by column(s)")
+    q.add_argument(
+        "--privacy-unit", default=None, help="column identifying a user (required)"
+    )
+    q.add_argument("--event-level", action="store_true", help="protect rows, not users")
+    q.add_argument("--epsilon", type=float, required=True)
+    q.add_argument("--delta", type=float, default=None)
+    q.add_argument("--mechanism", choices=["laplace", "gaussian"], default="laplace")
+    q.add_argument("--bounds", type=float, nargs=2, metavar=("LO", "HI"))
+    q.add_argument("--max-partitions", type=int, default=1, help="L0 per user")
+    q.add_argument(
+        "--max-contributions", type=int, default=1, help="L∞ rows per user and group"
+    )
+    q.add_argument(
+        "--distinct", action="store_true", help="with --count: distinct users"
+    )
+    q.add_argument("--min-threshold", type=float, default=None)
+    q.add_argument("--n", type=int, default=5, help="with --top-n: how many")
+    q.add_argument("--min-users", type=float, default=None, help="with --top-n")
+    q.add_argument("--confidence", type=float, default=0.95)
+    q.add_argument("--rows", type=int, default=30, help="rows to print")
+    q.add_argument("--seed", type=int, default=None, help="INSECURE reproducible noise")
+    q.add_argument("--ledger", help="SQLite ledger to charge (created if missing)")
+    q.add_argument("--dataset", default="default", help="dataset name in the ledger")
+    q.add_argument("--budget-epsilon", type=float, default=10.0, help="ledger total ε")
+    q.add_argument("--budget-delta", type=float, default=1e-5, help="ledger total δ")
+    q.set_defaults(func=_query)
     try:
         from loopkit_privacy.accounting.cli import add_ledger_commands
     except ImportError:  # pragma: no cover - accounting not installed
