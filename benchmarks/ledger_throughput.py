@@ -51,7 +51,7 @@ def sqlite_rate(processes: int, synchronous: str, seconds: float) -> float:
             p.start()
         time.sleep(1.0)  # let every process import and open before the clock starts
         start.set()
-        total = sum(out.get() for _ in procs)
+        total = sum(out.get(timeout=seconds + 120) for _ in procs)
         for p in procs:
             p.join()
         report = verify_ledger(path)

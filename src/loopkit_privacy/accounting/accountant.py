@@ -146,15 +146,17 @@ class Accountant:
 
     Notes
     -----
-    Privacy. All three modes are valid privacy filters under fully adaptive
-    composition (the release, its mechanism and its cost may depend on all
-    earlier outputs), because the budget is checked on the composed total
-    *before* each release: for pure and approximate DP this is the filter of
-    Rogers, Roth, Ullman & Vadhan (2016) with basic composition; for zCDP and
-    RDP the filters of Feldman & Zrnic (2021) and Whitehouse, Ramdas, Rogers &
-    Wu (2023) show that the sum of ρ (or of the RDP at each fixed order) may
-    be checked exactly as in the non-adaptive case. Advanced composition is
-    **not** offered as a filter (see :func:`advanced_composition`).
+    Privacy. The modes are privacy filters under fully adaptive composition
+    (the release, its mechanism and its cost may depend on all earlier
+    outputs), because the budget is checked on the composed total *before*
+    each release: for pure and approximate DP this is the basic-composition
+    filter of Rogers, Roth, Ullman & Vadhan (2016); for zCDP and RDP at a
+    fixed order, Feldman & Zrnic (2021) and Whitehouse, Ramdas, Rogers & Wu
+    (2023) show that the sum of ρ (or of the RDP at that order) may be checked
+    as in the non-adaptive case. With several Rényi orders the ``"rdp"`` filter
+    follows Lécuyer (2021); ``docs/accounting.md`` discusses this. Advanced
+    composition is **not** offered as a filter (see
+    :func:`~loopkit_privacy.accounting.advanced_composition`).
 
     Sums are exact (:class:`fractions.Fraction`); floats given by callers are
     read as the decimal they print as, so 1000 spends of ``0.001`` fill a
