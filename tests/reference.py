@@ -106,8 +106,8 @@ def discrete_laplace_one(t: int, m: int, s: WordStream) -> int:
         v = 0
         while bernoulli_exp_le1(1, 1, s):
             v += 1
-        if v >= 1 << 30:
-            continue
+        if v >= 1 << 30 or (v >= 1024 and v > (1 << 61) // t):
+            continue  # truncation (probability below exp(-1024))
         y = (u + t * v) // (1 << m)
         negative = s.bit()
         if negative and y == 0:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from loopkit_privacy import loss, noise, random
+from loopkit_privacy import accounting, loss, noise, random
+from loopkit_privacy.accounting import Accountant, Receipt, verify_ledger
 from loopkit_privacy.aggregate import (
     aggregate_average,
     aggregate_count,
@@ -64,6 +65,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ZCDP",
+    "Accountant",
     "ApproxDP",
     "BudgetExceededError",
     "ColumnNotFoundError",
@@ -85,12 +87,14 @@ __all__ = [
     "PrivacyError",
     "PrivacyWarning",
     "PureDP",
+    "Receipt",
     "Release",
     "SchemaError",
     "SecureRandom",
     "Selection",
     "UnsupportedCompositionError",
     "__version__",
+    "accounting",
     "add_noise",
     "aggregate_average",
     "aggregate_count",
@@ -104,4 +108,5 @@ __all__ = [
     "privacy_info",
     "random",
     "report_noisy_max",
+    "verify_ledger",
 ]

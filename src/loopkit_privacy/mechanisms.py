@@ -76,7 +76,7 @@ __all__ = [
 _LAPLACE_GRID_BITS = 20
 _GAUSSIAN_GRID_BITS = 12
 # Keep the sampler's integer parameters inside their exact ranges.
-_MAX_LAPLACE_UNITS = 2.0**48
+_MAX_LAPLACE_UNITS = 2.0**39
 _MAX_GAUSSIAN_UNITS = 2.0**29
 # Inputs are clamped to ±2**1000 (1-Lipschitz, so sensitivity is unchanged)
 # so that adding noise can never overflow to infinity.

@@ -71,8 +71,8 @@ __all__ = [
 
 #: Smallest scale / sigma accepted by the samplers.
 MIN_SCALE = 2.0**-20
-#: Largest discrete Laplace scale (keeps t <= 2**61 in the kernel).
-MAX_LAPLACE_SCALE = 2.0**50
+#: Largest discrete Laplace scale (keeps t·v far below 2**62 in the kernel).
+MAX_LAPLACE_SCALE = 2.0**40
 #: Largest discrete Gaussian sigma (keeps every product inside int64).
 MAX_GAUSSIAN_SIGMA = 2.0**30
 #: Bits of resolution of granular noise: scale / granularity is in [2**G, 2**(G+1)).
@@ -283,6 +283,10 @@ def draw(
     own words from the (thread-safe) source, so every sample still uses fresh
     independent words.
     """
+    if kind not in ("laplace", "gaussian"):
+        raise InvalidParameterError(
+            f"`kind` must be 'laplace' or 'gaussian', got {kind!r}", parameter="kind", value=kind
+        )
     fill = _k.discrete_laplace_fill if kind == "laplace" else _k.discrete_gaussian_fill
     out = np.empty(n, dtype=np.int64)
     # A seeded source stays on one thread: the order in which threads take

@@ -18,11 +18,11 @@ it on the same words plus more is exact: no sample is ever discarded or
 conditioned on its length.
 
 Truncation. To keep every product inside int64, the discrete Laplace rejects a
-proposal with v >= 2**30 and the discrete Gaussian one with |y| >= 2**(60-k).
-With the parameter ranges allowed by ``noise.py`` (t <= 2**31 for the Laplace
-proposal, σ <= 2**30), either event has probability below exp(-2**29): the
-output is the exact distribution conditioned on an event of probability
-1 - exp(-2**29), which no experiment can tell apart from the untruncated one.
+proposal with t·v > 2**61 (or v >= 2**30) and the discrete Gaussian one with
+|y| >= 2**(60-k). With the parameter ranges allowed by ``noise.py`` (scale
+t/2**m <= 2**40, σ <= 2**30) either event has probability below exp(-2**20):
+the output is the exact distribution conditioned on an event of probability
+1 - exp(-2**20), which no experiment can tell apart from the untruncated one.
 
 All integer parameters are validated by the callers in ``noise.py`` so that no
 product below can overflow int64 (see the bounds stated there).
@@ -36,8 +36,9 @@ from loopkit_privacy._kernels._jit import jit_noalloc
 
 # Bernoulli(γ/k) with γ = n/d uses one draw on [0, d·k) while d·k <= 2**62.
 _D_ONE_DRAW = np.int64(1) << np.int64(56)
-# With t < 2**31, v < 2**30 keeps u + t·v below 2**61.
+# The discrete Laplace keeps u + t·v below 2**62 (t < 2**40 by the callers).
 _VMAX = np.int64(1) << np.int64(30)
+_TV_LIMIT = np.int64(1) << np.int64(61)
 
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -165,7 +166,9 @@ def discrete_laplace_one(t, m, words, st):
             v += 1
         if st[1]:
             return np.int64(0)
-        if v >= _VMAX:
+        # Keep u + t·v below 2**62; the division runs only for v >= 2**10,
+        # an event of probability exp(-1024).
+        if v >= _VMAX or (v >= 1024 and v > _TV_LIMIT // t):
             continue  # truncation; see the module docstring
         y = (u + t * v) >> m
         negative = random_bit(words, st)
