@@ -400,7 +400,7 @@ def test_fill_kernel_rewinds_unfinished_sample():
     # the very same stream.
     t, m = _laplace_cols([5.0])
     words = _rng(9).words(400)
-    full, stream = ref.discrete_laplace_fill(list(t) * 40, m, words)
+    full, _ = ref.discrete_laplace_fill(list(t) * 40, m, words)
     cut = 37
     st = np.zeros(4, dtype=np.int64)
     out = np.empty(40, dtype=np.int64)
@@ -410,7 +410,7 @@ def test_fill_kernel_rewinds_unfinished_sample():
     assert st[0] <= cut
     assert out[:i].tolist() == full[:i]
     # The position it stopped at is the one the reference reached after i samples.
-    prefix, pstream = ref.discrete_laplace_fill(list(t) * i, m, words)
+    _, pstream = ref.discrete_laplace_fill(list(t) * i, m, words)
     assert st[0] == pstream.pos
     assert (st[2], st[3]) == (pstream.bits, pstream.nbits)
     rest = np.concatenate([words[st[0] : cut], words[cut:]])
