@@ -9,8 +9,9 @@ Scales are represented exactly as rationals and rounded **up** (more noise,
 never less privacy):
 
 * discrete Laplace of scale ``b``: ``b`` becomes ``t / 2**m`` with
-  ``t = ceil(b · 2**m)`` and ``2**30 <= t < 2**31`` (relative error below
-  ``2**-30``; exact when ``b · 2**m`` is an integer, e.g. any integer scale);
+  ``t = ceil(b · 2**m)`` and ``2**30 <= t < 2**31`` for scales below
+  ``2**30`` (relative error below ``2**-30``; exact when ``b · 2**m`` is an
+  integer, e.g. any integer scale); larger scales use ``m = 0``;
 * discrete Gaussian of parameter ``σ``: ``σ²`` becomes ``t·c / 2**k`` with
   ``t = floor(σ) + 1`` and ``c = ceil(σ² 2**k / t)`` (relative error of σ²
   below ``2**-24``).
