@@ -14,7 +14,8 @@ never less privacy):
   integer, e.g. any integer scale); larger scales use ``m = 0``;
 * discrete Gaussian of parameter ``σ``: ``σ²`` becomes ``t·c / 2**k`` with
   ``t = floor(σ) + 1`` and ``c = ceil(σ² 2**k / t)`` (relative error of σ²
-  below ``2**-24``).
+  at most ``1/c``: below ``2**-24`` for σ >= 1, below ``2**-20`` for
+  σ >= 0.05, growing as ``1/σ²`` for smaller σ).
 
 The effective (rounded-up) parameters are returned by
 :func:`discrete_laplace_parameters` / :func:`discrete_gaussian_parameters`;
