@@ -18,6 +18,7 @@ generation in an interval"; McKenna & Sheldon (2020), "Permute-and-Flip".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -203,13 +204,17 @@ def discrete_gaussian_support(sigma: float) -> np.ndarray:
     return np.arange(-z, z + 1, dtype=np.int64)
 
 
+@functools.lru_cache(maxsize=64)
+def discrete_gaussian_normaliser(variance: float) -> float:
+    """Σ_z exp(-z² / (2σ²)) over the integers, summed explicitly."""
+    z = discrete_gaussian_support(math.sqrt(variance)).astype(np.float64)
+    return math.fsum(np.exp(-(z * z) / (2.0 * variance)))
+
+
 def discrete_gaussian_pmf(y: np.ndarray, variance: float) -> np.ndarray:
     """P(y) ∝ exp(-y² / (2σ²)), normalised by an explicit sum over the support."""
-    sigma = math.sqrt(variance)
-    z = discrete_gaussian_support(sigma).astype(np.float64)
-    norm = math.fsum(np.exp(-(z * z) / (2.0 * variance)))
     y = np.asarray(y, dtype=np.float64)
-    return np.exp(-(y * y) / (2.0 * variance)) / norm
+    return np.exp(-(y * y) / (2.0 * variance)) / discrete_gaussian_normaliser(variance)
 
 
 def exponential_probabilities(w: Sequence[int], g: int) -> np.ndarray:

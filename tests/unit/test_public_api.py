@@ -1,0 +1,98 @@
+"""The public namespace: `__all__` is real, sorted, public and documented."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import loopkit_privacy as lp
+from loopkit_privacy import errors, loss, mechanisms, noise, random
+
+
+def test_every_name_in_all_exists():
+    missing = [name for name in lp.__all__ if not hasattr(lp, name)]
+    assert missing == []
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff RUF022 ("isort-style"): CONSTANTS, then Classes, then functions.
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name
+
+
+def test_all_is_sorted_and_unique():
+    assert list(lp.__all__) == sorted(lp.__all__, key=_isort_key)
+    assert len(set(lp.__all__)) == len(lp.__all__)
+
+
+def test_nothing_private_in_all():
+    assert [n for n in lp.__all__ if n.startswith("_") and n != "__version__"] == []
+
+
+@pytest.mark.parametrize("module", [errors, loss, mechanisms, noise, random])
+def test_submodule_all_exists(module):
+    assert [n for n in module.__all__ if not hasattr(module, n)] == []
+    assert list(module.__all__) == sorted(module.__all__, key=_isort_key)
+
+
+def test_reexports_are_the_same_objects():
+    assert lp.LaplaceMechanism is mechanisms.LaplaceMechanism
+    assert lp.InvalidParameterError is errors.InvalidParameterError
+    assert lp.PureDP is loss.PureDP
+    assert lp.SecureRandom is random.SecureRandom
+    assert lp.noise is noise
+    for name in errors.__all__:
+        assert getattr(lp, name) is getattr(errors, name)
+
+
+def test_version():
+    assert isinstance(lp.__version__, str)
+    assert lp.__version__.count(".") >= 1
+
+
+def _public_callables():
+    for name in lp.__all__:
+        obj = getattr(lp, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            yield name, obj
+
+
+@pytest.mark.parametrize(("name", "obj"), list(_public_callables()))
+def test_public_callables_have_docstrings_with_examples(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    assert doc.strip(), f"{name} has no docstring"
+    if issubclass(obj, BaseException) if inspect.isclass(obj) else False:
+        return  # exception classes document their attributes instead
+    assert "Examples" in doc, f"{name} has no Examples section"
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        lp.add_noise,
+        lp.report_noisy_max,
+        lp.noise.sample_discrete_laplace,
+        lp.noise.sample_discrete_gaussian,
+    ],
+)
+def test_privacy_and_rng_arguments_are_keyword_only(func):
+    params = inspect.signature(func).parameters
+    for name in ("epsilon", "delta", "rho", "sensitivity", "rng", "accountant"):
+        if name in params:
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        lp.LaplaceMechanism,
+        lp.GaussianMechanism,
+        lp.GeometricMechanism,
+        lp.DiscreteGaussianMechanism,
+        lp.ExponentialMechanism,
+    ],
+)
+def test_mechanism_constructors_are_keyword_only(cls):
+    params = list(inspect.signature(cls).parameters.values())
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
