@@ -12,10 +12,11 @@ def test_readme_example_runs(capsys):
     exec(compile(blocks[0], str(README), "exec"), namespace)
     # The example's objects behave as the prose claims.
     assert isinstance(namespace["daily_active"], int)
-    release = namespace["release"]
-    low, high = release.confidence_interval()
-    assert low <= release.value <= high
-    assert release.insecure is False
+    views = namespace["views"]
+    assert views.columns == ["page", "count", "count_ci_low", "count_ci_high"]
+    assert set(views["page"].to_list()) <= {"home", "docs", "pricing"}
+    assert repr(namespace["budget"].remaining) == "ApproxDP(epsilon=0.5, delta=9e-06)"
+    assert len(namespace["budget"].receipts) == 2
     assert capsys.readouterr().out.count("\n") >= 2
 
 
