@@ -308,12 +308,18 @@ def _public_keys(public_groups: Any, by: list[str], data: pa.Table) -> pa.Table:
                         value=public_groups,
                     )
             cols = {name: [item[j] for item in items] for j, name in enumerate(by)}
+
+        def typed(name: str, vals: list[Any]) -> pa.Array:
+            typ = data.schema.field(name).type
+            if data.num_rows == 0 or pa.types.is_null(typ):
+                # An empty table carries no reliable key type (pandas gives an
+                # empty column float64 or null): let the public values decide.
+                return pa.array(vals)
+            return pa.array(vals, type=typ)
+
         try:
             groups_table = pa.table(
-                {
-                    name: pa.array(vals, type=data.schema.field(name).type)
-                    for name, vals in cols.items()
-                }
+                {name: typed(name, vals) for name, vals in cols.items()}
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise InvalidParameterError(
@@ -568,7 +574,10 @@ def _bounds(
     by: list[str],
 ) -> ContributionBounds:
     if privacy_unit is None:
-        return ContributionBounds(None, 1, 1, bounds)
+        # ContributionBounds refuses limits other than 1 at event level.
+        return ContributionBounds(
+            None, max_partitions_per_user, max_contributions_per_partition, bounds
+        )
     return ContributionBounds(
         privacy_unit,
         max_partitions_per_user if by else 1,
@@ -647,6 +656,10 @@ def _run(
             stat_budget = None  # type: ignore[assignment]
         else:
             sel_budget, stat_budget = budget.split(0.5)
+            if budget.mechanism == "laplace" and budget.delta is not None:
+                # Laplace noise needs no δ: all of it goes to the selection.
+                sel_budget = _Budget("laplace", sel_budget.epsilon, budget.delta, None)
+                stat_budget = _Budget("laplace", stat_budget.epsilon, None, None)
             selection = _make_selection(sel_budget, bounds)
     centre = 0.0
     if kind == "average" and bounds.bounds is not None:
@@ -769,7 +782,18 @@ def _run(
                 high[keep],
             )
         if kind == "top_n":
-            order = np.lexsort((group_idx, -value))[: top_n or 0]
+            # Ties are broken by key (or by the public order), never by where a
+            # key first appears in the data, which one user's rows could change.
+            if inp.by and not inp.public:
+                rank = np.empty(group_idx.shape[0], dtype=np.int64)
+                rank[
+                    _sorted_keys_order(
+                        inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
+                    )
+                ] = np.arange(group_idx.shape[0])
+            else:
+                rank = group_idx
+            order = np.lexsort((rank, -value))[: top_n or 0]
         elif inp.by and not inp.public:
             order = _sorted_keys_order(
                 inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by

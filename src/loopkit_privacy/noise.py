@@ -287,7 +287,9 @@ def draw(
     """
     if kind not in ("laplace", "gaussian"):
         raise InvalidParameterError(
-            f"`kind` must be 'laplace' or 'gaussian', got {kind!r}", parameter="kind", value=kind
+            f"`kind` must be 'laplace' or 'gaussian', got {kind!r}",
+            parameter="kind",
+            value=kind,
         )
     fill = _k.discrete_laplace_fill if kind == "laplace" else _k.discrete_gaussian_fill
     out = np.empty(n, dtype=np.int64)

@@ -116,7 +116,14 @@ def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
         return table.select(wanted).to_arrow(), family
     if family == "polars_lazy":
         return table.select(wanted).collect().to_arrow(), family
-    return pa.Table.from_pandas(table[wanted], preserve_index=False), family
+    # Column by column so that NaN in a float column stays NaN (and is then
+    # refused) instead of becoming a null; None/pd.NA still become nulls.
+    arrays = {}
+    for name in wanted:
+        series = table[name]
+        keep_nan = series.dtype.kind == "f"
+        arrays[name] = pa.array(series, from_pandas=not keep_nan)
+    return pa.table(arrays), family
 
 
 def from_arrow(result: pa.Table, family: Family) -> Any:
@@ -191,7 +198,9 @@ def numeric_column(
         bad = np.flatnonzero(~finite)
         raise NonFiniteValueError(
             f"value column {column!r} contains {bad.size} NaN or infinite value(s) "
-            f"(first at row {int(bad[0])}); drop or impute them before the release",
+            f"(first at row {int(bad[0])}); drop or impute them before the release "
+            "(in pandas, missing floats are NaN: use df.dropna(subset=[...]) or a "
+            "nullable 'Float64' column, whose missing values are dropped)",
             column=column,
             count=int(bad.size),
             first_index=int(bad[0]),

@@ -5,6 +5,7 @@ cost, and a failed call spends nothing."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as _pd
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -21,12 +22,21 @@ from loopkit_privacy.errors import PrivacyError
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
 from tests import reference_aggregate as ref
 
+_PANDAS_NULLABLE = {
+    pa.float64(): _pd.Float64Dtype(),
+    pa.int64(): _pd.Int64Dtype(),
+}
+
+_PANDAS_NULLABLE = {pa.float64(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype()}
+
+
 KEYS = ["a", "b", "c", "d", None]
 FAMILIES = {
     "arrow": lambda t: t,
     "polars": pl.from_arrow,
     "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    "pandas": lambda t: t.to_pandas(),
+    # Nullable dtypes keep nulls as pd.NA (a NaN would be refused, by design).
+    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
 }
 FAMILY_TYPE = {
     "arrow": pa.Table,

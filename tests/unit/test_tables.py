@@ -26,11 +26,15 @@ EVENTS = pa.table(
     }
 )
 
+_PANDAS_NULLABLE = {pa.float64(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype()}
+
+
 FAMILIES = {
     "arrow": lambda t: t,
     "polars": pl.from_arrow,
     "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    "pandas": lambda t: t.to_pandas(),
+    # Nullable dtypes keep nulls as pd.NA (a NaN would be refused, by design).
+    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
 }
 
 

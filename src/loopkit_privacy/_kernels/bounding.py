@@ -35,8 +35,22 @@ _BUCKET_BITS = 11
 
 @jit
 def _bound_bucket(
-    uloc, grp, vals, with_values, rec, l0, linf, lo, hi, centre, q, salt, ubase,
-    out_rows, out_units, out_sum,
+    uloc,
+    grp,
+    vals,
+    with_values,
+    rec,
+    l0,
+    linf,
+    lo,
+    hi,
+    centre,
+    q,
+    salt,
+    ubase,
+    out_rows,
+    out_units,
+    out_sum,
 ):
     """Bound one bucket's rows (in table order) with its users' records ``rec``."""
     stride = 2 + 3 * l0
@@ -112,8 +126,21 @@ def _bound_bucket(
 
 @jit
 def bound_reduce(
-    user, group, values, n_users, n_groups, l0, linf, lo, hi, centre, q, salt,
-    out_rows, out_units, out_sum,
+    user,
+    group,
+    values,
+    n_users,
+    n_groups,
+    l0,
+    linf,
+    lo,
+    hi,
+    centre,
+    q,
+    salt,
+    out_rows,
+    out_units,
+    out_sum,
 ):
     """Bound contributions and reduce per group.
 
@@ -170,9 +197,22 @@ def bound_reduce(
             continue
         rec[:] = 0
         dropped += _bound_bucket(
-            uloc[a:e], grp[a:e], vals[a:e] if with_values else vals, with_values,
-            rec, l0, linf, lo, hi, centre, q, salt, np.int64(b) << _BUCKET_BITS,
-            out_rows, out_units, out_sum,
+            uloc[a:e],
+            grp[a:e],
+            vals[a:e] if with_values else vals,
+            with_values,
+            rec,
+            l0,
+            linf,
+            lo,
+            hi,
+            centre,
+            q,
+            salt,
+            np.int64(b) << _BUCKET_BITS,
+            out_rows,
+            out_units,
+            out_sum,
         )
     return dropped
 
