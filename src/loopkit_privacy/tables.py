@@ -240,7 +240,11 @@ def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Ar
 
 
 def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
-    """Dense int64 codes of the privacy-unit column and the number of units.
+    """Int64 codes of the privacy-unit column and the number of codes.
+
+    Codes are dense (order of first appearance) except for integer ids in a
+    compact range, where the code is ``id - min(id)`` and some codes may be
+    unused.
 
     Raises
     ------
@@ -261,6 +265,14 @@ def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
             "must belong to a unit — drop those rows or fill in their unit",
             column=column,
         )
+    if pa.types.is_integer(arr.type) and len(arr) > 0:
+        # Fast path: integer ids in a compact range need no hashing; the code
+        # is the offset from the smallest id. Unused codes are harmless here
+        # (a unit with no rows contributes nothing).
+        ids = np.asarray(arr.to_numpy(zero_copy_only=False))
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < max(4 * len(ids), 1 << 16):
+            return ids.astype(np.int64, copy=False) - np.int64(lo), hi - lo + 1
     codes, distinct = _factorize(arr, null_is_group=False)
     return codes, len(distinct)
 

@@ -14,19 +14,43 @@ __all__ = ["warmup"]
 def warmup() -> None:
     """Compile the common kernel signatures so later calls run at full speed.
 
+    Benchmarks and the command line call this first, so compile time is never
+    reported as run time. Arrays that come from Arrow are read-only, which
+    numba compiles as a separate signature, so both kinds are warmed.
+
     Examples
     --------
     >>> from loopkit_privacy import _kernels
     >>> _kernels.warmup()
     """
-    from loopkit_privacy._kernels import sampling
+    from loopkit_privacy._kernels import bounding, grouping, sampling, selection
 
     words = np.zeros(0, dtype=np.uint64)
     one = np.ones(1, dtype=np.int64)
+    zero = np.zeros(1, dtype=np.int64)
     st = np.zeros(4, dtype=np.int64)
     out = np.empty(1, dtype=np.int64)
     sampling.discrete_laplace_fill(one, one, words, st, out, 0)
     st[:] = 0
-    sampling.discrete_gaussian_fill(
-        one, one, np.zeros(1, dtype=np.int64), words, st, out, 0
-    )
+    sampling.discrete_gaussian_fill(one, one, zero, words, st, out, 0)
+    st[:] = 0
+    selection.exponential_select(zero, np.int64(20), words, st)
+    st[:] = 0
+    selection.permute_and_flip_select(zero, np.int64(20), out, words, st)
+    first = np.zeros(1, dtype=np.int64)
+    for writeable in (True, False):
+        codes = np.zeros(1, dtype=np.int64)
+        values = np.zeros(1, dtype=np.float64)
+        codes.flags.writeable = writeable
+        values.flags.writeable = writeable
+        grouping.factorize_int64_first(codes, out, first)
+        grouping.combine_codes(codes, codes, np.int64(1), out)
+        for vals in (values, values[:0]):
+            totals = [np.zeros(1, dtype=np.int64) for _ in range(3)]
+            bounding.bound_reduce(
+                codes, codes, vals, np.int64(1), np.int64(1), np.int64(1), np.int64(1),
+                0.0, 1.0, 0.0, 1.0, np.uint64(1), *totals,
+            )  # fmt: skip
+            bounding.reduce_unbounded(
+                codes, vals, 0.0, 1.0, 0.0, 1.0, totals[0], totals[1]
+            )
