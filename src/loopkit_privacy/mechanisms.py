@@ -77,7 +77,7 @@ _LAPLACE_GRID_BITS = 20
 _GAUSSIAN_GRID_BITS = 12
 # Keep the sampler's integer parameters inside their exact ranges.
 _MAX_LAPLACE_UNITS = 2.0**39
-_MAX_GAUSSIAN_UNITS = 2.0**29
+_MAX_GAUSSIAN_UNITS = 2.0**25
 # Inputs are clamped to ±2**1000 (1-Lipschitz, so sensitivity is unchanged)
 # so that adding noise can never overflow to infinity.
 _CLAMP = 2.0**1000
@@ -315,6 +315,12 @@ class _AdditiveMechanism:
         float
         """
         lvl = check_level(level)
+        cache = self.__dict__.setdefault("_accuracy_cache", {})
+        if lvl not in cache:
+            cache[lvl] = self._half_width(lvl)
+        return float(cache[lvl])
+
+    def _half_width(self, lvl: float) -> float:
         if self._lap is not None:
             k = cal.dlap_half_width(self._lap.t, self._lap.m, lvl)
         else:
@@ -432,7 +438,10 @@ class _AdditiveMechanism:
                 g = self.granularity
                 x = np.clip(arr.astype(np.float64), -_CLAMP, _CLAMP)
                 # Round to the grid; beyond 2**52·g every float already lies on it.
-                xr = np.where(np.abs(x) < 2.0**52 * g, np.rint(x / g) * g, x)
+                xr = np.array(x, dtype=np.float64, ndmin=1)
+                small = np.abs(xr) < 2.0**52 * g
+                xr[small] = np.rint(xr[small] / g) * g
+                xr = xr.reshape(np.shape(x))
                 # xr + g·z is exact on the grid; the float sum is its correctly
                 # rounded image (post-processing of an exactly private value).
                 out_f = xr + g * z.astype(np.float64)

@@ -20,7 +20,7 @@ conditioned on its length.
 Truncation. To keep every product inside int64, the discrete Laplace rejects a
 proposal with t·v > 2**61 (or v >= 2**30) and the discrete Gaussian one with
 |y| >= 2**(60-k). With the parameter ranges allowed by ``noise.py`` (scale
-t/2**m <= 2**40, σ <= 2**30) either event has probability below exp(-2**20):
+t/2**m <= 2**40, σ <= 2**25) either event has probability below exp(-2**20):
 the output is the exact distribution conditioned on an event of probability
 1 - exp(-2**20), which no experiment can tell apart from the untruncated one.
 
@@ -204,7 +204,8 @@ def discrete_gaussian_one(t, c, k, words, st):
         else:
             # D² would overflow: exp(-D²/den) = exp(-D/den) ** D, i.e. D
             # independent Bernoulli(exp(-D/den)) trials that must all succeed.
-            # The first failure ends the loop, after about den/D² trials.
+            # The first failure ends the loop, after about den/D trials (rare:
+            # with σ <= 2**25, |D| >= 2**31 needs |y| > 40σ).
             ok = True
             j = np.int64(0)
             while j < dd:
