@@ -849,7 +849,7 @@ def _average(
     n_lo = n - hn
     ok = n_lo >= 1.0
     safe_lo = np.where(ok, n_lo, 1.0)
-    n_hi = n + hn
+    n_hi = np.where(ok, n + hn, 1.0)  # >= 1 wherever the interval is used
     corners = np.stack(
         [
             (noisy_s - hs) / safe_lo,

@@ -190,9 +190,26 @@ def test_numeric_column_refuses_non_finite(vals, count, first):
     ],
     ids=["int", "string", "dictionary", "large_string", "binary"],
 )
-def test_unit_codes_are_dense(arr):
+def test_unit_codes_identify_units(arr):
     codes, n = tables.unit_codes(pa.table({"u": arr}), "u")
     assert codes.dtype == np.int64
+    # Same unit <=> same code, and every code is below n.
+    assert codes[0] == codes[2]
+    assert len({codes[0], codes[1], codes[3]}) == 3
+    assert codes.min() >= 0
+    assert codes.max() < n
+    if pa.types.is_integer(arr.type):
+        # Integer ids in a compact range: the code is the offset from the minimum.
+        assert codes.tolist() == [0, 10, 0, 20]
+        assert n == 21
+    else:
+        assert codes.tolist() == [0, 1, 0, 2]
+        assert n == 3
+
+
+def test_unit_codes_hash_sparse_integer_ids():
+    ids = pa.array([5, 2**40, 5, -(2**50)])
+    codes, n = tables.unit_codes(pa.table({"u": ids}), "u")
     assert codes.tolist() == [0, 1, 0, 2]
     assert n == 3
 
