@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ import numpy as np
 from loopkit_privacy._kernels import bounding as _kb
 from loopkit_privacy._validate import check_bounds, check_positive_int
 from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.noise import _THREADS, _executor
 from loopkit_privacy.random import RandomSource
 
 __all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce"]
@@ -35,6 +37,8 @@ MAX_CONTRIBUTIONS = 1 << 31
 #: Largest number of rows per call (fixed-point sums of 2**30 units per row fit in int64).
 MAX_ROWS = 1 << 32
 _FIXED_POINT_BITS = 30
+# Bounding runs on several threads from this many kept rows on.
+_PARALLEL_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -226,21 +230,33 @@ def bound_and_reduce(
         _kb.reduce_unbounded(groups, vals, lo, hi, centre, q, rows, sums)
         return BoundedAggregates(rows, rows.copy(), sums, q, 0)
     salt = rng.words(1)[0]
-    dropped = _kb.bound_reduce(
-        units,
-        groups,
-        vals,
-        np.int64(n_units),
-        np.int64(n_groups),
-        np.int64(bounds.max_partitions_per_user),
-        np.int64(bounds.max_contributions_per_partition),
-        lo,
-        hi,
-        centre,
-        q,
-        salt,
-        rows,
-        unit_counts,
-        sums,
+    l0 = np.int64(bounds.max_partitions_per_user)
+    linf = np.int64(bounds.max_contributions_per_partition)
+    starts, uloc, grp, vals_p = _kb.partition_by_user(
+        units, groups, vals, np.int64(n_units)
     )
+    n_buckets = starts.shape[0] - 1
+    common = (l0, linf, lo, hi, centre, q, salt)
+    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or _THREADS < 2:
+        dropped = _kb.bound_buckets(
+            starts, uloc, grp, vals_p, 0, n_buckets, *common, rows, unit_counts, sums
+        )
+        return BoundedAggregates(rows, unit_counts, sums, q, int(dropped))
+    # Buckets hold disjoint users: split them into ranges of about equal rows,
+    # bound each range on its own thread into its own totals, then add up.
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], _THREADS + 1)[1:-1])
+    edges = [0, *sorted({int(c) for c in cuts if 0 < c < n_buckets}), n_buckets]
+    parts = []
+    for b0, b1 in itertools.pairwise(edges):
+        totals = tuple(np.zeros(n_groups, dtype=np.int64) for _ in range(3))
+        future = _executor().submit(
+            _kb.bound_buckets, starts, uloc, grp, vals_p, b0, b1, *common, *totals
+        )
+        parts.append((future, totals))
+    dropped = 0
+    for future, (r, u, s) in parts:
+        dropped += int(future.result())
+        rows += r
+        unit_counts += u
+        sums += s
     return BoundedAggregates(rows, unit_counts, sums, q, int(dropped))

@@ -51,6 +51,11 @@ def warmup() -> None:
                 codes, codes, vals, np.int64(1), np.int64(1), np.int64(1), np.int64(1),
                 0.0, 1.0, 0.0, 1.0, np.uint64(1), *totals,
             )  # fmt: skip
+            parts = bounding.partition_by_user(codes, codes, vals, np.int64(1))
+            bounding.bound_buckets(
+                *parts, 0, 1, np.int64(1), np.int64(1), 0.0, 1.0, 0.0, 1.0,
+                np.uint64(1), *totals,
+            )  # fmt: skip
             bounding.reduce_unbounded(
                 codes, vals, 0.0, 1.0, 0.0, 1.0, totals[0], totals[1]
             )

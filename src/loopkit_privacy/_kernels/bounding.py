@@ -125,40 +125,13 @@ def _bound_bucket(
 
 
 @jit
-def bound_reduce(
-    user,
-    group,
-    values,
-    n_users,
-    n_groups,
-    l0,
-    linf,
-    lo,
-    hi,
-    centre,
-    q,
-    salt,
-    out_rows,
-    out_units,
-    out_sum,
-):
-    """Bound contributions and reduce per group.
+def partition_by_user(user, group, values, n_users):
+    """Stable scatter of the kept rows into buckets of 2**11 consecutive users.
 
-    Parameters (all validated by the caller):
-    user, group : int64[n] codes; -1 drops the row. n_groups < 2**31.
-    values : float64[n] (already free of NaN/inf), or length 0 when no sum is needed.
-    l0, linf : int64 >= 1; lo < hi floats; q > 0 a power of two; salt uint64.
-    out_rows : int64[n_groups], zeroed — rows kept per group.
-    out_units : int64[n_groups], zeroed — distinct users kept per group.
-    out_sum : int64[n_groups], zeroed — Σ round((clamp(v, lo, hi) - centre) / q)
-        over kept rows.
-
-    Returns the number of rows dropped by bounding.
-
-    Rows are first partitioned (stably, so table order is kept within a user)
-    into buckets of 2**11 consecutive user codes; each bucket is then bounded
-    with its users' records in cache. This turns two random memory accesses
-    per row into sequential work.
+    Returns (starts, uloc, grp, vals): bucket b holds rows starts[b]:starts[b+1]
+    of uloc (user code within the bucket, int32), grp (int32) and vals
+    (float64, empty when ``values`` is). Rows with a -1 code are left out;
+    table order is kept within each bucket.
     """
     n = user.shape[0]
     with_values = values.shape[0] > 0
@@ -187,34 +160,80 @@ def bound_reduce(
         if with_values:
             vals[p] = values[i]
         pos[b] = p + 1
+    return starts, uloc, grp, vals
+
+
+@jit
+def bound_buckets(
+    starts,
+    uloc,
+    grp,
+    vals,
+    b0,
+    b1,
+    l0,
+    linf,
+    lo,
+    hi,
+    centre,
+    q,
+    salt,
+    out_rows,
+    out_units,
+    out_sum,
+):
+    """Bound buckets b0..b1-1 of a partition into the (zeroed) per-group totals.
+
+    Buckets hold disjoint users, so disjoint bucket ranges may run on
+    separate threads with separate output arrays. Returns the rows dropped.
+    """
+    with_values = vals.shape[0] > 0
     stride = 2 + 3 * l0
-    rec = np.zeros((mask + 1) * stride, dtype=np.int64)
+    rec = np.zeros((np.int64(1) << _BUCKET_BITS) * stride, dtype=np.int64)
     dropped = 0
-    for b in range(n_buckets):
+    for b in range(b0, b1):
         a = starts[b]
         e = starts[b + 1]
         if a == e:
             continue
         rec[:] = 0
         dropped += _bound_bucket(
-            uloc[a:e],
-            grp[a:e],
-            vals[a:e] if with_values else vals,
-            with_values,
-            rec,
-            l0,
-            linf,
-            lo,
-            hi,
-            centre,
-            q,
-            salt,
-            np.int64(b) << _BUCKET_BITS,
-            out_rows,
-            out_units,
-            out_sum,
-        )
+            uloc[a:e], grp[a:e], vals[a:e] if with_values else vals, with_values,
+            rec, l0, linf, lo, hi, centre, q, salt, np.int64(b) << _BUCKET_BITS,
+            out_rows, out_units, out_sum,
+        )  # fmt: skip
     return dropped
+
+
+@jit
+def bound_reduce(
+    user, group, values, n_users, n_groups, l0, linf, lo, hi, centre, q, salt,
+    out_rows, out_units, out_sum,
+):  # fmt: skip
+    """Bound contributions and reduce per group (single-threaded).
+
+    Parameters (all validated by the caller):
+    user, group : int64[n] codes; -1 drops the row. n_groups < 2**31.
+    values : float64[n] (already free of NaN/inf), or length 0 when no sum is needed.
+    l0, linf : int64 >= 1; lo < hi floats; q > 0 a power of two; salt uint64.
+    out_rows : int64[n_groups], zeroed — rows kept per group.
+    out_units : int64[n_groups], zeroed — distinct users kept per group.
+    out_sum : int64[n_groups], zeroed — Σ round((clamp(v, lo, hi) - centre) / q)
+        over kept rows.
+
+    Returns the number of rows dropped by bounding.
+
+    Rows are first partitioned (stably, so table order is kept within a user)
+    into buckets of 2**11 consecutive user codes; each bucket is then bounded
+    with its users' records in cache. This turns two random memory accesses
+    per row into sequential work.
+    """
+    starts, uloc, grp, vals = partition_by_user(user, group, values, n_users)
+    n_buckets = starts.shape[0] - 1
+    return bound_buckets(
+        starts, uloc, grp, vals, 0, n_buckets, l0, linf, lo, hi, centre, q, salt,
+        out_rows, out_units, out_sum,
+    )  # fmt: skip
 
 
 @jit
