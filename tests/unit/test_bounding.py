@@ -394,3 +394,32 @@ def test_bound_and_reduce_salt_changes_choice_not_totals():
         assert agg.dropped_rows == 4
         chosen.add(tuple(np.flatnonzero(agg.rows)))
     assert len(chosen) > 5
+
+
+def test_threaded_bounding_equals_the_single_threaded_kernel():
+    # Above bounding._PARALLEL_ROWS the buckets are bounded on worker threads
+    # into separate totals; the sums must equal one pass of bound_reduce.
+    glue = bounding
+    n = glue._PARALLEL_ROWS + 12_345
+    gen = np.random.default_rng(3)
+    users = gen.integers(0, 40_000, n)
+    groups = gen.integers(-1, 300, n)
+    values = gen.normal(0.0, 10.0, n)
+    limits = glue.ContributionBounds("u", 3, 2, (-5.0, 7.0))
+    with pytest.warns(lp.InsecureRandomnessWarning):
+        rng_a = lp.random.InsecureSeededRandom(11)
+        rng_b = lp.random.InsecureSeededRandom(11)
+    got = glue.bound_and_reduce(
+        users, 40_000, groups, 300, limits, rng=rng_a, values=values
+    )
+    want = [np.zeros(300, dtype=np.int64) for _ in range(3)]
+    q = glue.fixed_point_quantum(limits.bounds)
+    dropped = kb.bound_reduce(
+        users, groups, values, np.int64(40_000), np.int64(300), np.int64(3), np.int64(2),
+        -5.0, 7.0, 0.0, q, rng_b.words(1)[0], *want,
+    )  # fmt: skip
+    assert (got.rows == want[0]).all()
+    assert (got.units == want[1]).all()
+    assert (got.sum_units == want[2]).all()
+    assert got.dropped_rows == dropped
+    assert got.rows.sum() > 0
