@@ -408,6 +408,7 @@ def test_threaded_bounding_equals_the_single_threaded_kernel():
     limits = glue.ContributionBounds("u", 3, 2, (-5.0, 7.0))
     with pytest.warns(lp.InsecureRandomnessWarning):
         rng_a = lp.random.InsecureSeededRandom(11)
+    with pytest.warns(lp.InsecureRandomnessWarning):
         rng_b = lp.random.InsecureSeededRandom(11)
     got = glue.bound_and_reduce(
         users, 40_000, groups, 300, limits, rng=rng_a, values=values
