@@ -64,6 +64,7 @@ from loopkit_privacy.bounding import (
     BoundedAggregates,
     ContributionBounds,
     bound_and_reduce,
+    check_sizes,
     fixed_point_quantum,
 )
 from loopkit_privacy.errors import InvalidParameterError
@@ -641,6 +642,8 @@ def _run(
         value_column=column if kind in ("sum", "average") else None,
         public_groups=public_groups,
     )
+    # Size limits are checked here, before anything is charged.
+    check_sizes(inp.groups.shape[0], _n_groups(inp))
     l0 = bounds.max_partitions_per_user
     needs_selection = bool(inp.by) and not inp.public
     uses_units = kind in ("distinct", "top_n") or (

@@ -30,12 +30,14 @@ from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.noise import _THREADS, _executor
 from loopkit_privacy.random import RandomSource
 
-__all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce"]
+__all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce", "check_sizes"]
 
 #: Largest L∞ accepted (keeps fixed-point sums far from int64 overflow).
 MAX_CONTRIBUTIONS = 1 << 31
 #: Largest number of rows per call (fixed-point sums of 2**30 units per row fit in int64).
 MAX_ROWS = 1 << 32
+#: Largest number of groups per call (group codes are int32 in the kernel).
+MAX_GROUPS = 1 << 31
 _FIXED_POINT_BITS = 30
 # Bounding runs on several threads from this many kept rows on.
 _PARALLEL_ROWS = 1 << 20
@@ -176,6 +178,32 @@ def fixed_point_quantum(
     return math.ldexp(1.0, math.frexp(m)[1] - _FIXED_POINT_BITS)
 
 
+def check_sizes(n_rows: int, n_groups: int) -> None:
+    """Refuse inputs the fixed-point kernels cannot handle exactly.
+
+    Callers run this before charging any budget. Group codes are stored as
+    int32 inside the bounding kernel, and fixed-point sums of 2**32 rows of
+    at most 2**30 quanta each fit in int64.
+
+    Examples
+    --------
+    >>> check_sizes(10, 3)
+    """
+    if n_rows >= MAX_ROWS:
+        raise InvalidParameterError(
+            f"a single release handles fewer than 2**32 rows, got {n_rows}; split the table",
+            parameter="table",
+            value=n_rows,
+        )
+    if n_groups >= MAX_GROUPS:
+        raise InvalidParameterError(
+            f"a single release handles fewer than 2**31 groups, got {n_groups}; "
+            "group by fewer or coarser columns",
+            parameter="by",
+            value=n_groups,
+        )
+
+
 def bound_and_reduce(
     units: np.ndarray | None,
     n_units: int,
@@ -214,12 +242,7 @@ def bound_and_reduce(
     -------
     BoundedAggregates
     """
-    if groups.shape[0] >= MAX_ROWS:
-        raise InvalidParameterError(
-            f"a single release handles at most 2**32 rows, got {groups.shape[0]}; "
-            "split the table",
-            parameter="table",
-        )
+    check_sizes(groups.shape[0], n_groups)
     rows = np.zeros(n_groups, dtype=np.int64)
     unit_counts = np.zeros(n_groups, dtype=np.int64)
     sums = np.zeros(n_groups, dtype=np.int64)

@@ -424,3 +424,11 @@ def test_threaded_bounding_equals_the_single_threaded_kernel():
     assert (got.sum_units == want[2]).all()
     assert got.dropped_rows == dropped
     assert got.rows.sum() > 0
+
+
+def test_check_sizes_refuses_what_the_kernels_cannot_hold():
+    bounding.check_sizes(bounding.MAX_ROWS - 1, bounding.MAX_GROUPS - 1)
+    with pytest.raises(InvalidParameterError, match=r"fewer than 2\*\*32 rows"):
+        bounding.check_sizes(bounding.MAX_ROWS, 1)
+    with pytest.raises(InvalidParameterError, match=r"fewer than 2\*\*31 groups"):
+        bounding.check_sizes(1, bounding.MAX_GROUPS)

@@ -25,6 +25,16 @@ from loopkit_privacy._kernels.grouping import _mix
 
 
 @jit
+def fixed_point(v, lo, hi, centre, q):
+    """round((clamp(v, lo, hi) - centre) / q) as int64: one row's exact share of a sum."""
+    if v < lo:
+        v = lo
+    elif v > hi:
+        v = hi
+    return np.int64(np.rint((v - centre) / q))
+
+
+@jit
 def _pair_hash(salt, user, group):
     return _mix(_mix(np.uint64(user) ^ salt) ^ np.uint64(group))
 
@@ -115,12 +125,7 @@ def _bound_bucket(
         rec[slot] += 1
         out_rows[g] += 1
         if with_values:
-            v = vals[i]
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
-            out_sum[g] += np.int64(np.rint((v - centre) / q))
+            out_sum[g] += fixed_point(vals[i], lo, hi, centre, q)
     return dropped
 
 
@@ -249,9 +254,4 @@ def reduce_unbounded(group, values, lo, hi, centre, q, out_rows, out_sum):
             continue
         out_rows[g] += 1
         if with_values:
-            v = values[i]
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
-            out_sum[g] += np.int64(np.rint((v - centre) / q))
+            out_sum[g] += fixed_point(values[i], lo, hi, centre, q)

@@ -20,20 +20,33 @@ from loopkit_privacy._kernels.sampling import bernoulli_exp, uniform_below
 
 
 @jit_noalloc
+def _max(w):
+    out = w[0]
+    for i in range(1, w.shape[0]):
+        if w[i] > out:
+            out = w[i]
+    return out
+
+
+@jit_noalloc
+def _rewind(st, p0, r2, r3):
+    # Words ran out: restore the stream state so the caller can replay.
+    st[0] = p0
+    st[2] = r2
+    st[3] = r3
+    return np.int64(-1)
+
+
+@jit_noalloc
 def exponential_select(w, g, words, st):
     """Index i drawn with probability exp(w[i]/2**g) / Σ_j exp(w[j]/2**g).
 
     Rejection from the uniform proposal: candidate i is accepted with
     probability exp(-(max(w) - w[i]) / 2**g). Returns -1 if words ran out.
     """
-    p0 = st[0]
-    r2 = st[2]
-    r3 = st[3]
+    p0, r2, r3 = st[0], st[2], st[3]
     m = w.shape[0]
-    wmax = w[0]
-    for i in range(1, m):
-        if w[i] > wmax:
-            wmax = w[i]
+    wmax = _max(w)
     den = np.int64(1) << g
     while True:
         i = uniform_below(np.int64(m), words, st)
@@ -44,10 +57,7 @@ def exponential_select(w, g, words, st):
             break
         if ok:
             return i
-    st[0] = p0
-    st[2] = r2
-    st[3] = r3
-    return np.int64(-1)
+    return _rewind(st, p0, r2, r3)
 
 
 @jit_noalloc
@@ -58,14 +68,9 @@ def permute_and_flip_select(w, g, perm, words, st):
     Bernoulli(exp(-(max(w) - w[i]) / 2**g)) succeeds. ``perm`` is scratch space
     of len(w). Returns -1 if words ran out.
     """
-    p0 = st[0]
-    r2 = st[2]
-    r3 = st[3]
+    p0, r2, r3 = st[0], st[2], st[3]
     m = w.shape[0]
-    wmax = w[0]
-    for i in range(1, m):
-        if w[i] > wmax:
-            wmax = w[i]
+    wmax = _max(w)
     for i in range(m):
         perm[i] = i
     den = np.int64(1) << g
@@ -83,7 +88,4 @@ def permute_and_flip_select(w, g, perm, words, st):
             break
         if ok:
             return i
-    st[0] = p0
-    st[2] = r2
-    st[3] = r3
-    return np.int64(-1)
+    return _rewind(st, p0, r2, r3)
