@@ -345,6 +345,8 @@ def _prepare(
     privacy_unit: str | None,
     value_column: str | None,
     public_groups: Any,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> _Input:
     by_list = _as_list(by)
     if privacy_unit is not None and not isinstance(privacy_unit, str):
@@ -365,7 +367,9 @@ def _prepare(
         + ([privacy_unit] if privacy_unit else [])
         + ([value_column] if value_column else [])
     )
-    data, family = tables.as_arrow(table, needed)
+    data, family = _read_with_consent(
+        table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
+    )
     values = valid = None
     if value_column is not None:
         values, valid = tables.numeric_column(data, value_column)
@@ -392,6 +396,39 @@ def _prepare(
     if valid is not None:
         codes = np.where(valid, codes, -1)  # null values are dropped
     return _Input(family, units, n_units, codes, keys, public, values, by_list)
+
+
+def _read_with_consent(
+    table: Any,
+    needed: list[str],
+    *,
+    privacy_unit: str | None,
+    purpose: str | None,
+    consent: Any,
+) -> tuple[pa.Table, tables.Family]:
+    """The needed columns as Arrow, keeping only rows consented to ``purpose``.
+
+    Filtering on each user's own consent is a per-user transformation: a
+    neighbouring table (one user more or less) stays neighbouring, so the
+    guarantee of the release is unchanged.
+    """
+    if purpose is None:
+        if consent is not None:
+            raise InvalidParameterError(
+                "`consent` is given without `purpose`: name the purpose of the "
+                "query, e.g. purpose='productResearch'",
+                parameter="purpose",
+                value=None,
+            )
+        return tables.as_arrow(table, needed)
+    from loopkit_privacy import controls
+
+    extra = controls.consent_columns(purpose, tables.columns_of(table))
+    data, family = tables.as_arrow(table, needed + extra)
+    data = controls.consent_filter_arrow(
+        data, purpose, privacy_unit=privacy_unit, consent=consent
+    )
+    return data.select(list(dict.fromkeys(needed))), family
 
 
 def _n_groups(inp: _Input) -> int:
@@ -610,6 +647,8 @@ def _run(
     rng: Any,
     label: str | None,
     top_n: int | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> Any:
     by_list = _as_list(by)
     level = check_level(confidence, "confidence")
@@ -641,6 +680,8 @@ def _run(
         privacy_unit=privacy_unit,
         value_column=column if kind in ("sum", "average") else None,
         public_groups=public_groups,
+        purpose=purpose,
+        consent=consent,
     )
     # Size limits are checked here, before anything is charged.
     check_sizes(inp.groups.shape[0], _n_groups(inp))
@@ -911,7 +952,16 @@ _COMMON_PARAMS = """
     rng : SecureRandom or InsecureSeededRandom, optional
         Entropy source; secure by default.
     label : str, optional
-        Name of the release on the receipt."""
+        Name of the release on the receipt.
+    purpose : str, optional
+        The purpose of the query (e.g. ``"productResearch"``, see
+        :data:`loopkit_privacy.controls.PURPOSES`): only rows of users who
+        consented to it are used (:func:`loopkit_privacy.controls.apply_consent`).
+        ``None`` applies no consent filter.
+    consent : table, optional
+        Consent records (privacy unit + one boolean column per purpose);
+        without it a boolean column named ``purpose`` in the events decides,
+        else the conservative default (only ``essentialAnalytics`` is on)."""
 
 
 def aggregate_count(
@@ -932,6 +982,8 @@ def aggregate_count(
     accountant: Any = None,
     rng: Any = None,
     label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> Any:
     """Noisy count of rows (or of distinct users) per group.
 
@@ -996,6 +1048,8 @@ def aggregate_count(
         accountant=accountant,
         rng=rng,
         label=label,
+        purpose=purpose,
+        consent=consent,
     )
 
 
@@ -1018,6 +1072,8 @@ def aggregate_sum(
     accountant: Any = None,
     rng: Any = None,
     label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> Any:
     """Noisy sum of a value column per group, values clamped to ``bounds``.
 
@@ -1084,6 +1140,8 @@ def aggregate_sum(
         accountant=accountant,
         rng=rng,
         label=label,
+        purpose=purpose,
+        consent=consent,
     )
 
 
@@ -1106,6 +1164,8 @@ def aggregate_average(
     accountant: Any = None,
     rng: Any = None,
     label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> Any:
     """Noisy average of a value column per group (normalised-sum method).
 
@@ -1173,6 +1233,8 @@ def aggregate_average(
         accountant=accountant,
         rng=rng,
         label=label,
+        purpose=purpose,
+        consent=consent,
     )
 
 
@@ -1193,6 +1255,8 @@ def aggregate_top_n(
     accountant: Any = None,
     rng: Any = None,
     label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
 ) -> Any:
     """The ``n`` values of ``column`` used by the most distinct users, privately.
 
@@ -1208,7 +1272,7 @@ def aggregate_top_n(
         Only keys whose *noisy* user count is at least this are returned.
     max_partitions_per_user : int
         How many distinct values of ``column`` one user may count for.
-    privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label
+    privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label, purpose, consent
         As for :func:`aggregate_count`.
 
     Returns
@@ -1264,6 +1328,8 @@ def aggregate_top_n(
         rng=rng,
         label=label,
         top_n=count,
+        purpose=purpose,
+        consent=consent,
     )
 
 

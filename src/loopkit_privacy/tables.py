@@ -47,6 +47,7 @@ __all__ = [
     "Family",
     "GroupCodes",
     "as_arrow",
+    "columns_of",
     "from_arrow",
     "group_codes",
     "numeric_column",
@@ -79,6 +80,18 @@ def _columns_of(table: Any, family: Family) -> list[str]:
     if family == "polars_lazy":
         return list(table.collect_schema().names())
     return [str(c) for c in table.columns]
+
+
+def columns_of(table: Any) -> list[str]:
+    """The column names of a table of any supported family.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> columns_of(pa.table({"a": [1], "b": [2]}))
+    ['a', 'b']
+    """
+    return _columns_of(table, _family_of(table))
 
 
 def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
