@@ -25,6 +25,7 @@ from loopkit_privacy.aggregate import (
     privacy_info,
 )
 from loopkit_privacy.bounding import ContributionBounds
+from loopkit_privacy.cohorts import cohort_retention, plot_retention
 from loopkit_privacy.errors import (
     BudgetExceededError,
     ColumnNotFoundError,
@@ -101,10 +102,12 @@ __all__ = [
     "aggregate_sum",
     "aggregate_top_n",
     "analytic_gaussian_sigma",
+    "cohort_retention",
     "gaussian_sigma",
     "laplace_scale",
     "loss",
     "noise",
+    "plot_retention",
     "privacy_info",
     "random",
     "report_noisy_max",

@@ -464,14 +464,22 @@ def _finish(
         arrays = {}
     for name, col in columns.items():
         arrays[name] = pa.array(col)
-    result = pa.table(arrays)
+    return publish(pa.table(arrays), inp.family, info)
+
+
+def publish(result: pa.Table, family: tables.Family, info: dict[str, Any]) -> Any:
+    """Convert a result to the caller's family with its privacy information.
+
+    The information travels as Arrow schema metadata, pandas ``attrs`` or an
+    attribute of the polars frame, where :func:`privacy_info` finds it.
+    """
     result = result.replace_schema_metadata(
         {_META_KEY: json.dumps(info, default=str).encode()}
     )
-    out = tables.from_arrow(result, inp.family)
-    if inp.family == "pandas":
+    out = tables.from_arrow(result, family)
+    if family == "pandas":
         out.attrs[_ATTR] = info
-    elif inp.family in ("polars", "polars_lazy"):
+    elif family in ("polars", "polars_lazy"):
         object.__setattr__(out, _ATTR, info)
     return out
 
