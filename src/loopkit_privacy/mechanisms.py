@@ -367,6 +367,91 @@ class _AdditiveMechanism:
             )
         return arr, scalar
 
+    def _noisy(self, arr: np.ndarray, n: int, source: RandomSource) -> np.ndarray:
+        """``n`` independent noisy copies of ``arr``, shape ``(n, *arr.shape)``.
+
+        The one place where noise meets the value: :meth:`release` and
+        :meth:`randomize` both call it, so an audit of ``randomize`` audits
+        the code that ``release`` runs.
+        """
+        z = self._sample(n * arr.size, source).reshape((n, *arr.shape))
+        if self.granularity is None:
+            # Exact integer addition; saturate rather than wrap (post-processing).
+            with np.errstate(over="ignore"):
+                out = arr + z
+            wrapped = ((arr > 0) & (z > 0) & (out < 0)) | (
+                (arr < 0) & (z < 0) & (out >= 0)
+            )
+            if wrapped.any():
+                out = np.where(
+                    wrapped,
+                    np.where(arr > 0, np.iinfo(np.int64).max, np.iinfo(np.int64).min),
+                    out,
+                )
+            return out
+        g = self.granularity
+        x = np.clip(arr.astype(np.float64), -_CLAMP, _CLAMP)
+        # Round to the grid; beyond 2**52·g every float already lies on it.
+        xr = np.array(x, dtype=np.float64, ndmin=1)
+        small = np.abs(xr) < 2.0**52 * g
+        xr[small] = np.rint(xr[small] / g) * g
+        xr = xr.reshape(np.shape(x))
+        # xr + g·z is exact on the grid; the float sum is its correctly
+        # rounded image (post-processing of an exactly private value).
+        return xr + g * z.astype(np.float64)
+
+    def randomize(self, value: Any, n: int, *, rng: Any = None) -> np.ndarray:
+        """Return ``n`` independent noisy copies of ``value``, charging nobody.
+
+        Each row is distributed exactly as ``release(value).value`` (the
+        same code adds the noise). This is for audits and simulations, where
+        the same input is released many times: ``n`` rows of real data
+        together cost ``n`` times :attr:`cost`, and no accountant sees them.
+
+        Parameters
+        ----------
+        value : int, float or array_like
+            The true value(s), as for :meth:`release`.
+        n : int
+            Number of independent releases, >= 1.
+        rng : SecureRandom or InsecureSeededRandom, optional
+            The entropy source; secure by default.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n,)`` for a scalar ``value``, ``(n, *value.shape)``
+            otherwise; int64 for integer mechanisms, float64 for real ones.
+
+        Raises
+        ------
+        InvalidParameterError
+            As :meth:`release`, and for ``n`` < 1.
+
+        Notes
+        -----
+        Privacy. Each row is a release of cost :attr:`cost`; the ``n`` rows
+        compose to ``n`` times that cost (basic composition). Nothing is
+        charged, so use it only where that is intended (an audit of the
+        mechanism on synthetic inputs).
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(6)
+        >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+        >>> out = m.randomize(10, 1000, rng=rng)
+        >>> out.shape, out.dtype
+        ((1000,), dtype('int64'))
+        >>> bool(abs(out.mean() - 10) < 1)
+        True
+        """
+        arr, _ = self._prepare(value)
+        count = check_positive_int(n, "n")
+        return self._noisy(arr, count, resolve_rng(rng))
+
     def release(
         self,
         value: Any,
@@ -417,35 +502,12 @@ class _AdditiveMechanism:
             rng=source,
             event=self.event,
         ) as receipt:
-            z = self._sample(arr.size, source).reshape(arr.shape)
+            out = self._noisy(arr, 1, source)[0]
+            result: Any
             if self.granularity is None:
-                # Exact integer addition; saturate rather than wrap (post-processing).
-                with np.errstate(over="ignore"):
-                    out = arr + z
-                wrapped = ((arr > 0) & (z > 0) & (out < 0)) | (
-                    (arr < 0) & (z < 0) & (out >= 0)
-                )
-                if wrapped.any():
-                    out = np.where(
-                        wrapped,
-                        np.where(
-                            arr > 0, np.iinfo(np.int64).max, np.iinfo(np.int64).min
-                        ),
-                        out,
-                    )
-                result: Any = int(out) if scalar else out
+                result = int(out) if scalar else out
             else:
-                g = self.granularity
-                x = np.clip(arr.astype(np.float64), -_CLAMP, _CLAMP)
-                # Round to the grid; beyond 2**52·g every float already lies on it.
-                xr = np.array(x, dtype=np.float64, ndmin=1)
-                small = np.abs(xr) < 2.0**52 * g
-                xr[small] = np.rint(xr[small] / g) * g
-                xr = xr.reshape(np.shape(x))
-                # xr + g·z is exact on the grid; the float sum is its correctly
-                # rounded image (post-processing of an exactly private value).
-                out_f = xr + g * z.astype(np.float64)
-                result = float(out_f) if scalar else out_f
+                result = float(out) if scalar else out
         return Release(
             value=result,
             mechanism=self.name,
@@ -819,6 +881,75 @@ class ExponentialMechanism:
         w = np.rint(np.clip(arr, -limit, limit) * self._factor * 2.0**g)
         return w.astype(np.int64)
 
+    def _draw(self, w: np.ndarray, n: int, source: RandomSource) -> np.ndarray:
+        """``n`` independent selections over the rounded weights ``w``.
+
+        The one place where selections are drawn (:meth:`select` and
+        :meth:`randomize` both call it). The kernels consume one word stream;
+        when it runs out they rewind, and the unread words plus fresh ones
+        are replayed, so nothing is discarded or reused.
+        """
+        out = np.empty(n, dtype=np.int64)
+        block = 64 + 8 * w.size
+        st = np.zeros(4, dtype=np.int64)
+        words = source.words(block * min(n, 4096))
+        perm = np.empty(w.size, dtype=np.int64)
+        g = np.int64(self._grid_bits)
+        i = 0
+        while i < n:
+            if self.method == "exponential":
+                idx = _sel.exponential_select(w, g, words, st)
+            else:
+                idx = _sel.permute_and_flip_select(w, g, perm, words, st)
+            if idx >= 0:
+                out[i] = idx
+                i += 1
+                continue
+            more = block * min(n - i, 4096)
+            words = np.concatenate([words[st[0] :], source.words(more)])
+            st[0] = 0
+            st[1] = 0
+        return out
+
+    def randomize(self, scores: Any, n: int, *, rng: Any = None) -> np.ndarray:
+        """Return ``n`` independent selections over ``scores``, charging nobody.
+
+        Each entry is distributed exactly as ``select(scores).index`` (the
+        same code draws it); for audits and simulations.
+
+        Parameters
+        ----------
+        scores : array_like of float
+            One finite score per candidate.
+        n : int
+            Number of independent selections, >= 1.
+        rng : SecureRandom or InsecureSeededRandom, optional
+            The entropy source; secure by default.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n,)
+
+        Notes
+        -----
+        Privacy. Each entry costs :attr:`cost`; ``n`` of them on real data
+        compose to ``n`` times that, and no accountant is charged.
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(0)
+        >>> em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
+        >>> picks = em.randomize([0.0, 0.0, 40.0], 500, rng=rng)
+        >>> picks.shape, bool((picks == 2).mean() > 0.99)
+        ((500,), True)
+        """
+        w = self._weights(scores)
+        count = check_positive_int(n, "n")
+        return self._draw(w, count, resolve_rng(rng))
+
     def select(
         self,
         scores: Any,
@@ -855,23 +986,7 @@ class ExponentialMechanism:
             rng=source,
             event=None,
         ) as receipt:
-            st = np.zeros(4, dtype=np.int64)
-            words = source.words(64 + 8 * w.size)
-            perm = np.empty(w.size, dtype=np.int64)
-            while True:
-                if self.method == "exponential":
-                    idx = _sel.exponential_select(
-                        w, np.int64(self._grid_bits), words, st
-                    )
-                else:
-                    idx = _sel.permute_and_flip_select(
-                        w, np.int64(self._grid_bits), perm, words, st
-                    )
-                if idx >= 0:
-                    break
-                words = np.concatenate([words[st[0] :], source.words(64 + 8 * w.size)])
-                st[0] = 0
-                st[1] = 0
+            idx = self._draw(w, 1, source)[0]
         return Selection(
             index=int(idx),
             mechanism=self.name,
