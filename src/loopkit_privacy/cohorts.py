@@ -54,6 +54,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.optimize import isotonic_regression
 
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
@@ -451,9 +452,7 @@ def _rates(
         for c in range(rate.shape[0]):
             keep = observed[c] & ~np.isnan(rate[c])
             if keep.any():
-                rate[c, keep] = _kc.non_increasing(
-                    rate[c, keep], np.ones(int(keep.sum()), dtype=np.float64)
-                )
+                rate[c, keep] = isotonic_regression(rate[c, keep], increasing=False).x
     rate = np.where(observed, rate, np.nan)
     low = np.where(observed, low, np.nan)
     high = np.where(observed, high, np.nan)

@@ -178,33 +178,3 @@ def retention_counts(
                 counts[c, 1 + active[order[j]]] += 1
             dropped += k - cap
     return counts, dropped
-
-
-@jit
-def non_increasing(y, w):
-    """Weighted least-squares projection of ``y`` onto non-increasing sequences (PAVA)."""
-    n = y.shape[0]
-    level = np.empty(n, dtype=np.float64)
-    weight = np.empty(n, dtype=np.float64)
-    size = np.empty(n, dtype=np.int64)
-    b = 0
-    for i in range(n):
-        level[b] = y[i]
-        weight[b] = w[i]
-        size[b] = 1
-        b += 1
-        while b > 1 and level[b - 2] < level[b - 1]:
-            tot = weight[b - 2] + weight[b - 1]
-            level[b - 2] = (
-                level[b - 2] * weight[b - 2] + level[b - 1] * weight[b - 1]
-            ) / tot
-            weight[b - 2] = tot
-            size[b - 2] += size[b - 1]
-            b -= 1
-    out = np.empty(n, dtype=np.float64)
-    i = 0
-    for j in range(b):
-        for _ in range(size[j]):
-            out[i] = level[j]
-            i += 1
-    return out
