@@ -41,9 +41,10 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -637,7 +638,112 @@ def _bounds(
 # ---------------------------------------------------------------------------
 
 
-def _run(
+@dataclass
+class _Plan:
+    """Everything decided before any data is bounded or noise drawn.
+
+    Built by :func:`_plan` from the arguments alone (plus reading the input
+    columns): the mechanisms, the total cost and what the receipt records.
+    """
+
+    kind: Literal["count", "distinct", "sum", "average", "top_n"]
+    inp: _Input
+    bounds: ContributionBounds
+    source: RandomSource
+    level: float
+    min_threshold: float | None
+    top_n: int | None
+    uses_units: bool
+    selection: _Selection | None
+    mechs: dict[str, mech._AdditiveMechanism]
+    centre: float
+    cost: PrivacyLoss
+    mech_names: list[str]
+    parameters: dict[str, Any]
+    name: str
+    label: str | None
+
+
+@dataclass
+class _Noisy:
+    """The noisy statistics of ``n`` independent releases, shape (n, n_groups).
+
+    ``keep`` marks the groups released by partition selection (all of them
+    with public groups); ``value``, ``low`` and ``high`` hold the noisy value
+    and its interval and are meaningful only where ``keep`` is set.
+    ``basis`` is what ``min_threshold`` compares (the noisy row count of an
+    average, else the value).
+    """
+
+    keep: np.ndarray
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    basis: np.ndarray
+
+
+@dataclass(frozen=True)
+class _TrialReleases:
+    """``n`` releases of one aggregation at once (for audits).
+
+    ``keys`` lists every group that could be released (one dict of key
+    columns each; a single ``{}`` without ``by``); ``present`` (n, G) marks
+    the groups each release returned and ``values`` (n, G) their value (NaN
+    where absent), after every post-processing step of the public function.
+    """
+
+    keys: list[dict[str, Any]]
+    present: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class _TrialRequest:
+    n: int
+    salt: int
+
+
+class _FixedSalt:
+    """A source whose every word is one fixed salt (the bounding's keyed hash key)."""
+
+    insecure = False
+
+    def __init__(self, salt: int) -> None:
+        self._salt = np.uint64(salt)
+
+    def words(self, n: int) -> np.ndarray:
+        return np.full(int(n), self._salt, dtype=np.uint64)
+
+
+# When set (by audit code, through `_trial_releases`), the aggregation
+# functions return `_TrialReleases` of n releases instead of one table. A
+# context variable keeps it local to the calling thread / task.
+_TRIALS: contextvars.ContextVar[_TrialRequest | None] = contextvars.ContextVar(
+    "loopkit_privacy_aggregate_trials", default=None
+)
+
+
+@contextlib.contextmanager
+def _trial_releases(n: int, *, salt: int) -> Iterator[None]:
+    """Inside this block, ``aggregate_*`` return ``n`` releases as arrays.
+
+    The data are bounded once, with the keyed-hash key ``salt``, and the
+    release code draws noise for ``n`` independent releases at once. For a
+    fixed key, contribution bounding is a deterministic transformation of
+    each user's own rows (and when a neighbouring table only appends one
+    user's rows, every other user keeps the same rows and codes). So each
+    release is DP conditionally on the key, and ``n`` releases sharing one
+    key are independent draws of the same DP mechanism. Nothing is charged:
+    an accountant argument is refused.
+    """
+    token = _TRIALS.set(_TrialRequest(check_positive_int(n, "n"), int(salt)))
+    try:
+        yield
+    finally:
+        _TRIALS.reset(token)
+
+
+def _plan(
     *,
     kind: Literal["count", "distinct", "sum", "average", "top_n"],
     table: Any,
@@ -651,13 +757,13 @@ def _run(
     public_groups: Any,
     min_threshold: float | None,
     confidence: float,
-    accountant: Any,
     rng: Any,
     label: str | None,
-    top_n: int | None = None,
-    purpose: str | None = None,
-    consent: Any = None,
-) -> Any:
+    top_n: int | None,
+    purpose: str | None,
+    consent: Any,
+) -> _Plan:
+    """Phase 1: validate, read the columns, choose the mechanisms and the cost."""
     by_list = _as_list(by)
     level = check_level(confidence, "confidence")
     if min_threshold is not None and not (
@@ -764,116 +870,265 @@ def _run(
         "mechanisms": mech_names,
     }
     name = f"aggregate_{'count' if kind == 'distinct' else kind}"
+    return _Plan(
+        kind=kind,
+        inp=inp,
+        bounds=bounds,
+        source=source,
+        level=level,
+        min_threshold=min_threshold,
+        top_n=top_n,
+        uses_units=uses_units,
+        selection=selection,
+        mechs=mechs,
+        centre=centre,
+        cost=cost,
+        mech_names=mech_names,
+        parameters=parameters,
+        name=name,
+        label=label,
+    )
 
+
+def _reduce(plan: _Plan, bounding_rng: RandomSource) -> BoundedAggregates:
+    """Phase 2: bound each unit's contributions and reduce to per-group totals."""
+    inp = plan.inp
+    return bound_and_reduce(
+        inp.units,
+        inp.n_units,
+        inp.groups,
+        _n_groups(inp),
+        plan.bounds,
+        rng=bounding_rng,
+        values=inp.values,
+        centre=plan.centre,
+    )
+
+
+def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) -> _Noisy:
+    """Phase 3: partition selection and the noisy statistic, for ``n`` releases.
+
+    Noise is drawn only for released groups, trial by trial in group order,
+    so one release (n = 1) consumes the source exactly as it always has.
+    """
+    kind, level, mechs, selection = plan.kind, plan.level, plan.mechs, plan.selection
+    n_groups = agg.rows.shape[0]
+    shape = (n, n_groups)
+
+    def tile(true: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(true, shape)
+
+    keep = np.ones(shape, dtype=bool)
+    noisy_units = None
+    if selection is not None:
+        noisy_units = _add_noise_int(
+            selection.noise, tile(agg.units).ravel(), source
+        ).reshape(shape)
+        keep = noisy_units >= selection.threshold
+    if kind in ("count", "distinct", "top_n"):
+        if selection is not None and plan.uses_units:
+            assert noisy_units is not None
+            value = noisy_units
+            hw = selection.noise.accuracy(level)
+        else:
+            true = agg.units if plan.uses_units else agg.rows
+            value = np.zeros(shape, dtype=np.int64)
+            value[keep] = _add_noise_int(mechs["count"], tile(true)[keep], source)
+            hw = mechs["count"].accuracy(level)
+        low, high = value - hw, value + hw
+        basis = value
+    elif kind == "sum":
+        value = np.full(shape, np.nan)
+        value[keep] = _add_noise_fixed_point(
+            mechs["sum"], tile(agg.sum_units)[keep], agg.quantum, source
+        )
+        hw = mechs["sum"].accuracy(level)
+        low, high = value - hw, value + hw
+        basis = value
+    else:
+        lo, hi = plan.bounds.bounds  # type: ignore[misc]
+        noisy_n = np.zeros(shape, dtype=np.int64)
+        noisy_n[keep] = _add_noise_int(mechs["count"], tile(agg.rows)[keep], source)
+        noisy_s = _add_noise_fixed_point(
+            mechs["sum"], tile(agg.sum_units)[keep], agg.quantum, source
+        )
+        value, low, high = (np.full(shape, np.nan) for _ in range(3))
+        value[keep], low[keep], high[keep] = _average(
+            noisy_n[keep], noisy_s, lo, hi, mechs, level
+        )
+        basis = noisy_n
+    return _Noisy(keep, value, low, high, basis)
+
+
+def _release_table(
+    plan: _Plan, noisy: _Noisy, receipt: Any, source: RandomSource
+) -> Any:
+    """Post-processing of one release (row 0 of ``noisy``) into the result table."""
+    inp, kind, min_threshold = plan.inp, plan.kind, plan.min_threshold
+    group_idx = np.flatnonzero(noisy.keep[0]).astype(np.int64)
+    value, low, high = (a[0, group_idx] for a in (noisy.value, noisy.low, noisy.high))
+    columns: dict[str, Any] = {}
+    value_name = {
+        "count": "count",
+        "distinct": "count",
+        "sum": "sum",
+        "average": "average",
+        "top_n": "users",
+    }[kind]
+    # ---- post-processing: thresholds, order, top-n ----
+    if min_threshold is not None:
+        keep = noisy.basis[0, group_idx] >= min_threshold
+        group_idx, value, low, high = (
+            group_idx[keep],
+            value[keep],
+            low[keep],
+            high[keep],
+        )
+    if kind == "top_n":
+        # Ties are broken by key (or by the public order), never by where a
+        # key first appears in the data, which one user's rows could change.
+        if inp.by and not inp.public:
+            rank = np.empty(group_idx.shape[0], dtype=np.int64)
+            rank[
+                _sorted_keys_order(
+                    inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
+                )
+            ] = np.arange(group_idx.shape[0])
+        else:
+            rank = group_idx
+        order = np.lexsort((rank, -value))[: plan.top_n or 0]
+    elif inp.by and not inp.public:
+        order = _sorted_keys_order(
+            inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
+        )
+    else:
+        order = np.arange(group_idx.shape[0])
+    group_idx, value, low, high = (
+        group_idx[order],
+        value[order],
+        low[order],
+        high[order],
+    )
+    columns[value_name] = value
+    columns[f"{value_name}_ci_low"] = low
+    columns[f"{value_name}_ci_high"] = high
+    if kind == "top_n":
+        columns["rank"] = np.arange(1, group_idx.shape[0] + 1, dtype=np.int64)
+    info = _info(
+        cost=plan.cost,
+        receipt=receipt,
+        source=source,
+        confidence=plan.level,
+        bounds=plan.bounds,
+        mechanisms=plan.mech_names,
+        selection=plan.selection,
+        public=inp.public,
+    )
+    return _finish(inp, group_idx, columns, info)
+
+
+def _released_mask(plan: _Plan, noisy: _Noisy) -> np.ndarray:
+    """Which groups each of the n releases returns.
+
+    The same post-processing as :func:`_release_table`: ``min_threshold`` on
+    the noisy basis, then the top-n cut with the same tie-breaking.
+    """
+    inp = plan.inp
+    mask = noisy.keep.copy()
+    if plan.min_threshold is not None:
+        with np.errstate(invalid="ignore"):
+            mask &= noisy.basis >= plan.min_threshold
+    if plan.kind == "top_n":
+        n_groups = mask.shape[1]
+        if inp.by and not inp.public:
+            # Restricted to any subset of groups, the order of all keys is the
+            # order _release_table computes for that subset.
+            rank = np.empty(n_groups, dtype=np.int64)
+            rank[_sorted_keys_order(inp.keys, inp.by)] = np.arange(n_groups)
+        else:
+            rank = np.arange(n_groups, dtype=np.int64)
+        score = np.where(mask, -noisy.value.astype(np.float64), np.inf)
+        order = np.lexsort((np.broadcast_to(rank, mask.shape), score))
+        top = order[:, : plan.top_n or 0]
+        cut = np.zeros_like(mask)
+        np.put_along_axis(cut, top, True, axis=1)
+        mask &= cut
+    return mask
+
+
+def _trials(plan: _Plan, request: _TrialRequest, accountant: Any) -> _TrialReleases:
+    """``request.n`` releases of the planned aggregation, as arrays (audits)."""
+    if accountant is not None:
+        raise InvalidParameterError(
+            "trial releases are never charged: call without `accountant`",
+            parameter="accountant",
+            value=accountant,
+        )
+    agg = _reduce(plan, _FixedSalt(request.salt))
+    noisy = _noisy(plan, agg, request.n, plan.source)
+    mask = _released_mask(plan, noisy)
+    inp = plan.inp
+    keys = inp.keys.to_pylist() if inp.by else [{}]
+    values = np.where(mask, noisy.value.astype(np.float64), np.nan)
+    return _TrialReleases(keys, mask, values)
+
+
+def _run(
+    *,
+    kind: Literal["count", "distinct", "sum", "average", "top_n"],
+    table: Any,
+    by: str | Sequence[str] | None,
+    column: str | None,
+    privacy_unit: str | None,
+    bounds_value: Any,
+    max_partitions_per_user: int,
+    max_contributions_per_partition: int,
+    budget: _Budget,
+    public_groups: Any,
+    min_threshold: float | None,
+    confidence: float,
+    accountant: Any,
+    rng: Any,
+    label: str | None,
+    top_n: int | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
+) -> Any:
+    plan = _plan(
+        kind=kind,
+        table=table,
+        by=by,
+        column=column,
+        privacy_unit=privacy_unit,
+        bounds_value=bounds_value,
+        max_partitions_per_user=max_partitions_per_user,
+        max_contributions_per_partition=max_contributions_per_partition,
+        budget=budget,
+        public_groups=public_groups,
+        min_threshold=min_threshold,
+        confidence=confidence,
+        rng=rng,
+        label=label,
+        top_n=top_n,
+        purpose=purpose,
+        consent=consent,
+    )
+    request = _TRIALS.get()
+    if request is not None:
+        return _trials(plan, request, accountant)
+    source = plan.source
     with _charge(
         accountant,
-        cost,
+        plan.cost,
         label=label,
-        name=name,
-        bounds=bounds,
-        parameters=parameters,
+        name=plan.name,
+        bounds=plan.bounds,
+        parameters=plan.parameters,
         source=source,
     ) as receipt:
-        n_groups = _n_groups(inp)
-        agg: BoundedAggregates = bound_and_reduce(
-            inp.units,
-            inp.n_units,
-            inp.groups,
-            n_groups,
-            bounds,
-            rng=source,
-            values=inp.values,
-            centre=centre,
-        )
-        # ---- which groups ----
-        group_idx = np.arange(n_groups, dtype=np.int64)
-        columns: dict[str, Any] = {}
-        if selection is not None:
-            noisy_units = _add_noise_int(selection.noise, agg.units, source)
-            keep = noisy_units >= selection.threshold
-            group_idx = group_idx[keep]
-            noisy_units = noisy_units[keep]
-        # ---- the statistic ----
-        value_name = {
-            "count": "count",
-            "distinct": "count",
-            "sum": "sum",
-            "average": "average",
-            "top_n": "users",
-        }[kind]
-        if kind in ("count", "distinct", "top_n"):
-            if selection is not None and uses_units:
-                value = noisy_units
-                hw = selection.noise.accuracy(level)
-            else:
-                true = (agg.units if uses_units else agg.rows)[group_idx]
-                value = _add_noise_int(mechs["count"], true, source)
-                hw = mechs["count"].accuracy(level)
-            low, high = value - hw, value + hw
-        elif kind == "sum":
-            value = _add_noise_fixed_point(
-                mechs["sum"], agg.sum_units[group_idx], agg.quantum, source
-            )
-            hw = mechs["sum"].accuracy(level)
-            low, high = value - hw, value + hw
-        else:
-            lo, hi = bounds.bounds  # type: ignore[misc]
-            noisy_n = _add_noise_int(mechs["count"], agg.rows[group_idx], source)
-            noisy_s = _add_noise_fixed_point(
-                mechs["sum"], agg.sum_units[group_idx], agg.quantum, source
-            )
-            value, low, high = _average(noisy_n, noisy_s, lo, hi, mechs, level)
-        # ---- post-processing: thresholds, order, top-n ----
-        if min_threshold is not None:
-            basis = noisy_n if kind == "average" else value
-            keep = basis >= min_threshold
-            group_idx, value, low, high = (
-                group_idx[keep],
-                value[keep],
-                low[keep],
-                high[keep],
-            )
-        if kind == "top_n":
-            # Ties are broken by key (or by the public order), never by where a
-            # key first appears in the data, which one user's rows could change.
-            if inp.by and not inp.public:
-                rank = np.empty(group_idx.shape[0], dtype=np.int64)
-                rank[
-                    _sorted_keys_order(
-                        inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
-                    )
-                ] = np.arange(group_idx.shape[0])
-            else:
-                rank = group_idx
-            order = np.lexsort((rank, -value))[: top_n or 0]
-        elif inp.by and not inp.public:
-            order = _sorted_keys_order(
-                inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
-            )
-        else:
-            order = np.arange(group_idx.shape[0])
-        group_idx, value, low, high = (
-            group_idx[order],
-            value[order],
-            low[order],
-            high[order],
-        )
-        columns[value_name] = value
-        columns[f"{value_name}_ci_low"] = low
-        columns[f"{value_name}_ci_high"] = high
-        if kind == "top_n":
-            columns["rank"] = np.arange(1, group_idx.shape[0] + 1, dtype=np.int64)
-        info = _info(
-            cost=cost,
-            receipt=receipt,
-            source=source,
-            confidence=level,
-            bounds=bounds,
-            mechanisms=mech_names,
-            selection=selection,
-            public=inp.public,
-        )
-        return _finish(inp, group_idx, columns, info)
+        agg = _reduce(plan, source)
+        noisy = _noisy(plan, agg, 1, source)
+        return _release_table(plan, noisy, receipt, source)
 
 
 def _average(
