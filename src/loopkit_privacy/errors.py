@@ -25,16 +25,20 @@ __all__ = [
     "BudgetExceededError",
     "ColumnNotFoundError",
     "ColumnTypeError",
+    "DuplicateUnitError",
     "InsecureRandomnessError",
     "InsecureRandomnessWarning",
     "InvalidParameterError",
+    "KeyExposureError",
     "LedgerError",
     "LedgerIntegrityError",
+    "MissingKeyError",
     "NonFiniteValueError",
     "OptionalDependencyError",
     "PrivacyError",
     "PrivacyWarning",
     "SchemaError",
+    "UnknownPurposeError",
     "UnsupportedCompositionError",
 ]
 
@@ -170,3 +174,49 @@ class PrivacyWarning(UserWarning):
 
 class InsecureRandomnessWarning(PrivacyWarning):
     """Insecure (seeded, reproducible) randomness is being used."""
+
+
+class MissingKeyError(InvalidParameterError):
+    """A secret key is required (for keyed pseudonyms) and none was given.
+
+    An unkeyed hash of an identifier such as an e-mail address can be reversed
+    by hashing a list of candidate values, so no unkeyed fallback exists.
+    """
+
+
+class KeyExposureError(PrivacyError, TypeError):
+    """An operation would copy a secret key out of its object (e.g. pickling).
+
+    Export a key on purpose with its ``hex()`` method and keep it in a secret
+    store; it is never serialised implicitly.
+    """
+
+
+class UnknownPurposeError(InvalidParameterError):
+    """A consent purpose is not one of the known purposes.
+
+    Attributes
+    ----------
+    known : tuple of str
+        The purposes that are known (standard and custom).
+    """
+
+    def __init__(
+        self, message: str, *, parameter: str, value: Any = None, known: Any = ()
+    ) -> None:
+        super().__init__(message, parameter=parameter, value=value)
+        self.known = tuple(known)
+
+
+class DuplicateUnitError(SchemaError):
+    """A table that must hold one record per privacy unit has several for some.
+
+    Attributes
+    ----------
+    count : int
+        How many privacy units have more than one record.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, count: int) -> None:
+        super().__init__(message, column=column)
+        self.count = count
