@@ -960,7 +960,8 @@ def generalize_numbers(
             wi, oi = int(w), int(o)
             bins = (values - np.int64(oi)) // np.int64(wi)
         else:
-            q = np.floor((values.astype(np.float64) - o) / w)
+            with np.errstate(over="ignore"):
+                q = np.floor((values.astype(np.float64) - o) / w)
             if q.size and np.abs(q[valid]).max(initial=0.0) >= 2.0**53:
                 raise InvalidParameterError(
                     f"`width`={width!r} is too small for the values of {name!r} "
