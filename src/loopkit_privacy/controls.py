@@ -236,7 +236,7 @@ def _as_id_array(values: Any, parameter: str) -> pa.Array:
         module = type(values).__module__.split(".")[0]
         if module == "polars" and type(values).__name__ == "Series":
             return _flat(values.to_arrow())
-        if module == "pandas" and type(values).__name__ in ("Series", "Index"):
+        if module == "pandas":  # Series, Index or an extension array
             return pa.array(values, from_pandas=True)
         if isinstance(values, np.ndarray):
             return pa.array(values.ravel(), from_pandas=True)
@@ -616,6 +616,7 @@ def _pseudonym_array(
     arr = _plain(arr)
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), type=pa.string())
+    _messages(arr.slice(0, 0), column)  # refuses unsupported types up front
     encoded = _flat(pc.dictionary_encode(arr, null_encoding="mask"))
     messages = _messages(encoded.dictionary, column)
     mac = _Hmac(hmac.digest(key._secret, _PSEUDONYM_CONTEXT, "sha256"))
