@@ -1182,6 +1182,8 @@ def generalize_rare(
     original = values.type
     if pa.types.is_dictionary(original):
         values = values.cast(original.value_type)
+    if pa.types.is_null(values.type):  # all null and untyped: take other's type
+        values = values.cast(pa.scalar(other).type)
     try:
         replacement = pa.scalar(other).cast(values.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
