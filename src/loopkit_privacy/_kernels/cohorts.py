@@ -122,6 +122,31 @@ def rows_before(units, t, cohort_time):
 
 
 @jit
+def day_range(t, ticks_per_day):
+    """(first day, last day) of the times; (0, -1) when there are none."""
+    if t.shape[0] == 0:
+        return np.int64(0), np.int64(-1)
+    lo = t[0]
+    hi = t[0]
+    for i in range(1, t.shape[0]):
+        if t[i] < lo:
+            lo = t[i]
+        elif t[i] > hi:
+            hi = t[i]
+    return lo // ticks_per_day, hi // ticks_per_day
+
+
+@jit
+def period_table(first_day, last_day, kind):
+    """Period index of every day in [first_day, last_day]: a lookup table."""
+    n = max(last_day - first_day + 1, 0)
+    out = np.empty(n, dtype=np.int64)
+    for d in range(n):
+        out[d] = period_of(first_day + d, np.int64(1), kind)
+    return out
+
+
+@jit
 def retention_counts(
     units,
     t,
@@ -144,12 +169,20 @@ def retention_counts(
     """
     n_units = user_cohort.shape[0]
     words = (n_periods + 63) // 64
+    # One random read per row: the cohort period, or NO_TIME for users in
+    # no cohort; days map to periods through a table over the days present.
+    base = np.empty(n_units, dtype=np.int64)
+    for u in range(n_units):
+        base[u] = user_period[u] if user_cohort[u] >= 0 else NO_TIME
+    d0, d1 = day_range(t, ticks_per_day)
+    table = period_table(d0, d1, kind)
     bits = np.zeros(n_units * words, dtype=np.uint64)
     for i in range(units.shape[0]):
         u = units[i]
-        if user_cohort[u] < 0 or t[i] >= until:
+        b = base[u]
+        if b == NO_TIME or t[i] >= until:
             continue
-        off = period_of(t[i], ticks_per_day, kind) - user_period[u]
+        off = table[t[i] // ticks_per_day - d0] - b
         if off >= 0 and off < n_periods:
             bits[u * words + (off >> 6)] |= np.uint64(1) << np.uint64(off & 63)
     counts = np.zeros((n_cohorts, 1 + n_periods), dtype=np.int64)
