@@ -492,6 +492,9 @@ class PseudonymKey:
             "channel and rebuild it with PseudonymKey.from_hex(...)"
         )
 
+    def __getstate__(self) -> NoReturn:
+        self.__reduce_ex__(0)
+
     def __copy__(self) -> PseudonymKey:
         return self
 
@@ -1512,7 +1515,8 @@ def withdraw_consent(
     -------
     Same family as ``consent``
         The updated records: those users' purposes set to False; users
-        without a record get one. Other users and columns are unchanged.
+        without a record get one (appended). Other users and columns are
+        unchanged; a pandas index is not kept.
 
     Raises
     ------

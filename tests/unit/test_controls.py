@@ -232,6 +232,8 @@ def test_key_is_not_pickled_and_is_immutable():
     assert k.hex() not in str(info.value)
     with pytest.raises(TypeError):
         pickle.dumps({"key": k})
+    with pytest.raises(KeyExposureError):
+        k.__getstate__()
     assert copy.copy(k) is k
     assert copy.deepcopy({"k": k})["k"] is k
     with pytest.raises(AttributeError, match="immutable"):
