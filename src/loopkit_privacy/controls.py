@@ -265,7 +265,7 @@ def _aligned_ids(
     ids = _plain(ids).drop_null()
     target = _plain(pa.array([], target)).type
     have, want = _kind(ids.type), _kind(target)
-    if have == "null" or len(ids) == 0:
+    if have == "null":  # e.g. an empty list: no type to check
         return pa.array([], target)
     numeric = {"integer", "float"}
     if have != want and not (have in numeric and want in numeric):
@@ -274,6 +274,8 @@ def _aligned_ids(
             f"{column!r} is {target}; convert the ids to the column's type",
             column=column,
         )
+    if len(ids) == 0:
+        return pa.array([], target)
     if ids.type != target:
         try:
             ids = ids.cast(target)

@@ -732,6 +732,14 @@ def test_consent_table_errors():
             consent=pa.table({"user_id": ["1"], "errorTracking": [False]}),
             settings=PrivacySettings(consent_defaults={"errorTracking": True}),
         )
+    with pytest.raises(ColumnTypeError, match=r"string values"):
+        # Checked even when no answer differs from the default.
+        apply_consent(
+            EVENTS,
+            "errorTracking",
+            privacy_unit="user_id",
+            consent=pa.table({"user_id": ["1"], "errorTracking": [False]}),
+        )
     with pytest.raises(InvalidParameterError, match=r"`consent` must be a table"):
         apply_consent(
             EVENTS, "errorTracking", privacy_unit="user_id", consent={1: True}
