@@ -5,7 +5,9 @@ Sub-commands:
 * ``demo``: differentially private statistics on synthetic product events,
   true values beside noisy ones with their 95 % confidence intervals;
 * ``ledger show PATH`` / ``ledger verify PATH``: inspect and verify a
-  persistent privacy ledger.
+  persistent privacy ledger;
+* ``audit``: the empirical privacy audit of every mechanism and aggregation
+  (see :mod:`loopkit_privacy.audit.cli`).
 
 Examples
 --------
@@ -411,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_ledger_commands(sub)
+    from loopkit_privacy.audit.cli import add_audit_command
+
+    add_audit_command(sub)
     return parser
 
 

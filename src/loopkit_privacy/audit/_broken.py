@@ -1,0 +1,209 @@
+"""Deliberately broken variants of the library's releases (the auditor's self-test).
+
+Each function returns an :class:`~loopkit_privacy.audit.builtin.AuditCase`
+whose claim is false, with ``expect_violation=True``; a working auditor
+reports each as a violation. They are the bug classes the auditor is meant
+to catch: too little noise, no contribution bounding, a partition selection
+on true counts, textbook floating-point noise, and a δ left out of the
+accounting. Never use them for anything else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy.audit._features import KeyedOutputs
+from loopkit_privacy.audit.builtin import AuditCase, neighbouring_tables
+from loopkit_privacy.bounding import ContributionBounds
+from loopkit_privacy.random import default_rng
+
+__all__ = ["broken_cases"]
+
+_EPS = 1.0
+
+
+def halved_noise() -> AuditCase:
+    """Laplace noise of half the scale the claim needs (true ε = 2)."""
+    mech = mechanisms.LaplaceMechanism(sensitivity=0.5, epsilon=_EPS)  # Δ halved
+    return AuditCase(
+        "broken: Laplace noise scale halved",
+        mech.randomize,
+        0.0,
+        1.0,
+        _EPS,
+        description="a sensitivity-1 query released with the noise of sensitivity 0.5",
+        expect_violation=True,
+    )
+
+
+def _count_plan(table: Any, **kwargs: Any) -> aggregate._Plan:
+    params: dict[str, Any] = {
+        "kind": "count",
+        "table": table,
+        "by": "page",
+        "column": None,
+        "privacy_unit": "user_id",
+        "bounds_value": None,
+        "max_partitions_per_user": 1,
+        "max_contributions_per_partition": 1,
+        "budget": aggregate._Budget.of(
+            "laplace", _EPS, kwargs.pop("delta", None), None
+        ),
+        "public_groups": None,
+        "min_threshold": None,
+        "confidence": 0.95,
+        "rng": None,
+        "label": None,
+        "top_n": None,
+        "purpose": None,
+        "consent": None,
+    }
+    params.update(kwargs)
+    return aggregate._plan(**params)
+
+
+def _keyed(plan: aggregate._Plan, noisy: aggregate._Noisy) -> KeyedOutputs:
+    mask = aggregate._released_mask(plan, noisy)
+    keys = tuple(k["page"] for k in plan.inp.keys.to_pylist())
+    return KeyedOutputs(keys, mask, np.where(mask, noisy.value.astype(float), np.nan))
+
+
+def unbounded_count() -> AuditCase:
+    """``aggregate_count`` with contribution bounding switched off.
+
+    The noise is the library's, calibrated for one row per user and page, but
+    every row of every user is counted.
+    """
+    salt = int(default_rng().words(1)[0])
+
+    def fn(table: Any, n: int) -> KeyedOutputs:
+        plan = _count_plan(table, public_groups=["a", "b", "c", "d", "e"])
+        off = ContributionBounds("user_id", 5, 1 << 31)
+        agg = aggregate._reduce(
+            dataclasses.replace(plan, bounds=off), aggregate._FixedSalt(salt)
+        )
+        # The bug: rows are counted where bounded distinct users should be.
+        agg = dataclasses.replace(agg, units=agg.rows)
+        return _keyed(plan, aggregate._noisy(plan, agg, n, plan.source))
+
+    d0, d1 = neighbouring_tables()
+    return AuditCase(
+        "broken: contribution bounding off",
+        fn,
+        d0,
+        d1,
+        _EPS,
+        description="aggregate_count by page with public groups, every row "
+        "counted; the neighbour adds a user with 2000 rows on page 'a'",
+        expect_violation=True,
+    )
+
+
+def threshold_selection() -> AuditCase:
+    """Partition selection replaced by "release keys with true count >= τ"."""
+    salt = int(default_rng().words(1)[0])
+
+    def fn(table: Any, n: int) -> KeyedOutputs:
+        plan = _count_plan(table, delta=1e-6)
+        agg = aggregate._reduce(plan, aggregate._FixedSalt(salt))
+        noisy = aggregate._noisy(plan, agg, n, plan.source)
+        assert plan.selection is not None
+        # The bug: the threshold is applied to the true distinct-user counts.
+        true_keep = agg.units >= plan.selection.threshold
+        noisy.keep = np.broadcast_to(true_keep, noisy.keep.shape).copy()
+        return _keyed(plan, noisy)
+
+    tau = _count_plan(neighbouring_tables()[0], delta=1e-6).selection
+    assert tau is not None
+    # A page with τ - 1 users; the neighbour adds the τ-th.
+    d0, _ = neighbouring_tables()
+    rare = pa.table(
+        {
+            "user_id": np.arange(1000, 1000 + tau.threshold - 1, dtype=np.int64),
+            "page": ["rare"] * (tau.threshold - 1),
+            "minutes": np.ones(tau.threshold - 1),
+        }
+    )
+    d0 = pa.concat_tables([d0, rare])
+    extra = pa.table(
+        {
+            "user_id": np.array([5000], dtype=np.int64),
+            "page": ["rare"],
+            "minutes": [1.0],
+        }
+    )
+    return AuditCase(
+        "broken: selection on true counts",
+        fn,
+        d0,
+        pa.concat_tables([d0, extra]),
+        _EPS,
+        1e-6,
+        description=f"keys released when their true distinct-user count reaches "
+        f"τ = {tau.threshold}; the neighbour adds the τ-th user of page 'rare'",
+        expect_violation=True,
+    )
+
+
+def textbook_laplace() -> AuditCase:
+    """``x + np.random.laplace(0, b)`` on a real-valued sum (Mironov 2012)."""
+    gen = np.random.default_rng()
+
+    def fn(table: pa.Table, n: int) -> np.ndarray:
+        minutes = np.clip(table.column("minutes").to_numpy(), 0.0, 12.0)
+        return float(minutes.sum()) + gen.laplace(0.0, 12.0 / _EPS, size=n)
+
+    d0, d1 = neighbouring_tables(heavy_rows=1)
+    # A neighbour whose sum lies in another binade than the base table's.
+    d0 = d0.slice(0, 3)
+    d1 = pa.concat_tables([d0, d1.slice(d1.num_rows - 1, 1)])
+    return AuditCase(
+        "broken: textbook floating-point Laplace",
+        fn,
+        d0,
+        d1,
+        _EPS,
+        description="sum of minutes clamped to [0, 12] plus "
+        "numpy's floating-point Laplace(12/ε); three users, the neighbour adds one",
+        expect_violation=True,
+    )
+
+
+def gaussian_without_delta() -> AuditCase:
+    """A Gaussian mechanism calibrated for δ = 0.01 but accounted as pure ε."""
+    mech = mechanisms.GaussianMechanism(sensitivity=1.0, epsilon=_EPS, delta=1e-2)
+    return AuditCase(
+        "broken: Gaussian with δ accounted as 0",
+        mech.randomize,
+        0.0,
+        1.0,
+        _EPS,
+        0.0,
+        description="GaussianMechanism(ε=1, δ=0.01) claimed as ε=1, δ=0; "
+        "the violation shows in tails of probability about 0.005, so this case "
+        "runs at least 10^6 trials",
+        min_trials=10**6,
+        expect_violation=True,
+    )
+
+
+def broken_cases() -> list[AuditCase]:
+    """Every broken variant, each expected to be reported as a violation.
+
+    Examples
+    --------
+    >>> len(broken_cases())
+    5
+    """
+    return [
+        halved_noise(),
+        unbounded_count(),
+        threshold_selection(),
+        textbook_laplace(),
+        gaussian_without_delta(),
+    ]

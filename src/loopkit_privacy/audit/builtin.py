@@ -1,0 +1,624 @@
+"""The built-in audit: every mechanism and aggregation on fixed neighbouring inputs.
+
+:func:`builtin_cases` lists one :class:`AuditCase` per mechanism and per
+aggregation (with public groups and with partition selection), and
+:func:`run_audit` runs them and returns an :class:`AuditReport` that renders
+as Markdown or JSON. ``loopkit-privacy audit`` is the command-line face.
+
+The inputs are synthetic and deterministic: a table of 300 users over five
+pages, and the same table plus one heavy user (2,000 rows, extreme values,
+and for partition selection a page that only this user visits), appended at
+the end so that every other user keeps its rows and codes.
+
+False failures. Each case fails wrongly with probability at most
+``1 - confidence`` (1e-6 by default), so a whole run of ``k`` cases fails
+wrongly with probability at most ``k · 1e-6`` (union bound).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy.audit.auditor import (
+    DEFAULT_CONFIDENCE,
+    AuditResult,
+    estimate_epsilon,
+)
+from loopkit_privacy.audit.trials import aggregation_trials, cohort_trials
+
+__all__ = [
+    "AuditCase",
+    "AuditReport",
+    "builtin_cases",
+    "neighbouring_tables",
+    "run_audit",
+]
+
+#: Trials per input of a call-per-trial case (``add_noise``): it runs one
+#: release per call, about 3,000 calls a second.
+PLAIN_TRIALS = 10_000
+_HEAVY_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class AuditCase:
+    """One audit: a randomised function, two neighbouring inputs and the claim.
+
+    Attributes
+    ----------
+    name : str
+        Shown in reports.
+    fn : callable
+        ``fn(data, n)`` (vectorised) or ``fn(data)``; see
+        :func:`~loopkit_privacy.audit.estimate_epsilon`.
+    d0, d1 : object
+        The neighbouring inputs.
+    epsilon, delta : float
+        The claimed guarantee.
+    description : str
+        What is audited and how the inputs differ.
+    vectorized : bool or None
+        Passed to the auditor (``None``: read the signature).
+    max_trials : int or None
+        A cap on the trials of this case (for functions run once per call).
+    min_trials : int or None
+        A floor on the trials of this case (for violations that show only
+        in rare events).
+    expect_violation : bool
+        True for deliberately broken variants (the self-test).
+
+    Examples
+    --------
+    >>> import loopkit_privacy as lp
+    >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+    >>> AuditCase("geometric", m.randomize, 0, 1, epsilon=1.0).delta
+    0.0
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    d0: Any
+    d1: Any
+    epsilon: float
+    delta: float = 0.0
+    description: str = ""
+    vectorized: bool | None = None
+    max_trials: int | None = None
+    min_trials: int | None = None
+    expect_violation: bool = False
+
+
+@dataclass
+class AuditReport:
+    """Results of a run of audit cases, renderable as Markdown or JSON.
+
+    Examples
+    --------
+    >>> AuditReport([], trials=10, confidence=0.99).passed
+    True
+    """
+
+    results: list[AuditResult]
+    trials: int
+    confidence: float
+    cases: list[AuditCase] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """True when every case met its expectation (broken ones must fail)."""
+        return all(self._ok(c, r) for c, r in self._pairs())
+
+    def _pairs(self) -> list[tuple[AuditCase | None, AuditResult]]:
+        cases: list[AuditCase | None] = list(self.cases)
+        cases += [None] * (len(self.results) - len(cases))
+        return list(zip(cases, self.results, strict=True))
+
+    @staticmethod
+    def _ok(case: AuditCase | None, result: AuditResult) -> bool:
+        expect = case is not None and case.expect_violation
+        return result.passed != expect
+
+    def failures(self) -> list[AuditResult]:
+        """The results that did not meet their expectation."""
+        return [r for c, r in self._pairs() if not self._ok(c, r)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary with one entry per case."""
+        entries = []
+        for case, result in self._pairs():
+            entry = result.to_dict()
+            entry["description"] = "" if case is None else case.description
+            entry["expect_violation"] = bool(case is not None and case.expect_violation)
+            entry["ok"] = self._ok(case, result)
+            entries.append(entry)
+        return {
+            "passed": self.passed,
+            "trials": self.trials,
+            "confidence": self.confidence,
+            "false_failure_rate_per_case": 1.0 - self.confidence,
+            "seconds": round(self.seconds, 3),
+            "python": platform.python_version(),
+            "cases": entries,
+        }
+
+    def to_json(self) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def to_markdown(self) -> str:
+        """The report as a Markdown document with one table row per case."""
+        alpha = 1.0 - self.confidence
+        lines = [
+            "# loopkit_privacy audit report",
+            "",
+            f"Overall: **{'PASS' if self.passed else 'FAIL'}** "
+            f"({len(self.results)} cases, {self.seconds:.1f} s).",
+            "",
+            "Each row is an empirical lower bound on ε from the outputs of the "
+            "function on two neighbouring inputs: with probability at least "
+            f"1 − {alpha:.2g} the true ε is at least the bound. A case fails when "
+            "the bound exceeds the claimed ε (a deliberately broken variant "
+            "fails when it does *not*). A passing audit is evidence, never a proof.",
+            "",
+            "| case | claimed ε | claimed δ | ε lower bound | estimate | confidence "
+            "| trials/input | time (s) | result |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for case, r in self._pairs():
+            verdict = ("ok" if self._ok(case, r) else "**FAIL**") + (
+                " (violation found)" if not r.passed else ""
+            )
+            lines.append(
+                f"| {r.name} | {_fmt(r.claimed_epsilon)} | {r.delta:g} | "
+                f"{r.epsilon_lower_bound:.3f} | {r.epsilon_estimate:.3f} | "
+                f"1 − {1 - r.confidence:.0e} | {r.trials} | {r.seconds:.2f} | {verdict} |"
+            )
+        lines += ["", "## Cases", ""]
+        for case, r in self._pairs():
+            desc = "" if case is None else case.description
+            lines += [f"- **{r.name}**: {desc}", f"  - {r.event}", ""]
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write JSON when ``path`` ends in ``.json``, Markdown otherwise."""
+        text = (
+            self.to_json()
+            if os.fspath(path).lower().endswith(".json")
+            else self.to_markdown()
+        )
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+
+def neighbouring_tables(
+    *, new_page: bool = False, heavy_rows: int = _HEAVY_ROWS
+) -> tuple[pa.Table, pa.Table]:
+    """The built-in pair: 300 users on five pages, and the same plus a heavy user.
+
+    Parameters
+    ----------
+    new_page : bool
+        Half of the heavy user's rows go to a page ``"new"`` no one else
+        visits (for partition selection); otherwise all go to page ``"a"``.
+    heavy_rows : int
+        Rows of the heavy user (value 1000.0 each, far above any bound).
+
+    Returns
+    -------
+    (pyarrow.Table, pyarrow.Table)
+        Columns ``user_id`` (int64), ``page`` (string), ``minutes`` (float64).
+
+    Examples
+    --------
+    >>> d0, d1 = neighbouring_tables()
+    >>> d1.num_rows - d0.num_rows
+    2000
+    """
+    # Deterministic synthetic data (not privacy noise): numpy's PRNG is fine.
+    gen = np.random.default_rng(20260101)
+    rows_per_user = gen.integers(1, 6, size=300)
+    users = np.repeat(np.arange(300, dtype=np.int64), rows_per_user)
+    pages = np.array(["a", "b", "c", "d", "e"])[
+        gen.choice(5, size=users.size, p=[0.4, 0.25, 0.15, 0.12, 0.08])
+    ]
+    minutes = np.round(gen.uniform(0.0, 12.0, size=users.size), 3)
+    d0 = pa.table({"user_id": users, "page": pages, "minutes": minutes})
+    heavy_pages = np.array(["a"] * heavy_rows, dtype=object)
+    if new_page:
+        heavy_pages[heavy_rows // 2 :] = "new"
+    heavy = pa.table(
+        {
+            "user_id": np.full(heavy_rows, 300, dtype=np.int64),
+            "page": pa.array(heavy_pages.tolist(), type=pa.string()),
+            "minutes": np.full(heavy_rows, 1000.0),
+        }
+    )
+    return d0, pa.concat_tables([d0, heavy])
+
+
+_PAGES = ["a", "b", "c", "d", "e"]
+
+
+def _mechanism_cases() -> list[AuditCase]:
+    eps = 1.0
+    lap = mechanisms.LaplaceMechanism(sensitivity=1.0, epsilon=eps)
+    geo = mechanisms.GeometricMechanism(sensitivity=1, epsilon=eps)
+    gau = mechanisms.GaussianMechanism(sensitivity=1.0, epsilon=eps, delta=1e-5)
+    dga = mechanisms.DiscreteGaussianMechanism(sensitivity=1, epsilon=eps, delta=1e-5)
+    expo = mechanisms.ExponentialMechanism(sensitivity=1.0, epsilon=eps)
+    paf = mechanisms.ExponentialMechanism(
+        sensitivity=1.0, epsilon=eps, monotonic=True, method="permute_and_flip"
+    )
+
+    def add_noise_int(x: int) -> int:
+        return int(mechanisms.add_noise(x, sensitivity=1, epsilon=eps))
+
+    def add_noise_float(x: float) -> float:
+        return float(mechanisms.add_noise(x, sensitivity=1.0, epsilon=eps))
+
+    return [
+        AuditCase(
+            "LaplaceMechanism",
+            lap.randomize,
+            0.0,
+            1.0,
+            eps,
+            description="real-valued query, sensitivity 1; inputs 0.0 and 1.0",
+        ),
+        AuditCase(
+            "GeometricMechanism",
+            geo.randomize,
+            0,
+            1,
+            eps,
+            description="integer query, sensitivity 1; inputs 0 and 1",
+        ),
+        AuditCase(
+            "GaussianMechanism",
+            gau.randomize,
+            0.0,
+            1.0,
+            eps,
+            1e-5,
+            description="real-valued query, L2 sensitivity 1; inputs 0.0 and 1.0",
+        ),
+        AuditCase(
+            "DiscreteGaussianMechanism",
+            dga.randomize,
+            0,
+            1,
+            eps,
+            1e-5,
+            description="integer query, L2 sensitivity 1; inputs 0 and 1",
+        ),
+        AuditCase(
+            "ExponentialMechanism",
+            expo.randomize,
+            [0.0, 0.0, 0.0],
+            [1.0, -1.0, 0.0],
+            eps,
+            description="scores of sensitivity 1, each moved by up to 1 in "
+            "opposite directions",
+        ),
+        AuditCase(
+            "report_noisy_max (permute-and-flip)",
+            paf.randomize,
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            eps,
+            description="the mechanism report_noisy_max(monotonic=True) builds; "
+            "one count score up by 1",
+        ),
+        AuditCase(
+            "add_noise (integer)",
+            add_noise_int,
+            0,
+            1,
+            eps,
+            description="lp.add_noise called once per trial; inputs 0 and 1",
+            vectorized=False,
+            max_trials=PLAIN_TRIALS,
+        ),
+        AuditCase(
+            "add_noise (float)",
+            add_noise_float,
+            0.0,
+            1.0,
+            eps,
+            description="lp.add_noise called once per trial; inputs 0.0 and 1.0",
+            vectorized=False,
+            max_trials=PLAIN_TRIALS,
+        ),
+    ]
+
+
+def _aggregation_cases() -> list[AuditCase]:
+    eps, delta = 1.0, 1e-6
+    d0, d1 = neighbouring_tables()
+    s0, s1 = neighbouring_tables(new_page=True)
+    common: dict[str, Any] = {"by": "page", "privacy_unit": "user_id", "epsilon": eps}
+    heavy = f"plus one user with {_HEAVY_ROWS} rows"
+    cases = [
+        AuditCase(
+            "aggregate_count (public groups)",
+            aggregation_trials(
+                aggregate.aggregate_count, public_groups=_PAGES, **common
+            ),
+            d0,
+            d1,
+            eps,
+            description=f"rows per page, L0 = L∞ = 1; {heavy} on page 'a'",
+        ),
+        AuditCase(
+            "aggregate_count distinct (public groups)",
+            aggregation_trials(
+                aggregate.aggregate_count,
+                distinct=True,
+                max_partitions_per_user=2,
+                public_groups=_PAGES,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            description=f"distinct users per page, L0 = 2; {heavy} on 'a' and 'new'",
+        ),
+        AuditCase(
+            "aggregate_count (total, Gaussian)",
+            aggregation_trials(
+                aggregate.aggregate_count,
+                privacy_unit="user_id",
+                epsilon=eps,
+                delta=delta,
+                mechanism="gaussian",
+                max_contributions_per_partition=3,
+            ),
+            d0,
+            d1,
+            eps,
+            delta,
+            description=f"one total, L∞ = 3, discrete Gaussian; {heavy}",
+        ),
+        AuditCase(
+            "aggregate_sum (public groups)",
+            aggregation_trials(
+                aggregate.aggregate_sum,
+                column="minutes",
+                bounds=(0.0, 12.0),
+                max_contributions_per_partition=2,
+                public_groups=_PAGES,
+                **common,
+            ),
+            d0,
+            d1,
+            eps,
+            description=f"minutes clamped to [0, 12], L∞ = 2; {heavy} of 1000 minutes",
+        ),
+        AuditCase(
+            "aggregate_average (public groups)",
+            aggregation_trials(
+                aggregate.aggregate_average,
+                column="minutes",
+                bounds=(0.0, 12.0),
+                public_groups=_PAGES,
+                **common,
+            ),
+            d0,
+            d1,
+            eps,
+            description=f"average minutes in [0, 12]; {heavy} of 1000 minutes",
+        ),
+        AuditCase(
+            "aggregate_count (partition selection)",
+            aggregation_trials(
+                aggregate.aggregate_count,
+                delta=delta,
+                max_partitions_per_user=2,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"pages from the data, L0 = 2; {heavy}, half on a page "
+            "'new' only this user visits",
+        ),
+        AuditCase(
+            "aggregate_sum (partition selection)",
+            aggregation_trials(
+                aggregate.aggregate_sum,
+                column="minutes",
+                bounds=(0.0, 12.0),
+                delta=delta,
+                max_partitions_per_user=2,
+                max_contributions_per_partition=2,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"pages from the data, L0 = L∞ = 2; {heavy} on 'a' and 'new'",
+        ),
+        AuditCase(
+            "aggregate_average (partition selection)",
+            aggregation_trials(
+                aggregate.aggregate_average,
+                column="minutes",
+                bounds=(0.0, 12.0),
+                delta=delta,
+                max_partitions_per_user=2,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"pages from the data, L0 = 2; {heavy} on 'a' and 'new'",
+        ),
+        AuditCase(
+            "aggregate_top_n (partition selection)",
+            aggregation_trials(
+                aggregate.aggregate_top_n,
+                column="page",
+                n=3,
+                privacy_unit="user_id",
+                epsilon=eps,
+                delta=delta,
+                max_partitions_per_user=2,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"top 3 pages by distinct users, L0 = 2; {heavy}",
+        ),
+    ]
+    return cases
+
+
+def _cohort_cases() -> list[AuditCase]:
+    try:
+        from loopkit_privacy import cohorts  # noqa: F401
+    except ImportError:  # pragma: no cover - cohorts not available
+        return []
+    import datetime as dt
+
+    eps = 1.0
+    # 200 users with first events in January-March 2026 and a few later events.
+    gen = np.random.default_rng(7)
+    start = dt.date(2026, 1, 1)
+    users, days = [], []
+    for u in range(200):
+        first = int(gen.integers(0, 90))
+        for k in range(int(gen.integers(1, 4))):
+            users.append(u)
+            days.append(start + dt.timedelta(days=first + 30 * k))
+    d0 = pa.table({"user_id": pa.array(users, pa.int64()), "at": pa.array(days)})
+    # The extra user: first event in January, active in every later month.
+    extra_days = [start + dt.timedelta(days=3 + 30 * k) for k in range(6)] * 50
+    extra = pa.table(
+        {
+            "user_id": pa.array([200] * len(extra_days), pa.int64()),
+            "at": pa.array(extra_days),
+        }
+    )
+    d1 = pa.concat_tables([d0, extra])
+    fn = cohort_trials(
+        privacy_unit="user_id",
+        time="at",
+        start="2026-01-01",
+        end="2026-04-01",
+        period="month",
+        n_periods=4,
+        max_active_periods=2,
+        epsilon=eps,
+    )
+    return [
+        AuditCase(
+            "cohort_retention",
+            fn,
+            d0,
+            d1,
+            eps,
+            description="3 monthly cohorts x 4 periods, max_active_periods = 2; "
+            "plus one user with 300 events in 6 months",
+        )
+    ]
+
+
+def builtin_cases() -> list[AuditCase]:
+    """Every mechanism and aggregation of the library as an audit case.
+
+    Examples
+    --------
+    >>> names = [c.name for c in builtin_cases()]
+    >>> "LaplaceMechanism" in names and "aggregate_top_n (partition selection)" in names
+    True
+    """
+    return [*_mechanism_cases(), *_aggregation_cases(), *_cohort_cases()]
+
+
+def run_audit(
+    cases: Iterable[AuditCase] | None = None,
+    *,
+    trials: int = 100_000,
+    confidence: float = DEFAULT_CONFIDENCE,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> AuditReport:
+    """Run audit cases (the built-in ones by default) and collect a report.
+
+    Parameters
+    ----------
+    cases : iterable of AuditCase, optional
+        Defaults to :func:`builtin_cases`.
+    trials : int
+        Trials per input of each case (raised to a case's ``min_trials``,
+        capped by its ``max_trials``).
+    confidence : float
+        Confidence of each bound; a correct case fails with probability at
+        most ``1 - confidence``.
+    progress : callable, optional
+        ``progress(name, total)`` returns a callback that receives the
+        number of trials just finished (``total`` counts both inputs).
+
+    Returns
+    -------
+    AuditReport
+
+    Examples
+    --------
+    >>> import loopkit_privacy as lp
+    >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+    >>> report = run_audit([AuditCase("geometric", m.randomize, 0, 1, 1.0)], trials=10_000)
+    >>> report.passed, len(report.results)
+    (True, 1)
+    """
+    chosen: Sequence[AuditCase] = list(builtin_cases() if cases is None else cases)
+    results = []
+    start = time.perf_counter()
+    for case in chosen:
+        n = trials if case.min_trials is None else max(trials, case.min_trials)
+        n = n if case.max_trials is None else min(n, case.max_trials)
+        callback = None if progress is None else progress(case.name, 2 * n)
+        results.append(
+            estimate_epsilon(
+                case.fn,
+                case.d0,
+                case.d1,
+                trials=n,
+                delta=case.delta,
+                confidence=confidence,
+                vectorized=case.vectorized,
+                claimed_epsilon=case.epsilon,
+                name=case.name,
+                progress=callback,
+            )
+        )
+    return AuditReport(
+        results,
+        trials=trials,
+        confidence=confidence,
+        cases=list(chosen),
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,141 @@
+"""The ``loopkit-privacy audit`` command.
+
+``loopkit-privacy audit [--trials N] [--report audit.md|audit.json] [--quiet]
+[--self-test] [--confidence C]`` runs the built-in audit of every mechanism
+and aggregation, prints one line per case, writes the report (Markdown, or
+JSON when the path ends in ``.json``) and exits with 1 when any case fails.
+``--self-test`` also runs the deliberately broken variants, each of which
+must be reported as a violation. A progress bar (tqdm) is shown on a
+terminal and never with ``--quiet``.
+
+Examples
+--------
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="loopkit-privacy")
+>>> add_audit_command(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["audit", "--trials", "1000", "--quiet"])
+>>> args.trials, args.quiet
+(1000, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from loopkit_privacy.audit.auditor import DEFAULT_CONFIDENCE
+
+__all__ = ["add_audit_command"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def add_audit_command(subparsers: Any) -> None:
+    """Register ``audit`` on the ``loopkit-privacy`` command line.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The object returned by ``parser.add_subparsers()``; the command sets
+        ``func(args) -> int`` (the exit code).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_audit_command(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["audit", "--report", "a.json"]).report
+    'a.json'
+    """
+    p = subparsers.add_parser(
+        "audit",
+        help="empirical privacy audit of every mechanism and aggregation",
+        description="Run every mechanism and aggregation on neighbouring inputs "
+        "and report empirical lower bounds on ε (exit code 1 on a violation).",
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=100_000,
+        help="trials per input of each case (default 100000)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        default=None,
+        help="write the report here (.json for JSON, else Markdown)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=DEFAULT_CONFIDENCE,
+        help="confidence of each bound (default 1 - 1e-6)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="also run deliberately broken variants (each must be caught)",
+    )
+    p.set_defaults(func=_run)
+
+
+def _progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]] | None:
+    if quiet or not sys.stderr.isatty():
+        return None
+    bars: list[tqdm[Any]] = []
+
+    def start(name: str, total: int) -> Callable[[int], None]:
+        for bar in bars:
+            bar.close()
+        bars.clear()
+        bar = tqdm(total=total, desc=name[:40], unit="trial", leave=False)
+        bars.append(bar)
+        return bar.update
+
+    return start
+
+
+def _run(args: argparse.Namespace) -> int:
+    from loopkit_privacy import _kernels
+    from loopkit_privacy.audit.builtin import builtin_cases, run_audit
+
+    if args.trials < 4:
+        print("error: --trials must be at least 4", file=sys.stderr)
+        return 2
+    _kernels.warmup()
+    cases = builtin_cases()
+    if args.self_test:
+        from loopkit_privacy.audit._broken import broken_cases
+
+        cases += broken_cases()
+    report = run_audit(
+        cases,
+        trials=args.trials,
+        confidence=args.confidence,
+        progress=_progress(args.quiet),
+    )
+    if not args.quiet:
+        for case, result in zip(cases, report.results, strict=True):
+            ok = result.passed != case.expect_violation
+            mark = "ok  " if ok else "FAIL"
+            print(
+                f"{mark} {result.name}: claimed ε={result.claimed_epsilon:g} "
+                f"δ={result.delta:g}; ε >= {result.epsilon_lower_bound:.3f} "
+                f"({result.trials} trials/input, {result.seconds:.1f} s)"
+            )
+        print(
+            f"audit: {'PASS' if report.passed else 'FAIL'} "
+            f"({len(report.results)} cases, {report.seconds:.1f} s; each bound "
+            f"holds with probability 1 - {1 - report.confidence:.2g})"
+        )
+    if args.report:
+        report.write(args.report)
+        if not args.quiet:
+            print(f"report written to {args.report}")
+    return EXIT_OK if report.passed else EXIT_FAILED
