@@ -42,7 +42,7 @@ from typing import Any, Literal
 import numpy as np
 
 from loopkit_privacy import _calibration as cal
-from loopkit_privacy import noise
+from loopkit_privacy import _html, noise
 from loopkit_privacy._kernels import selection as _sel
 from loopkit_privacy._validate import (
     check_delta,
@@ -215,6 +215,42 @@ class Release:
         """
         hw = self.half_width if level is None else self._accuracy(check_level(level))
         return self.value - hw, self.value + hw
+
+    def _repr_html_(self) -> str:
+        """Value ± half-width, the interval, cost and mechanism (for notebooks).
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
+        >>> "± 3" in r._repr_html_()
+        True
+        """
+        values = np.atleast_1d(np.asarray(self.value))
+        low, high = self.confidence_interval()
+        lows = np.atleast_1d(np.asarray(low))
+        highs = np.atleast_1d(np.asarray(high))
+        shown = min(values.size, 20)
+        rows = [
+            (
+                _html.plus_minus(values[i].item(), self.half_width),
+                f"[{_html.fmt(lows[i].item(), 4)}, {_html.fmt(highs[i].item(), 4)}]",
+            )
+            for i in range(shown)
+        ]
+        note = f"{self.mechanism}, cost {self.cost!r}, noise scale {_html.fmt(self.scale, 4)}"
+        out = _html.title("Release", note)
+        out += _html.table(["value", f"{100 * self.level:g}% interval"], rows, raw=True)
+        if values.size > shown:
+            out += f"<div>… {values.size - shown} more</div>"
+        if self.insecure:
+            out += (
+                "<div><b>INSECURE randomness (seeded): not a private release.</b></div>"
+            )
+        return out
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,14 @@ def _module_name(path: Path) -> str:
 ALLOWED = {
     "errors": set(),
     "_typing": set(),
+    "_html": set(),
     "_validate": {"errors", "_typing"},
     "loss": {"errors", "_validate", "_typing"},
     "random": {"errors", "_typing", "_validate"},
     "_calibration": {"errors", "_typing", "_validate"},
     "noise": {"errors", "_typing", "_validate", "loss", "random", "_kernels"},
     "mechanisms": {
+        "_html",
         "errors",
         "_typing",
         "_validate",

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from loopkit_privacy import _html
 from loopkit_privacy.accounting import _budget
 from loopkit_privacy.accounting._budget import Policy, State
 from loopkit_privacy.accounting._chain import Chain
@@ -914,6 +915,54 @@ class Accountant:
                     )
             raise
         self._commit(receipt)
+
+    def _repr_html_(self) -> str:
+        """Budget, spent and remaining with a bar, and the latest receipts (for notebooks).
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=2.0)
+        >>> _ = acc.spend(PureDP(0.5), label="daily views")
+        >>> page = acc._repr_html_()
+        >>> "25.0% used" in page and "daily views" in page
+        True
+        """
+        receipts = self.receipts
+        used = self.used_fraction
+        where = (
+            f"ledger {self._ledger.path}" if self._ledger is not None else "in memory"
+        )
+        head = _html.title(
+            f"Accountant · dataset {self._dataset!r}",
+            f"{self.accounting} accounting, {where}",
+        )
+        summary = _html.kv_table(
+            [
+                ("budget", repr(self.budget)),
+                ("spent", repr(self.spent)),
+                ("remaining", repr(self.remaining)),
+                ("releases", len(receipts)),
+            ]
+        )
+        bar = _html.bar(used, f"{100 * used:.1f}% used")
+        latest = receipts[-5:]
+        rows = [
+            (
+                r.index,
+                r.label or "",
+                r.mechanism or "",
+                repr(r.cost),
+                r.time[:19].replace("T", " "),
+                "INSECURE" if r.insecure else "",
+            )
+            for r in reversed(latest)
+        ]
+        listing = (
+            _html.table(["#", "label", "mechanism", "cost", "time (UTC)", ""], rows)
+            if rows
+            else ""
+        )
+        return head + bar + summary + listing
 
     def __repr__(self) -> str:
         where = f", ledger={self._ledger.path!r}" if self._ledger is not None else ""

@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopkit_privacy import _html
 from loopkit_privacy.errors import InvalidParameterError, LedgerError
 from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
 
@@ -480,6 +481,31 @@ class Receipt:
             parts.append("INSECURE")
         parts.append(f"hash={self.hash[:12]}…")
         return f"Receipt({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """The receipt as a key/value table (for notebooks).
+
+        Examples
+        --------
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> r = Accountant(epsilon=1.0).spend(PureDP(0.5), label="q1")
+        >>> "PureDP(epsilon=0.5)" in r._repr_html_()
+        True
+        """
+        items = [
+            ("receipt", f"#{self.index} ({self.kind})"),
+            ("label", self.label),
+            ("cost", repr(self.cost)),
+            ("mechanism", self.mechanism),
+            ("privacy unit", self.privacy_unit),
+            ("dataset", self.dataset),
+            ("time (UTC)", self.time),
+            ("id", self.id),
+            ("hash", self.hash[:16] + "…"),
+        ]
+        if self.insecure:
+            items.append(("randomness", "INSECURE (seeded): not a private release"))
+        return _html.title("Receipt") + _html.kv_table(items)
 
 
 def _replace_hash(receipt: Receipt, new_hash: str) -> Receipt:
