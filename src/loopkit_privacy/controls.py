@@ -982,6 +982,21 @@ class PrivacySettings:
         object.__setattr__(self, "required_purposes", required)
         object.__setattr__(self, "consent_defaults", MappingProxyType(full))
 
+    def __repr__(self) -> str:
+        # Reads like the constructor call (a plain dict, a sorted frozenset).
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "consent_defaults":
+                text = repr(dict(value))
+            elif f.name == "required_purposes":
+                inner = ", ".join(repr(p) for p in sorted(value))
+                text = f"frozenset({{{inner}}})" if inner else "frozenset()"
+            else:
+                text = repr(value)
+            parts.append(f"{f.name}={text}")
+        return f"PrivacySettings({', '.join(parts)})"
+
     @property
     def purposes(self) -> tuple[str, ...]:
         """All known purposes: :data:`PURPOSES` then the custom ones."""

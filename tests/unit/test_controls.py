@@ -553,6 +553,17 @@ def test_settings_overrides_and_custom_purposes():
     assert no_required.consent_defaults["essentialAnalytics"] is True
 
 
+def test_settings_repr_reads_like_the_constructor():
+    s = PrivacySettings(data_retention=timedelta(days=30)).with_purpose(
+        "billing", required=True
+    )
+    text = repr(s)
+    assert "mappingproxy" not in text
+    assert "required_purposes=frozenset({'billing', 'essentialAnalytics'})" in text
+    namespace = {"PrivacySettings": PrivacySettings, "datetime": __import__("datetime")}
+    assert eval(text, namespace) == s
+
+
 def test_settings_dict_round_trip_and_camel_case():
     s = PrivacySettings().with_purpose("betaFeatures")
     assert PrivacySettings.from_dict(s.to_dict()) == s
