@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from loopkit_privacy import accounting, loss, noise, random
+from loopkit_privacy import accounting, controls, loss, noise, random
 from loopkit_privacy.accounting import Accountant, Receipt, verify_ledger
 from loopkit_privacy.aggregate import (
     aggregate_average,
@@ -26,20 +26,36 @@ from loopkit_privacy.aggregate import (
 )
 from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.cohorts import cohort_retention, plot_retention
+from loopkit_privacy.controls import (
+    PrivacySettings,
+    PseudonymKey,
+    apply_consent,
+    apply_retention,
+    erase_users,
+    export_user_data,
+    make_key,
+    pseudonymize,
+    withdraw_consent,
+)
+from loopkit_privacy.display import ResultView, plot, show
 from loopkit_privacy.errors import (
     BudgetExceededError,
     ColumnNotFoundError,
     ColumnTypeError,
+    DuplicateUnitError,
     InsecureRandomnessError,
     InsecureRandomnessWarning,
     InvalidParameterError,
+    KeyExposureError,
     LedgerError,
     LedgerIntegrityError,
+    MissingKeyError,
     NonFiniteValueError,
     OptionalDependencyError,
     PrivacyError,
     PrivacyWarning,
     SchemaError,
+    UnknownPurposeError,
     UnsupportedCompositionError,
 )
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
@@ -73,6 +89,7 @@ __all__ = [
     "ColumnTypeError",
     "ContributionBounds",
     "DiscreteGaussianMechanism",
+    "DuplicateUnitError",
     "ExponentialMechanism",
     "GaussianMechanism",
     "GeometricMechanism",
@@ -80,19 +97,25 @@ __all__ = [
     "InsecureRandomnessWarning",
     "InsecureSeededRandom",
     "InvalidParameterError",
+    "KeyExposureError",
     "LaplaceMechanism",
     "LedgerError",
     "LedgerIntegrityError",
+    "MissingKeyError",
     "NonFiniteValueError",
     "OptionalDependencyError",
     "PrivacyError",
+    "PrivacySettings",
     "PrivacyWarning",
+    "PseudonymKey",
     "PureDP",
     "Receipt",
     "Release",
+    "ResultView",
     "SchemaError",
     "SecureRandom",
     "Selection",
+    "UnknownPurposeError",
     "UnsupportedCompositionError",
     "__version__",
     "accounting",
@@ -102,14 +125,24 @@ __all__ = [
     "aggregate_sum",
     "aggregate_top_n",
     "analytic_gaussian_sigma",
+    "apply_consent",
+    "apply_retention",
     "cohort_retention",
+    "controls",
+    "erase_users",
+    "export_user_data",
     "gaussian_sigma",
     "laplace_scale",
     "loss",
+    "make_key",
     "noise",
+    "plot",
     "plot_retention",
     "privacy_info",
+    "pseudonymize",
     "random",
     "report_noisy_max",
+    "show",
     "verify_ledger",
+    "withdraw_consent",
 ]
