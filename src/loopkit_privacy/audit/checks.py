@@ -59,8 +59,10 @@ def check_keys(result: Any, *, allowed: Iterable[Any], by: Any = None) -> None:
         The public keys, or the keys a partition selection may release
         (scalars for one key column, tuples for several).
     by : str or list of str, optional
-        The key columns; by default the string, integer, boolean and
-        temporal columns that are not ``rank`` or a ``*_ci_*`` interval.
+        The key columns; by default every column that is not floating
+        point, not a value column of an aggregation (``count``, ``sum``,
+        ``average``, ``users``, ``rank``, or any ``X`` with an ``X_ci_low``)
+        and not a ``*_ci_*`` interval.
 
     Raises
     ------
@@ -101,8 +103,12 @@ def check_keys(result: Any, *, allowed: Iterable[Any], by: Any = None) -> None:
         raise KeyLeakError(f"released keys not allowed: {bad!r}", keys=bad)
 
 
+# Value columns of the aggregations' results (never keys).
+_VALUE_NAMES = frozenset({"count", "sum", "average", "users", "rank"})
+
+
 def _value_columns(names: list[str]) -> set[str]:
-    return {n for n in names if f"{n}_ci_low" in names}
+    return {n for n in names if f"{n}_ci_low" in names or n in _VALUE_NAMES}
 
 
 # ---------------------------------------------------------------------------
