@@ -65,7 +65,9 @@ def test_default_off_purpose_gives_a_noisy_empty_answer():
     t = EVENTS.drop_columns(["productResearch"])
     out = lp.aggregate_count(t, purpose="enhancedInsights", **COMMON)
     assert _counts(out) == {"a": 0, "b": 0}
-    out = lp.aggregate_count(t, purpose="essentialAnalytics", **COMMON)
+    out = lp.aggregate_count(
+        t, purpose="essentialAnalytics", max_partitions_per_user=2, **COMMON
+    )
     assert _counts(out) == {"a": 4, "b": 2}
 
 
@@ -74,6 +76,7 @@ def test_polars_and_cohorts_take_purpose():
         pl.from_arrow(EVENTS),
         purpose="productResearch",
         consent=pl.from_arrow(CONSENT),
+        max_partitions_per_user=2,
         **COMMON,
     )
     assert out["count"].to_list() == [2, 1]
