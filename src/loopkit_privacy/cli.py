@@ -179,14 +179,48 @@ def synthetic_events(
     ).with_columns(pl.col("page").cast(pl.String), pl.col("feature").cast(pl.String))
 
 
+def synthetic_activity(n_users: int, *, seed: int = 0) -> Any:
+    """Deterministic synthetic sign-ins over 2025 as a polars DataFrame.
+
+    Columns ``user_id`` (int64) and ``ts`` (datetime, µs). User u first
+    appears in the 30-day block u % 12 of 2025 and returns over the following ones
+    with a decaying probability. Demo data only.
+
+    Examples
+    --------
+    >>> df = synthetic_activity(100, seed=1)
+    >>> df.columns, df["user_id"].n_unique()
+    (['user_id', 'ts'], 100)
+    """
+    import polars as pl
+
+    gen = np.random.default_rng(seed)
+    user = np.arange(n_users, dtype=np.int64)
+    month = user % 12
+    months = [user]
+    stamps = [month * 30 + gen.integers(0, 28, n_users)]
+    for k in range(1, 12):
+        back = gen.random(n_users) < 0.6 * 0.8**k
+        months.append(user[back])
+        stamps.append((month[back] + k) * 30 + gen.integers(0, 28, int(back.sum())))
+    days = np.concatenate(stamps)
+    start = np.datetime64("2025-01-01", "D")
+    return pl.DataFrame(
+        {
+            "user_id": np.concatenate(months),
+            "ts": (start + days.astype("timedelta64[D]")).astype("datetime64[us]"),
+        }
+    )
+
+
 def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
     """The three queries of the seed page, on synthetic events, with a budget."""
     from loopkit_privacy.accounting import Accountant
 
     events = synthetic_events(args.events, seed=0 if args.seed is None else args.seed)
-    acc = Accountant(epsilon=3.0, delta=1e-5)
+    acc = Accountant(epsilon=4.0, delta=1e-5)
     print()
-    print(f"Seed queries on {events.height} synthetic events (budget ε=3, δ=1e-5):")
+    print(f"Seed queries on {events.height} synthetic events (budget ε=4, δ=1e-5):")
     print()
     print("aggregateCount(users, {minThreshold: 10}) -> users per page, top rows:")
     counts = aggregate.aggregate_count(
@@ -236,6 +270,35 @@ def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
         label="top features",
     )
     print(top)
+    print()
+    print(
+        "cohortAnalysis(users, timeframe) -> monthly retention, cohorts of >= 10 (noisy):"
+    )
+    from loopkit_privacy.cohorts import cohort_retention
+
+    activity = synthetic_activity(
+        max(1200, args.events // 20), seed=0 if args.seed is None else args.seed
+    )
+    retention = cohort_retention(
+        activity,
+        privacy_unit="user_id",
+        time="ts",
+        start="2025-01-01",
+        end="2025-04-01",
+        n_periods=4,
+        epsilon=1.0,
+        min_cohort_size=10,
+        observed_until="2026-01-01",
+        accountant=acc,
+        rng=rng,
+        label="retention",
+    )
+    print(
+        retention.select(
+            "cohort", "period", "cohort_size", "active", "retention",
+            "retention_ci_low", "retention_ci_high",
+        )
+    )  # fmt: skip
     print()
     print(f"Budget: spent {acc.spent!r}, remaining {acc.remaining!r}; receipts:")
     for receipt in acc.receipts:
