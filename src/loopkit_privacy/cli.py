@@ -23,12 +23,14 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from loopkit_privacy import _kernels, aggregate, mechanisms
 from loopkit_privacy import random as lp_random
+from loopkit_privacy._progress import progress
 from loopkit_privacy.errors import (
     InsecureRandomnessWarning,
     InvalidParameterError,
@@ -338,47 +340,20 @@ def _query(args: argparse.Namespace) -> int:
             delta=args.budget_delta,
         )
     unit = None if args.event_level else args.privacy_unit
-    common: dict[str, Any] = {
-        "privacy_unit": unit,
-        "epsilon": args.epsilon,
-        "delta": args.delta,
-        "mechanism": args.mechanism,
-        "max_partitions_per_user": args.max_partitions,
-        "accountant": accountant,
-        "rng": rng,
-        "confidence": args.confidence,
-    }
-    by = args.by or None
-    if chosen[0] == "top_n":
-        result = aggregate.aggregate_top_n(
-            frame, column=args.top_n, n=args.n, min_users=args.min_users, **common
-        )
-    else:
-        common.update(
-            by=by,
-            max_contributions_per_partition=args.max_contributions,
-            min_threshold=args.min_threshold,
-        )
-        if chosen[0] == "count":
-            result = aggregate.aggregate_count(frame, distinct=args.distinct, **common)
-        else:
-            if args.bounds is None:
-                raise InvalidParameterError(
-                    "--sum/--average need --bounds LO HI",
-                    parameter="bounds",
-                    value=None,
-                )
-            fn = (
-                aggregate.aggregate_sum
-                if chosen[0] == "sum"
-                else aggregate.aggregate_average
-            )
-            result = fn(
-                frame,
-                column=getattr(args, chosen[0]),
-                bounds=tuple(args.bounds),
-                **common,
-            )
+    # Read only the columns the query needs, with a progress bar on a terminal.
+    value_col = args.top_n if chosen[0] == "top_n" else getattr(args, chosen[0], None)
+    wanted = [c for c in [unit, *(args.by or []), value_col] if isinstance(c, str)]
+    available = frame.collect_schema().names()
+    with progress(total=2, desc=f"query {Path(path).name}", quiet=args.quiet) as bar:
+        bar.set_postfix_str("reading")
+        if wanted and all(c in available for c in wanted):
+            # (A missing column is left to the aggregation, whose error lists
+            # every column of the file.)
+            frame = frame.select(list(dict.fromkeys(wanted))).collect().lazy()
+        bar.update(1)
+        bar.set_postfix_str("private aggregation")
+        result = _run_query(args, frame, chosen[0], unit, accountant, rng)
+        bar.update(1)
     table = result.collect()
     with pl.Config(tbl_rows=args.rows, tbl_cols=-1):
         print(table)
@@ -392,6 +367,58 @@ def _query(args: argparse.Namespace) -> int:
         )
         accountant.close()
     return 0
+
+
+def _run_query(
+    args: argparse.Namespace,
+    frame: Any,
+    kind: str,
+    unit: str | None,
+    accountant: Any,
+    rng: Any,
+) -> Any:
+    common: dict[str, Any] = {
+        "privacy_unit": unit,
+        "epsilon": args.epsilon,
+        "delta": args.delta,
+        "mechanism": args.mechanism,
+        "max_partitions_per_user": args.max_partitions,
+        "accountant": accountant,
+        "rng": rng,
+        "confidence": args.confidence,
+    }
+    by = args.by or None
+    if kind == "top_n":
+        result = aggregate.aggregate_top_n(
+            frame, column=args.top_n, n=args.n, min_users=args.min_users, **common
+        )
+    else:
+        common.update(
+            by=by,
+            max_contributions_per_partition=args.max_contributions,
+            min_threshold=args.min_threshold,
+        )
+        if kind == "count":
+            result = aggregate.aggregate_count(frame, distinct=args.distinct, **common)
+        else:
+            if args.bounds is None:
+                raise InvalidParameterError(
+                    "--sum/--average need --bounds LO HI",
+                    parameter="bounds",
+                    value=None,
+                )
+            fn = (
+                aggregate.aggregate_sum
+                if kind == "sum"
+                else aggregate.aggregate_average
+            )
+            result = fn(
+                frame,
+                column=getattr(args, kind),
+                bounds=tuple(args.bounds),
+                **common,
+            )
+    return result
 
 
 def _ci(release: mechanisms.Release, fmt: str = "") -> str:
@@ -469,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", default="default", help="dataset name in the ledger")
     q.add_argument("--budget-epsilon", type=float, default=10.0, help="ledger total ε")
     q.add_argument("--budget-delta", type=float, default=1e-5, help="ledger total δ")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=_query)
     try:
         from loopkit_privacy.accounting.cli import add_ledger_commands
