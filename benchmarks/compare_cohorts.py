@@ -26,6 +26,7 @@ import polars as pl
 
 import loopkit_privacy as lp
 import loopkit_privacy._kernels
+from loopkit_privacy._progress import progress
 
 #: Events per user.
 EVENTS_PER_USER = 20
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         df = cohort_events(rows)
         # Interleave the tools round by round so load changes hit both alike.
         tp, tl = [], []
-        for _ in range(args.repeats):
+        for _ in progress(range(args.repeats), desc=f"{rows} rows", unit="round"):
             tp.append(_median_time(run_polars, df, 1))
             tl.append(_median_time(run_loopkit, df, 1))
         p, lk = statistics.median(tp), statistics.median(tl)
