@@ -232,7 +232,15 @@ def _write_column(
 
 def _column_codes(data: pa.Table, name: str) -> tuple[np.ndarray, int]:
     """Dense int64 codes of one column (a null is its own value) and their number."""
-    g = tables.group_codes(data, [name])
+    try:
+        g = tables.group_codes(data, [name])
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        raise ColumnTypeError(
+            f"column {name!r} has Arrow type {data.column(name).type}, whose values "
+            "cannot be grouped; convert it to strings or numbers first (e.g. join a "
+            "list into one string) or leave it out",
+            column=name,
+        ) from err
     return g.codes, g.n_groups
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 
 import numpy as np
@@ -188,6 +189,14 @@ def test_unknown_column_of_a_lazy_frame_does_not_collect():
     )
     with pytest.raises(ColumnNotFoundError):
         ensure_k_anonymity(lazy, quasi_identifiers=["zip"])
+
+
+def test_ungroupable_column_type():
+    df = pl.DataFrame({"tags": [[1], [1, 2]], "x": [1, 2]})
+    with pytest.raises(ColumnTypeError, match="cannot be grouped"):
+        ensure_k_anonymity(df, quasi_identifiers="tags")
+    with pytest.raises(ColumnTypeError, match="cannot be grouped"):
+        l_diversity(df, quasi_identifiers="x", sensitive="tags")
 
 
 def test_not_a_table():
@@ -893,3 +902,21 @@ def test_generalize_then_anonymise():
     assert report.k_achieved >= 5
     assert k_anonymity(out, quasi_identifiers=["age", "signup", "city"]) >= 5
     assert report.rows_suppressed < n // 4
+
+
+def test_docs_example_runs():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "k-anonymity.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.S)
+    example = next(b for b in blocks if "users = pl.DataFrame" in b)
+    namespace: dict = {}
+    exec(compile(example, str(docs), "exec"), namespace)
+    report = namespace["report"]
+    assert namespace["kept"].height == 5
+    assert repr(report) == (
+        "SuppressionReport(k=2, quasi_identifiers=('age_band', 'region'), "
+        "rows_in=6, rows_kept=5, rows_suppressed=1, classes_in=3, classes_kept=2, "
+        "classes_suppressed=1, k_input=1, k_achieved=2)"
+    )
+    assert report.suppressed.rows() == [("65+", "north", 1)]
