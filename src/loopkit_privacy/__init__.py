@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from loopkit_privacy import accounting, controls, loss, noise, random
+from loopkit_privacy import accounting, audit, controls, kanon, loss, noise, random
 from loopkit_privacy.accounting import Accountant, Receipt, verify_ledger
 from loopkit_privacy.aggregate import (
     aggregate_average,
@@ -58,6 +58,18 @@ from loopkit_privacy.errors import (
     UnknownPurposeError,
     UnsupportedCompositionError,
 )
+from loopkit_privacy.kanon import (
+    KAnonymityResult,
+    SuppressionReport,
+    ensure_k_anonymity,
+    filter_groups,
+    generalize_dates,
+    generalize_numbers,
+    generalize_rare,
+    k_anonymity,
+    l_diversity,
+    top_code,
+)
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
 from loopkit_privacy.mechanisms import (
     DiscreteGaussianMechanism,
@@ -97,6 +109,7 @@ __all__ = [
     "InsecureRandomnessWarning",
     "InsecureSeededRandom",
     "InvalidParameterError",
+    "KAnonymityResult",
     "KeyExposureError",
     "LaplaceMechanism",
     "LedgerError",
@@ -115,6 +128,7 @@ __all__ = [
     "SchemaError",
     "SecureRandom",
     "Selection",
+    "SuppressionReport",
     "UnknownPurposeError",
     "UnsupportedCompositionError",
     "__version__",
@@ -127,11 +141,20 @@ __all__ = [
     "analytic_gaussian_sigma",
     "apply_consent",
     "apply_retention",
+    "audit",
     "cohort_retention",
     "controls",
+    "ensure_k_anonymity",
     "erase_users",
     "export_user_data",
+    "filter_groups",
     "gaussian_sigma",
+    "generalize_dates",
+    "generalize_numbers",
+    "generalize_rare",
+    "k_anonymity",
+    "kanon",
+    "l_diversity",
     "laplace_scale",
     "loss",
     "make_key",
@@ -143,6 +166,7 @@ __all__ = [
     "random",
     "report_noisy_max",
     "show",
+    "top_code",
     "verify_ledger",
     "withdraw_consent",
 ]

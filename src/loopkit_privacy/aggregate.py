@@ -84,7 +84,7 @@ __all__ = [
 EVENT_LEVEL = "<event-level: each row>"
 
 _META_KEY = b"loopkit_privacy"
-_ATTR = "loopkit_privacy"
+_ATTR = tables.INFO_ATTR
 
 # ---------------------------------------------------------------------------
 # Privacy parameters and budget split

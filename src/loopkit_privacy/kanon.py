@@ -83,7 +83,7 @@ CLASS_SIZE = "class_size"
 #: The attribute under which aggregations keep their privacy information on
 #: polars frames (see ``aggregate.privacy_info``); :func:`filter_groups` carries
 #: it over, since filtering a noisy output is post-processing.
-_PRIVACY_ATTR = "loopkit_privacy"
+_PRIVACY_ATTR = tables.INFO_ATTR
 
 #: Periods accepted by :func:`generalize_dates`.
 _PERIODS = ("day", "week", "month", "quarter", "year")
@@ -155,8 +155,8 @@ def _frame(table: Any, columns: list[str]) -> tuple[Any, tables.Family]:
 
     Missing columns raise before anything is collected.
     """
-    family = tables._family_of(table)
-    available = set(tables._columns_of(table, family))
+    family = tables.family_of(table)
+    available = set(tables.columns_of(table))
     if any(name not in available for name in columns):
         tables.as_arrow(table, columns)  # raises ColumnNotFoundError, listing columns
     if family == "polars_lazy":
@@ -393,6 +393,14 @@ class SuppressionReport:
         last. Same family as the input (a polars DataFrame for a LazyFrame).
         This table lists rare combinations of the *true* data: it is for the
         data owner, not for release.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"zip": ["10", "10", "20"]})
+    >>> report = ensure_k_anonymity(t, quasi_identifiers="zip", k=2).report
+    >>> report.classes_suppressed, report.suppressed.to_pylist()
+    (1, [{'zip': '20', 'class_size': 1}])
     """
 
     k: int
@@ -414,7 +422,16 @@ class SuppressionReport:
 
 
 class KAnonymityResult(NamedTuple):
-    """The k-anonymous table and the report of what was suppressed."""
+    """The k-anonymous table and the report of what was suppressed.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"zip": ["10", "10", "20"], "age": [30, 30, 40]})
+    >>> table, report = ensure_k_anonymity(t, quasi_identifiers=["zip", "age"], k=2)
+    >>> table.num_rows, report.rows_suppressed
+    (2, 1)
+    """
 
     table: Any
     report: SuppressionReport
@@ -573,7 +590,7 @@ def filter_groups(groups: Any, *, count: str = "count", k: int = 5) -> Any:
     """
     name = _column_name(count, "count")
     k = _check_k(k)
-    family = tables._family_of(groups)
+    family = tables.family_of(groups)
     if family == "polars_lazy":
         import polars as pl
 

@@ -44,10 +44,12 @@ from loopkit_privacy.errors import (
 )
 
 __all__ = [
+    "INFO_ATTR",
     "Family",
     "GroupCodes",
     "as_arrow",
     "columns_of",
+    "family_of",
     "from_arrow",
     "group_codes",
     "numeric_column",
@@ -55,6 +57,10 @@ __all__ = [
 ]
 
 Family: TypeAlias = Literal["arrow", "polars", "polars_lazy", "pandas"]
+
+#: Where results carry their privacy information in pandas ``attrs`` and as
+#: an attribute of polars frames (Arrow results use schema metadata).
+INFO_ATTR = "loopkit_privacy"
 
 
 def _family_of(table: Any) -> Family:
@@ -80,6 +86,23 @@ def _columns_of(table: Any, family: Family) -> list[str]:
     if family == "polars_lazy":
         return list(table.collect_schema().names())
     return [str(c) for c in table.columns]
+
+
+def family_of(table: Any) -> Family:
+    """The table family: ``"arrow"``, ``"polars"``, ``"polars_lazy"`` or ``"pandas"``.
+
+    Raises
+    ------
+    ColumnTypeError
+        For anything else.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> family_of(pa.table({"a": [1]}))
+    'arrow'
+    """
+    return _family_of(table)
 
 
 def columns_of(table: Any) -> list[str]:
