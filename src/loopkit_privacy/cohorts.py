@@ -391,11 +391,20 @@ def _user_cohorts(
 
 
 def _true_counts(
-    plan: _Plan, data: _Data, t0: int, t1: int, source: RandomSource
+    plan: _Plan,
+    data: _Data,
+    t0: int,
+    t1: int,
+    source: RandomSource,
+    salt: int | None = None,
 ) -> np.ndarray:
-    """Bounded (n_cohorts, 1 + n_periods) counts: size, then active per offset."""
+    """Bounded (n_cohorts, 1 + n_periods) counts: size, then active per offset.
+
+    ``salt`` keys the hash that picks a capped user's offsets (fresh from
+    ``source`` unless given, e.g. fixed across an audit's neighbours).
+    """
     user_cohort, user_period = _user_cohorts(plan, data, t0, t1)
-    salt = source.words(1)[0]
+    key = source.words(1)[0] if salt is None else np.uint64(salt)
     counts, _ = _kc.retention_counts(
         data.units,
         data.times,
@@ -407,7 +416,7 @@ def _true_counts(
         np.int64(data.clock.ticks_per_day),
         np.int64(plan.kind),
         np.int64(plan.cap),
-        salt,
+        key,
     )
     return counts
 
@@ -918,6 +927,7 @@ def _cohort_trials(
     delta: float | None = None,
     rho: float | None = None,
     mechanism: Literal["laplace", "gaussian"] = "laplace",
+    salt: int | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
     """``n`` noisy count matrices (n, cohorts, 1 + P) from one bounding pass.
@@ -941,5 +951,5 @@ def _cohort_trials(
         n_periods=kwargs.pop("n_periods", 12),
         **kwargs,
     )
-    true = _true_counts(plan, data, t0, t1, source)
+    true = _true_counts(plan, data, t0, t1, source, salt)
     return _noisy(plan, true, check_positive_int(n, "n", example="1000"), source)

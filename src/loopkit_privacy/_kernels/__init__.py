@@ -23,7 +23,13 @@ def warmup() -> None:
     >>> from loopkit_privacy import _kernels
     >>> _kernels.warmup()
     """
-    from loopkit_privacy._kernels import bounding, grouping, sampling, selection
+    from loopkit_privacy._kernels import (
+        bounding,
+        cohorts,
+        grouping,
+        sampling,
+        selection,
+    )
 
     words = np.zeros(0, dtype=np.uint64)
     one = np.ones(1, dtype=np.int64)
@@ -59,3 +65,17 @@ def warmup() -> None:
             bounding.reduce_unbounded(
                 codes, vals, 0.0, 1.0, 0.0, 1.0, totals[0], totals[1]
             )
+    # Cohort retention: user codes are computed (writeable); times are views
+    # of Arrow buffers (read-only) or computed (writeable).
+    units = np.zeros(1, dtype=np.int64)
+    for writeable in (True, False):
+        t = np.zeros(1, dtype=np.int64)
+        t.flags.writeable = writeable
+        user_time = cohorts.first_times(units, t, np.int64(1))
+        cohorts.cohort_times(units, t, np.int64(1))
+        cohorts.rows_before(units, t, user_time)
+        cohorts.periods_of(t, np.int64(1), np.int64(2))
+        cohorts.retention_counts(
+            units, t, units, units, np.int64(1), np.int64(1), np.int64(1),
+            np.int64(1), np.int64(2), np.int64(1), np.uint64(1),
+        )  # fmt: skip

@@ -27,7 +27,7 @@ import numpy as np
 
 from loopkit_privacy import aggregate
 from loopkit_privacy.audit._features import KeyedOutputs
-from loopkit_privacy.random import SecureRandom, default_rng
+from loopkit_privacy.random import default_rng
 
 __all__ = ["aggregation_trials", "cohort_trials"]
 
@@ -94,24 +94,6 @@ def aggregation_trials(
     return fn
 
 
-class _SaltFirst(SecureRandom):
-    """Secure words, except that the first single word asked for is ``salt``.
-
-    ``cohort_retention`` draws its bounding key as its first word; this fixes
-    the key across calls (for both neighbours) while the noise stays fresh.
-    """
-
-    def __init__(self, salt: int) -> None:
-        super().__init__()
-        self._salt: int | None = salt
-
-    def words(self, n: int) -> np.ndarray:
-        if self._salt is not None and int(n) == 1:
-            salt, self._salt = self._salt, None
-            return np.array([salt], dtype=np.uint64)
-        return super().words(n)
-
-
 def cohort_trials(
     *, salt: int | None = None, **kwargs: Any
 ) -> Callable[[Any, int], np.ndarray]:
@@ -147,7 +129,7 @@ def cohort_trials(
     key = _fresh_salt(salt)
 
     def fn(table: Any, n: int) -> np.ndarray:
-        out = cohorts._cohort_trials(table, n, rng=_SaltFirst(key), **kwargs)
+        out = cohorts._cohort_trials(table, n, salt=key, **kwargs)
         return np.asarray(out).reshape(n, -1)
 
     return fn
