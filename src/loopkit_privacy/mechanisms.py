@@ -1151,6 +1151,32 @@ def add_noise(
     >>> lp.add_noise(np.array([1.5, 2.5]), sensitivity=1.0, epsilon=1.0, rng=rng).dtype
     dtype('float64')
     """
+    mech, arr = _add_noise_mechanism(
+        value, sensitivity=sensitivity, epsilon=epsilon, delta=delta, rho=rho,
+        mechanism=mechanism,
+    )  # fmt: skip
+    out = mech.release(
+        value if np.ndim(value) == 0 else arr,
+        rng=rng,
+        accountant=accountant,
+        label=label,
+    )
+    return out.value
+
+
+def _add_noise_mechanism(
+    value: Any,
+    *,
+    sensitivity: float,
+    epsilon: float | None,
+    delta: float | None,
+    rho: float | None,
+    mechanism: str,
+) -> tuple[_AdditiveMechanism, np.ndarray]:
+    """The mechanism :func:`add_noise` releases ``value`` with, and the value as an array.
+
+    Shared with the audit, which draws many releases of it at once.
+    """
     arr = check_numeric_array(value, "value")
     dim = max(1, int(arr.size))
     integer = arr.dtype.kind == "i"
@@ -1186,10 +1212,4 @@ def add_noise(
             parameter="mechanism",
             value=mechanism,
         )
-    out = mech.release(
-        value if np.ndim(value) == 0 else arr,
-        rng=rng,
-        accountant=accountant,
-        label=label,
-    )
-    return out.value
+    return mech, arr

@@ -1,8 +1,8 @@
 """The built-in audit: every mechanism and aggregation passes, every broken variant is caught.
 
 False-failure rate: each case runs at confidence 1 - 1e-6 (ALPHA), so a
-correct case fails with probability at most 1e-6; the 18 cases together at
-most 1.8e-5. The broken variants are violations far beyond the bounds'
+correct case fails with probability at most 1e-6; the 20 cases together at
+most 2e-5. The broken variants are violations far beyond the bounds'
 width at these trial counts (their measured bounds are quoted in
 docs/audit.md), so missing one is not a matter of chance.
 """

@@ -276,6 +276,13 @@ def _mechanism_cases() -> list[AuditCase]:
     def add_noise_float(x: float) -> float:
         return float(mechanisms.add_noise(x, sensitivity=1.0, epsilon=eps))
 
+    def add_noise_batch(x: Any, n: int) -> np.ndarray:
+        # The mechanism add_noise picks for this value, n releases at once.
+        mech, _ = mechanisms._add_noise_mechanism(
+            x, sensitivity=1, epsilon=eps, delta=None, rho=None, mechanism="laplace"
+        )
+        return mech.randomize(x, n)
+
     return [
         AuditCase(
             "LaplaceMechanism",
@@ -328,6 +335,24 @@ def _mechanism_cases() -> list[AuditCase]:
             eps,
             description="the mechanism report_noisy_max(monotonic=True) builds; "
             "one count score up by 1",
+        ),
+        AuditCase(
+            "add_noise (integer, batched)",
+            add_noise_batch,
+            0,
+            1,
+            eps,
+            description="the mechanism lp.add_noise calibrates for an int, "
+            "n releases at once; inputs 0 and 1",
+        ),
+        AuditCase(
+            "add_noise (float, batched)",
+            add_noise_batch,
+            0.0,
+            1.0,
+            eps,
+            description="the mechanism lp.add_noise calibrates for a float, "
+            "n releases at once; inputs 0.0 and 1.0",
         ),
         AuditCase(
             "add_noise (integer)",
