@@ -1360,7 +1360,7 @@ def apply_consent(
     table: Any,
     purpose: str,
     *,
-    privacy_unit: str | None,
+    privacy_unit: str | None = "user_id",
     consent: Any = None,
     settings: PrivacySettings | None = None,
 ) -> Any:
@@ -1387,8 +1387,8 @@ def apply_consent(
     purpose : str
         One of :data:`PURPOSES` (or a custom purpose of ``settings``).
     privacy_unit : str or None
-        The user column; None for event-level tables (row-level flags or
-        defaults only).
+        The user column (default ``"user_id"``); None for event-level tables
+        (row-level flags or defaults only).
     consent : table, optional
         The consent records (pyarrow, polars or pandas), one row per user.
     settings : PrivacySettings, optional
@@ -1506,7 +1506,7 @@ def withdraw_consent(
     consent: Any,
     user_ids: Any,
     *,
-    privacy_unit: str,
+    privacy_unit: str = "user_id",
     purposes: Iterable[str] | None = None,
     settings: PrivacySettings | None = None,
 ) -> Any:
@@ -1520,7 +1520,7 @@ def withdraw_consent(
     user_ids : id, collection of ids or array
         The users (a single id is accepted); nulls are ignored.
     privacy_unit : str
-        The user column of the consent table.
+        The user column of the consent table (default ``"user_id"``).
     purposes : iterable of str, optional
         The purposes to withdraw; by default every purpose that is not
         required. Columns missing from the table are added (null for the
@@ -1597,7 +1597,7 @@ def update_consent(
     purpose: str,
     granted: bool,
     *,
-    privacy_unit: str,
+    privacy_unit: str = "user_id",
     settings: PrivacySettings | None = None,
 ) -> Any:
     """Set one user's consent to one purpose (adding the user if needed).
@@ -1613,7 +1613,7 @@ def update_consent(
     granted : bool
         The new answer.
     privacy_unit : str
-        The user column.
+        The user column (default ``"user_id"``).
     settings : PrivacySettings, optional
         Known and required purposes.
 
@@ -1664,7 +1664,7 @@ def consent_status(
     consent: Any,
     user_id: Any,
     *,
-    privacy_unit: str,
+    privacy_unit: str = "user_id",
     settings: PrivacySettings | None = None,
 ) -> dict[str, bool]:
     """One user's effective consent per purpose (record, else default).
@@ -1676,7 +1676,7 @@ def consent_status(
     user_id : scalar
         The user.
     privacy_unit : str
-        The user column.
+        The user column (default ``"user_id"``).
     settings : PrivacySettings, optional
         Defaults and known purposes.
 
@@ -1914,7 +1914,7 @@ def apply_retention(
 # ---------------------------------------------------------------------------
 
 
-def erase_users(table: Any, user_ids: Any, *, privacy_unit: str) -> Any:
+def erase_users(table: Any, user_ids: Any, *, privacy_unit: str = "user_id") -> Any:
     """Remove every row of some users.
 
     Parameters
@@ -1925,7 +1925,7 @@ def erase_users(table: Any, user_ids: Any, *, privacy_unit: str) -> Any:
         A single id, a list/tuple/set, a numpy/pyarrow/polars/pandas array.
         Nulls are ignored; ids that do not occur are harmless.
     privacy_unit : str
-        The user column.
+        The user column (default ``"user_id"``).
 
     Returns
     -------
@@ -2016,7 +2016,7 @@ def export_user_data(
     table: Any,
     user_id: Any,
     *,
-    privacy_unit: str,
+    privacy_unit: str = "user_id",
     format: Literal["json", "csv", "parquet"] = "json",
     compression: Literal["gzip"] | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -2030,7 +2030,7 @@ def export_user_data(
     user_id : scalar
         The user, of the privacy-unit column's type.
     privacy_unit : str
-        The user column.
+        The user column (default ``"user_id"``).
     format : {"json", "csv", "parquet"}, default "json"
         JSON: one document ``{"privacy_unit", "user_id", "row_count",
         "columns", "records"}`` with timestamps in ISO 8601 (zoned ones in
