@@ -1,15 +1,12 @@
-import re
-from pathlib import Path
+from tests.markdown_examples import ROOT, python_blocks, run_blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = ROOT / "README.md"
 
 
 def test_readme_example_runs(capsys):
-    text = README.read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = python_blocks(README)
     assert blocks, "README must contain a python example"
-    namespace: dict = {}
-    exec(compile(blocks[0], str(README), "exec"), namespace)
+    namespace = run_blocks(README, blocks[:1])
     # The example's objects behave as the prose claims.
     assert isinstance(namespace["daily_active"], int)
     views = namespace["views"]
