@@ -92,7 +92,14 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 @dataclass(frozen=True, slots=True)
 class DiscreteLaplaceParameters:
-    """Exact rational scale ``t / 2**m`` of a discrete Laplace distribution."""
+    """Exact rational scale ``t / 2**m`` of a discrete Laplace distribution.
+
+    Examples
+    --------
+    >>> p = DiscreteLaplaceParameters(t=3, m=1)
+    >>> p.scale
+    1.5
+    """
 
     t: int
     m: int
@@ -105,7 +112,14 @@ class DiscreteLaplaceParameters:
 
 @dataclass(frozen=True, slots=True)
 class DiscreteGaussianParameters:
-    """Exact rational variance ``σ² = t·c / 2**k`` of a discrete Gaussian."""
+    """Exact rational variance ``σ² = t·c / 2**k`` of a discrete Gaussian.
+
+    Examples
+    --------
+    >>> p = DiscreteGaussianParameters(t=9, c=1, k=2)
+    >>> p.variance, p.sigma
+    (2.25, 1.5)
+    """
 
     t: int
     c: int

@@ -66,7 +66,18 @@ _REKEY_BYTES = 1 << 32
 
 @runtime_checkable
 class RandomSource(Protocol):
-    """What the samplers need from an entropy source."""
+    """What the samplers need from an entropy source.
+
+    Any object with an ``insecure`` flag and a ``words(n)`` method returning
+    ``n`` uniform uint64 words qualifies; :class:`SecureRandom` is the one
+    to use for releases.
+
+    Examples
+    --------
+    >>> src: RandomSource = SecureRandom()
+    >>> src.insecure, src.words(2).dtype
+    (False, dtype('uint64'))
+    """
 
     @property
     def insecure(self) -> bool:

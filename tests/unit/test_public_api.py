@@ -130,12 +130,7 @@ PUBLIC_SUBMODULES = [
 # Public classes whose docstrings still lack an Examples section. Each is an
 # expected failure (strict): adding the example makes the test pass, and the
 # entry must then be removed from this list.
-KNOWN_WITHOUT_EXAMPLES = {
-    "loopkit_privacy.audit.SamplerCheck",
-    "loopkit_privacy.noise.DiscreteGaussianParameters",
-    "loopkit_privacy.noise.DiscreteLaplaceParameters",
-    "loopkit_privacy.random.RandomSource",
-}
+KNOWN_WITHOUT_EXAMPLES: set[str] = set()
 
 
 @pytest.mark.parametrize(

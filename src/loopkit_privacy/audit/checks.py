@@ -249,6 +249,14 @@ class SamplerCheck:
     distribution : str
     parameter : float
         The scale (Laplace) or σ (Gaussian) tested against.
+
+    Examples
+    --------
+    >>> import loopkit_privacy as lp
+    >>> sample = lp.noise.sample_discrete_laplace(2.0, 20_000)
+    >>> check = check_sampler(sample, distribution="laplace", scale=2.0)
+    >>> check.distribution, check.dof > 0
+    ('laplace', True)
     """
 
     passed: bool
