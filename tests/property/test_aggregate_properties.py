@@ -5,9 +5,6 @@ cost, and a failed call spends nothing."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as _pd
-import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,29 +18,9 @@ from loopkit_privacy.accounting import Accountant
 from loopkit_privacy.errors import PrivacyError
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
 from tests import reference_aggregate as ref
-
-_PANDAS_NULLABLE = {
-    pa.float64(): _pd.Float64Dtype(),
-    pa.int64(): _pd.Int64Dtype(),
-}
-
-_PANDAS_NULLABLE = {pa.float64(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype()}
-
+from tests.families import FAMILIES, FAMILY_TYPE, to_arrow
 
 KEYS = ["a", "b", "c", "d", None]
-FAMILIES = {
-    "arrow": lambda t: t,
-    "polars": pl.from_arrow,
-    "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    # Nullable dtypes keep nulls as pd.NA (a NaN would be refused, by design).
-    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
-}
-FAMILY_TYPE = {
-    "arrow": pa.Table,
-    "polars": pl.DataFrame,
-    "polars_lazy": pl.LazyFrame,
-    "pandas": pd.DataFrame,
-}
 # Releases through the public API cost milliseconds each: a quarter of the
 # profile's examples (the kernel properties run the full count).
 SLOW = settings(
@@ -51,16 +28,6 @@ SLOW = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-
-def to_arrow(out) -> pa.Table:
-    if isinstance(out, pa.Table):
-        return out
-    if isinstance(out, pl.LazyFrame):
-        return out.collect().to_arrow()
-    if isinstance(out, pl.DataFrame):
-        return out.to_arrow()
-    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 def parse_cost(text):

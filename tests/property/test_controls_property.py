@@ -9,8 +9,6 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -31,40 +29,14 @@ from loopkit_privacy.controls import (
     retention_cutoff,
     withdraw_consent,
 )
+from tests.families import FAMILIES, FAMILY_TYPE, to_arrow
 
-_PANDAS_NULLABLE = {
-    pa.float64(): pd.Float64Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}
-FAMILIES = {
-    "arrow": lambda t: t,
-    "polars": pl.from_arrow,
-    "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
-}
-FAMILY_TYPE = {
-    "arrow": pa.Table,
-    "polars": pl.DataFrame,
-    "polars_lazy": pl.LazyFrame,
-    "pandas": pd.DataFrame,
-}
 # Every example converts tables between libraries: fewer, slower examples.
 TABLES = settings(
     max_examples=max(20, settings.default.max_examples // 2),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-
-def to_arrow(out) -> pa.Table:
-    if isinstance(out, pa.Table):
-        return out
-    if isinstance(out, pl.LazyFrame):
-        return out.collect().to_arrow()
-    if isinstance(out, pl.DataFrame):
-        return out.to_arrow()
-    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 users = st.integers(min_value=0, max_value=12)

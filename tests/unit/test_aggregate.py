@@ -11,7 +11,6 @@ import itertools
 import math
 
 import numpy as np
-import pandas as _pd
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -31,11 +30,7 @@ from loopkit_privacy.errors import (
     UnsupportedCompositionError,
 )
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
-
-_PANDAS_NULLABLE = {
-    pa.float64(): _pd.Float64Dtype(),
-    pa.int64(): _pd.Int64Dtype(),
-}
+from tests.families import FAMILIES, FAMILY_TYPE, to_arrow
 
 # ---------------------------------------------------------------------------
 # Data and helpers
@@ -79,24 +74,6 @@ def big_events(per_key=(("docs", 300), ("home", 400), ("pricing", 250)), seed=0)
     )
 
 
-_PANDAS_NULLABLE = {pa.float64(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype()}
-
-
-FAMILIES = {
-    "arrow": lambda t: t,
-    "polars": pl.from_arrow,
-    "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    # Nullable dtypes keep nulls as pd.NA (a NaN would be refused, by design).
-    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
-}
-FAMILY_TYPE = {
-    "arrow": pa.Table,
-    "polars": pl.DataFrame,
-    "polars_lazy": pl.LazyFrame,
-    "pandas": pd.DataFrame,
-}
-
-
 @pytest.fixture(params=list(FAMILIES))
 def family(request):
     return request.param
@@ -105,16 +82,6 @@ def family(request):
 def rng(seed=7):
     with pytest.warns(lp.InsecureRandomnessWarning):
         return lp.random.InsecureSeededRandom(seed)
-
-
-def to_arrow(out) -> pa.Table:
-    if isinstance(out, pa.Table):
-        return out
-    if isinstance(out, pl.LazyFrame):
-        return out.collect().to_arrow()
-    if isinstance(out, pl.DataFrame):
-        return out.to_arrow()
-    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 def column_names(out):

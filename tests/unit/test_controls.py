@@ -54,25 +54,7 @@ from loopkit_privacy.errors import (
     SchemaError,
     UnknownPurposeError,
 )
-
-_PANDAS_NULLABLE = {
-    pa.float64(): pd.Float64Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}
-
-FAMILIES = {
-    "arrow": lambda t: t,
-    "polars": pl.from_arrow,
-    "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
-}
-FAMILY_TYPE = {
-    "arrow": pa.Table,
-    "polars": pl.DataFrame,
-    "polars_lazy": pl.LazyFrame,
-    "pandas": pd.DataFrame,
-}
+from tests.families import FAMILIES, FAMILY_TYPE, to_arrow
 
 KEY = PseudonymKey(bytes(range(32)))
 
@@ -80,16 +62,6 @@ KEY = PseudonymKey(bytes(range(32)))
 @pytest.fixture(params=list(FAMILIES))
 def family(request):
     return request.param
-
-
-def to_arrow(out) -> pa.Table:
-    if isinstance(out, pa.Table):
-        return out
-    if isinstance(out, pl.LazyFrame):
-        return out.collect().to_arrow()
-    if isinstance(out, pl.DataFrame):
-        return out.to_arrow()
-    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 def col(out, name) -> list:

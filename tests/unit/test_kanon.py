@@ -37,6 +37,7 @@ from loopkit_privacy.kanon import (
     l_diversity,
     top_code,
 )
+from tests.families import FAMILY_TYPE, to_arrow
 
 FAMILIES = {
     "arrow": lambda t: t,
@@ -44,22 +45,6 @@ FAMILIES = {
     "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
     "pandas": lambda t: t.to_pandas(),
 }
-FAMILY_TYPE = {
-    "arrow": pa.Table,
-    "polars": pl.DataFrame,
-    "polars_lazy": pl.LazyFrame,
-    "pandas": pd.DataFrame,
-}
-
-
-def to_arrow(out) -> pa.Table:
-    if isinstance(out, pa.Table):
-        return out
-    if isinstance(out, pl.LazyFrame):
-        return out.collect().to_arrow()
-    if isinstance(out, pl.DataFrame):
-        return out.to_arrow()
-    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 def column(out, name) -> list:

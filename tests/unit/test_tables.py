@@ -17,6 +17,7 @@ from loopkit_privacy.errors import (
     NonFiniteValueError,
     SchemaError,
 )
+from tests.families import FAMILIES
 
 EVENTS = pa.table(
     {
@@ -25,17 +26,6 @@ EVENTS = pa.table(
         "minutes": [1.5, None, 3.0, 4.0],
     }
 )
-
-_PANDAS_NULLABLE = {pa.float64(): pd.Float64Dtype(), pa.int64(): pd.Int64Dtype()}
-
-
-FAMILIES = {
-    "arrow": lambda t: t,
-    "polars": pl.from_arrow,
-    "polars_lazy": lambda t: pl.from_arrow(t).lazy(),
-    # Nullable dtypes keep nulls as pd.NA (a NaN would be refused, by design).
-    "pandas": lambda t: t.to_pandas(types_mapper=_PANDAS_NULLABLE.get),
-}
 
 
 @pytest.fixture(params=list(FAMILIES))
