@@ -35,6 +35,18 @@ def _as_float(value: Any, name: str, example: str) -> float:
     return float(value)
 
 
+def check_finite(value: Any, name: str, *, example: str = "0.0") -> float:
+    """Return ``value`` as a float if it is a finite real number, else raise."""
+    x = _as_float(value, name, example)
+    if not math.isfinite(x):
+        raise InvalidParameterError(
+            f"`{name}` must be finite, got {value!r}; pass e.g. {name}={example}",
+            parameter=name,
+            value=value,
+        )
+    return x
+
+
 def check_positive(value: Any, name: str, *, example: str = "1.0") -> float:
     """Return ``value`` as a float if it is finite and > 0, else raise."""
     x = _as_float(value, name, example)

@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 
 from loopkit_privacy import tables
 from loopkit_privacy._kernels import grouping as _g
-from loopkit_privacy._validate import check_positive, check_positive_int
+from loopkit_privacy._validate import check_finite, check_positive, check_positive_int
 from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 
 __all__ = [
@@ -803,24 +803,6 @@ def generalize_dates(
     return _write_column(frame, family, out_name, days)
 
 
-def _finite_real(value: Any, parameter: str, example: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidParameterError(
-            f"`{parameter}` must be a real number, got {value!r}; pass e.g. "
-            f"{parameter}={example}",
-            parameter=parameter,
-            value=value,
-        )
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError(
-            f"`{parameter}` must be finite, got {value!r}; pass e.g. {parameter}={example}",
-            parameter=parameter,
-            value=value,
-        )
-    return x
-
-
 def _is_integral(value: Any) -> bool:
     return isinstance(value, numbers.Integral) or (
         isinstance(value, numbers.Real) and float(value).is_integer()
@@ -961,7 +943,7 @@ def generalize_numbers(
     edge_array: np.ndarray | None = None
     if width is not None:
         w = check_positive(width, "width", example="10")
-        o = _finite_real(origin, "origin", "0")
+        o = check_finite(origin, "origin", example="0")
     else:
         edge_array = _check_edges(edges)
     frame, family = _frame(table, [name])
@@ -1092,8 +1074,8 @@ def top_code(
             parameter="upper",
             value=None,
         )
-    hi = None if upper is None else _finite_real(upper, "upper", "100")
-    lo = None if lower is None else _finite_real(lower, "lower", "0")
+    hi = None if upper is None else check_finite(upper, "upper", example="100")
+    lo = None if lower is None else check_finite(lower, "lower", example="0")
     if hi is not None and lo is not None and lo > hi:
         raise InvalidParameterError(
             f"`lower` must not exceed `upper`, got lower={lower!r}, upper={upper!r}",
