@@ -25,8 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tqdm import tqdm
-
+from loopkit_privacy._progress import enabled, progress
 from loopkit_privacy.audit.auditor import DEFAULT_CONFIDENCE
 
 __all__ = ["add_audit_command"]
@@ -86,15 +85,15 @@ def add_audit_command(subparsers: Any) -> None:
 
 
 def _progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]] | None:
-    if quiet or not sys.stderr.isatty():
+    if not enabled(quiet):
         return None
-    bars: list[tqdm[Any]] = []
+    bars: list[Any] = []
 
     def start(name: str, total: int) -> Callable[[int], None]:
         for bar in bars:
             bar.close()
         bars.clear()
-        bar = tqdm(total=total, desc=name[:40], unit="trial", leave=False)
+        bar = progress(total=total, desc=name[:40], unit="trial")
         bars.append(bar)
         return bar.update
 
