@@ -96,7 +96,18 @@ class ContributionBounds:
 
     @property
     def magnitude(self) -> float:
-        """max(|lo|, |hi|) of the value bounds."""
+        """max(|lo|, |hi|) of the value bounds.
+
+        Raises
+        ------
+        InvalidParameterError
+            When no ``bounds`` were given.
+
+        Examples
+        --------
+        >>> ContributionBounds(privacy_unit="user_id", bounds=(-5.0, 2.0)).magnitude
+        5.0
+        """
         if self.bounds is None:
             raise InvalidParameterError(
                 "`bounds=(lo, hi)` is required for sums and averages",
@@ -109,12 +120,39 @@ class ContributionBounds:
         """(per-group, L1, L2) sensitivity of the row counts per group.
 
         One unit changes each of at most L0 groups by at most L∞ rows.
+
+        Returns
+        -------
+        (int, int, float)
+            L∞, L0·L∞ and √L0·L∞.
+
+        Examples
+        --------
+        >>> b = ContributionBounds(privacy_unit="user_id", max_partitions_per_user=4,
+        ...                        max_contributions_per_partition=3)
+        >>> b.count_sensitivity()
+        (3, 12, 6.0)
         """
         l0, linf = self.max_partitions_per_user, self.max_contributions_per_partition
         return linf, l0 * linf, math.sqrt(l0) * linf
 
     def units_sensitivity(self) -> tuple[int, int, float]:
-        """(per-group, L1, L2) sensitivity of distinct units per group: (1, L0, √L0)."""
+        """(per-group, L1, L2) sensitivity of distinct units per group: (1, L0, √L0).
+
+        A unit is counted at most once in each of at most L0 groups, whatever
+        L∞ is.
+
+        Returns
+        -------
+        (int, int, float)
+
+        Examples
+        --------
+        >>> b = ContributionBounds(privacy_unit="user_id", max_partitions_per_user=4,
+        ...                        max_contributions_per_partition=3)
+        >>> b.units_sensitivity()
+        (1, 4, 2.0)
+        """
         l0 = self.max_partitions_per_user
         return 1, l0, math.sqrt(l0)
 
@@ -127,6 +165,31 @@ class ContributionBounds:
         groups; each value is shifted and rounded to a multiple of ``quantum``
         (which can add up to half a quantum, plus one float rounding, to its
         magnitude; a whole quantum is allowed for).
+
+        Parameters
+        ----------
+        centre : float
+            Subtracted from every clamped value before summing.
+        quantum : float
+            The fixed-point step of the sums (0 for exact values).
+
+        Returns
+        -------
+        (float, float, float)
+
+        Raises
+        ------
+        InvalidParameterError
+            When no ``bounds`` were given.
+
+        Examples
+        --------
+        >>> b = ContributionBounds(privacy_unit="user_id", max_partitions_per_user=4,
+        ...                        max_contributions_per_partition=2, bounds=(0.0, 10.0))
+        >>> b.sum_sensitivity()
+        (20.0, 80.0, 40.0)
+        >>> b.sum_sensitivity(centre=5.0)  # values centred on the midpoint
+        (10.0, 40.0, 20.0)
         """
         if self.bounds is None:
             raise InvalidParameterError(

@@ -451,7 +451,19 @@ class PseudonymKey:
 
     @property
     def key_id(self) -> str:
-        """A 16-hex-digit fingerprint that tells keys apart without revealing them."""
+        """A 16-hex-digit fingerprint that tells keys apart without revealing them.
+
+        Safe to log or store next to pseudonymised data: it is derived from
+        the key with HMAC-SHA-256 and cannot be turned back into the key.
+
+        Examples
+        --------
+        >>> PseudonymKey.from_hex("00" * 32).key_id
+        '69a78fa176b7f115'
+        >>> key = make_key()
+        >>> len(key.key_id), key.key_id == PseudonymKey.from_hex(key.hex()).key_id
+        (16, True)
+        """
         return self._key_id
 
     def hex(self) -> str:
@@ -999,7 +1011,15 @@ class PrivacySettings:
 
     @property
     def purposes(self) -> tuple[str, ...]:
-        """All known purposes: :data:`PURPOSES` then the custom ones."""
+        """All known purposes: :data:`PURPOSES` then the custom ones.
+
+        Examples
+        --------
+        >>> PrivacySettings().purposes[:2]
+        ('essentialAnalytics', 'performanceMonitoring')
+        >>> PrivacySettings(custom_purposes=("abTesting",)).purposes[-1]
+        'abTesting'
+        """
         return PURPOSES + self.custom_purposes
 
     def with_purpose(

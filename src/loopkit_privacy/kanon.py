@@ -417,7 +417,16 @@ class SuppressionReport:
 
     @property
     def suppression_rate(self) -> float:
-        """Share of the input rows that were suppressed (0.0 for an empty input)."""
+        """Share of the input rows that were suppressed (0.0 for an empty input).
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"zip": ["10", "10", "20", "30"]})
+        >>> report = ensure_k_anonymity(t, quasi_identifiers="zip", k=2).report
+        >>> report.rows_suppressed, report.suppression_rate
+        (2, 0.5)
+        """
         return self.rows_suppressed / self.rows_in if self.rows_in else 0.0
 
 

@@ -51,7 +51,17 @@ class PureDP:
 
     @property
     def delta(self) -> float:
-        """Always 0 for pure DP."""
+        """Always 0 for pure DP.
+
+        So a :class:`PureDP` cost reads like an :class:`ApproxDP` one.
+
+        Examples
+        --------
+        >>> PureDP(1.0).delta
+        0.0
+        >>> PureDP(0.5) + ApproxDP(0.5, 1e-6)
+        ApproxDP(epsilon=1.0, delta=1e-06)
+        """
         return 0.0
 
     def __add__(self, other: Any) -> PrivacyLoss:

@@ -212,6 +212,24 @@ class Release:
         ----------
         level : float, optional
             Defaults to the release's ``level``.
+
+        Returns
+        -------
+        (low, high)
+            Of the same kind as ``value`` (numbers, or arrays for arrays).
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+        >>> r = m.release(10, rng=rng)
+        >>> r.value, r.confidence_interval()
+        (10, (7.0, 13.0))
+        >>> r.confidence_interval(0.99)  # wider for a higher level
+        (6.0, 14.0)
         """
         hw = self.half_width if level is None else self._accuracy(check_level(level))
         return self.value - hw, self.value + hw
@@ -320,12 +338,39 @@ class _AdditiveMechanism:
 
     @property
     def event(self) -> NoiseEvent:
-        """The noise description an RDP accountant composes."""
+        """The noise description an RDP accountant composes.
+
+        Its ``noise_multiplier`` is the noise scale divided by the
+        sensitivity, both in grid units.
+
+        Examples
+        --------
+        >>> import loopkit_privacy as lp
+        >>> lp.GeometricMechanism(sensitivity=2, epsilon=0.5).event
+        NoiseEvent(kind='laplace', noise_multiplier=2.0)
+        >>> lp.DiscreteGaussianMechanism(sensitivity=1, rho=0.5).event
+        NoiseEvent(kind='gaussian', noise_multiplier=1.0)
+        """
         units_scale = self.scale / (self.granularity or 1.0)
         return NoiseEvent(self.kind, units_scale / self._units_sensitivity)
 
     def parameters(self) -> dict[str, Any]:
-        """The mechanism's parameters, as recorded on receipts."""
+        """The mechanism's parameters, as recorded on receipts.
+
+        Returns
+        -------
+        dict
+            ``sensitivity``, ``scale``, ``granularity`` (``None`` for integer
+            mechanisms), ``dimension`` and ``units_sensitivity`` (the
+            sensitivity in grid units).
+
+        Examples
+        --------
+        >>> import loopkit_privacy as lp
+        >>> p = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).parameters()
+        >>> p["sensitivity"], p["scale"], p["granularity"], p["dimension"]
+        (1.0, 1.0, None, 1)
+        """
         return {
             "sensitivity": self.sensitivity,
             "scale": self.scale,
@@ -349,6 +394,13 @@ class _AdditiveMechanism:
         Returns
         -------
         float
+
+        Examples
+        --------
+        >>> import loopkit_privacy as lp
+        >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+        >>> m.accuracy(), m.accuracy(0.99)
+        (3.0, 4.0)
         """
         lvl = check_level(level)
         cache = self.__dict__.setdefault("_accuracy_cache", {})
@@ -524,6 +576,20 @@ class _AdditiveMechanism:
             For non-numeric, NaN or infinite values, or too many coordinates.
         BudgetExceededError
             When the accountant cannot afford ``.cost`` (nothing is spent).
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> budget = lp.Accountant(epsilon=2.0)
+        >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+        >>> r = m.release(10, rng=rng, accountant=budget, label="signups")
+        >>> r.value, r.half_width, r.cost
+        (10, 3.0, PureDP(epsilon=1.0))
+        >>> r.receipt.label, budget.remaining
+        ('signups', PureDP(epsilon=1.0))
         """
         arr, scalar = self._prepare(value)
         lvl = check_level(level)
@@ -1006,6 +1072,18 @@ class ExponentialMechanism:
         Returns
         -------
         Selection
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(0)
+        >>> budget = lp.Accountant(epsilon=1.0)
+        >>> em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=0.5)
+        >>> s = em.select([3.0, 80.0, 5.0], rng=rng, accountant=budget)
+        >>> s.index, s.cost, budget.spent
+        (1, PureDP(epsilon=0.5), PureDP(epsilon=0.5))
         """
         w = self._weights(scores)
         source = resolve_rng(rng)

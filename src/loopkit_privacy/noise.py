@@ -106,7 +106,13 @@ class DiscreteLaplaceParameters:
 
     @property
     def scale(self) -> float:
-        """The effective scale t / 2**m (exact as a float)."""
+        """The effective scale t / 2**m (exact as a float).
+
+        Examples
+        --------
+        >>> DiscreteLaplaceParameters(t=5, m=2).scale
+        1.25
+        """
         return math.ldexp(self.t, -self.m)
 
 
@@ -127,12 +133,25 @@ class DiscreteGaussianParameters:
 
     @property
     def variance(self) -> float:
-        """σ², rounded up to a float."""
+        """σ², rounded up to a float.
+
+        Examples
+        --------
+        >>> DiscreteGaussianParameters(t=1, c=1, k=1).variance
+        0.5
+        """
         return _div_up(self.t * self.c, 1 << self.k)
 
     @property
     def sigma(self) -> float:
-        """σ, rounded up to a float."""
+        """σ, rounded up to a float (so that ``sigma**2 >= variance``).
+
+        Examples
+        --------
+        >>> p = DiscreteGaussianParameters(t=1, c=1, k=1)
+        >>> p.sigma, p.sigma**2 >= p.variance
+        (0.7071067811865476, True)
+        """
         s = math.sqrt(self.variance)
         return s if s * s >= self.variance else math.nextafter(s, math.inf)
 

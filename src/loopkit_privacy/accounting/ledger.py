@@ -300,7 +300,38 @@ class SQLiteLedger:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction; commits on success, else rolls back."""
+        """One ``BEGIN IMMEDIATE`` transaction; commits on success, else rolls back.
+
+        Holds SQLite's write lock from the start, so no other process can
+        write in between.
+
+        Yields
+        ------
+        sqlite3.Connection
+
+        Raises
+        ------
+        LedgerError
+            When the lock cannot be taken within ``timeout`` or the commit fails.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> try:
+        ...     with led.write() as con:
+        ...         led.set_status(con, "a", receipt.id, "pending")
+        ...         raise RuntimeError("interrupted")
+        ... except RuntimeError:
+        ...     pass
+        >>> led.rows("a")[0][-1]  # rolled back
+        'committed'
+        >>> led.close()
+        """
         with self._lock:
             con = self._connection()
             try:
@@ -324,7 +355,25 @@ class SQLiteLedger:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction (one consistent snapshot)."""
+        """A read transaction (one consistent snapshot).
+
+        Yields
+        ------
+        sqlite3.Connection
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "r.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> with led.read() as con:
+        ...     con.execute("SELECT name, head_index FROM datasets").fetchall()
+        [('a', 0)]
+        >>> led.close()
+        """
         with self._lock:
             con = self._connection()
             con.execute("BEGIN")
@@ -373,7 +422,47 @@ class SQLiteLedger:
     def ensure_dataset(
         self, dataset: str, policy: Policy | None, created: str
     ) -> Policy:
-        """Create the dataset's header, or check it against ``policy``."""
+        """Create the dataset's header, or check it against ``policy``.
+
+        Parameters
+        ----------
+        dataset : str
+            The dataset (tenant).
+        policy : Policy or None
+            The budget to create the dataset with, or to check a recorded
+            one against; ``None`` accepts the recorded budget.
+        created : str
+            Creation time written into a new header (ISO 8601).
+
+        Returns
+        -------
+        Policy
+            The budget recorded in the ledger.
+
+        Raises
+        ------
+        LedgerError
+            When ``policy`` differs from the recorded budget, or ``dataset``
+            is missing and ``policy`` is ``None``.
+        LedgerIntegrityError
+            When the recorded header does not match its hash.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "e.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> led.ensure_dataset("a", None, created="").budget
+        PureDP(epsilon=1.0)
+        >>> led.ensure_dataset("b", None, created="")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        loopkit_privacy.errors.LedgerError: dataset 'b' is not in ledger ...
+        >>> led.close()
+        """
         with self.write() as con:
             row = con.execute(
                 "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
@@ -430,7 +519,32 @@ class SQLiteLedger:
         return header, stored_genesis
 
     def genesis(self, dataset: str) -> str:
-        """The genesis hash of ``dataset``."""
+        """The genesis hash of ``dataset``.
+
+        The hash of its budget header, which the first receipt links to.
+
+        Returns
+        -------
+        str
+            64 hexadecimal digits.
+
+        Raises
+        ------
+        LedgerError
+            When ``dataset`` is not in the ledger.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "g.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> led.genesis("a") == receipt.prev_hash
+        True
+        >>> led.close()
+        """
         with self.read() as con:
             row = con.execute(
                 "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
@@ -440,7 +554,37 @@ class SQLiteLedger:
         return self._parse_header(dataset, row)[1]
 
     def sync(self, con: sqlite3.Connection, chain: Chain) -> None:
-        """Apply entries appended since ``chain``'s head (verifying each)."""
+        """Apply entries appended since ``chain``'s head (verifying each).
+
+        Parameters
+        ----------
+        con : sqlite3.Connection
+            A connection inside :meth:`read` or :meth:`write`.
+        chain : Chain
+            The in-memory chain to bring up to date.
+
+        Raises
+        ------
+        LedgerIntegrityError
+            When an entry fails verification or receipts are missing.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> from loopkit_privacy.accounting._chain import Chain
+        >>> policy = led.ensure_dataset("a", None, created="")
+        >>> chain = Chain(policy, "a", led.genesis("a"))
+        >>> with led.read() as con:
+        ...     led.sync(con, chain)
+        >>> chain.head_index, chain.head_hash == receipt.hash
+        (0, True)
+        >>> led.close()
+        """
         head = con.execute(
             "SELECT head_index, head_hash FROM datasets WHERE name = ?",
             (chain.dataset,),
@@ -474,7 +618,39 @@ class SQLiteLedger:
             )
 
     def append(self, con: sqlite3.Connection, receipt: Receipt, status: str) -> None:
-        """Insert ``receipt`` and move the dataset's head (inside ``write``)."""
+        """Insert ``receipt`` and move the dataset's head (inside ``write``).
+
+        The receipt is not checked here: the caller builds it on the head
+        (see :meth:`sync`), or the ledger fails verification.
+
+        Parameters
+        ----------
+        con : sqlite3.Connection
+            A connection inside :meth:`write`.
+        receipt : Receipt
+            A sealed receipt that continues the dataset's chain.
+        status : {"pending", "committed", "released"}
+            Its informational status.
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> from loopkit_privacy.accounting import verify_ledger
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> spend = Accountant(epsilon=1.0).spend(PureDP(0.5), label="copied")
+        >>> nxt = dataclasses.replace(spend, dataset="a", index=1, prev_hash=receipt.hash)
+        >>> with led.write() as con:
+        ...     led.append(con, nxt.sealed(), "committed")
+        >>> report = verify_ledger(path)
+        >>> report.ok, report.datasets[0].spent
+        (True, PureDP(epsilon=0.75))
+        >>> led.close()
+        """
         body = canonical_json(receipt.body())
         con.execute(
             "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -497,14 +673,63 @@ class SQLiteLedger:
     def set_status(
         self, con: sqlite3.Connection, dataset: str, rid: str, status: str
     ) -> None:
-        """Update the informational status of an entry."""
+        """Update the informational status of an entry.
+
+        The status is not hashed and never used for totals.
+
+        Parameters
+        ----------
+        con : sqlite3.Connection
+            A connection inside :meth:`write`.
+        dataset : str
+            The dataset of the entry.
+        rid : str
+            The receipt's ``id``.
+        status : {"pending", "committed", "released"}
+            The new status.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> with led.write() as con:
+        ...     led.set_status(con, "a", receipt.id, "pending")
+        >>> led.rows("a")[0][-1]
+        'pending'
+        >>> led.close()
+        """
         con.execute(
             "UPDATE entries SET status = ? WHERE dataset = ? AND id = ?",
             (status, dataset, rid),
         )
 
     def rows(self, dataset: str) -> list[tuple[Any, ...]]:
-        """All entry rows of a dataset, in index order."""
+        """All entry rows of a dataset, in index order.
+
+        Returns
+        -------
+        list of tuple
+            ``(idx, id, kind, request_id, body, hash, status)`` per entry;
+            ``body`` is the receipt's canonical JSON.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "o.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> [(row[0], row[2], row[-1]) for row in led.rows("a")]
+        [(0, 'spend', 'committed')]
+        >>> led.rows("a")[0][1] == receipt.id
+        True
+        >>> led.close()
+        """
         with self.read() as con:
             return con.execute(
                 "SELECT idx, id, kind, request_id, body, hash, status FROM entries "

@@ -6,8 +6,9 @@
 * :func:`check_keys`: a released table holds only public or selected keys;
 * :func:`check_sampler`: a noise sample against its exact pmf (chi-square);
 * :func:`verify_ledger`: a persistent ledger's hash chains and totals;
-* :func:`run_builtin_audit`: every mechanism and aggregation of the library,
-  audited on built-in neighbouring inputs (``loopkit-privacy audit``);
+* :func:`run_audit`: every mechanism and aggregation of the library (the
+  cases of :func:`builtin_cases`), audited on built-in neighbouring inputs
+  (``loopkit-privacy audit``), or cases of your own;
 * :mod:`loopkit_privacy.audit.strategies`: hypothesis strategies for event
   tables and neighbouring pairs (needs ``hypothesis``).
 

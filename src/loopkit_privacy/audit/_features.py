@@ -76,7 +76,16 @@ class KeyedOutputs:
 
     @property
     def n(self) -> int:
-        """Number of trials."""
+        """Number of trials (rows of ``present`` and ``values``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> present = np.array([[True, False], [True, True], [False, False]])
+        >>> values = np.where(present, 1.0, np.nan)
+        >>> KeyedOutputs(("a", "b"), present, values).n
+        3
+        """
         return int(self.present.shape[0])
 
 

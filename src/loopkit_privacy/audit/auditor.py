@@ -154,18 +154,53 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        """True unless the lower bound exceeds the claimed ε."""
+        """True unless the lower bound exceeds the claimed ε.
+
+        Examples
+        --------
+        >>> r = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5, 0.1,
+        ...                 0.49, 0.11, 4, 100, claimed_epsilon=1.0)
+        >>> r.passed  # a lower bound of 1.5 refutes the claim ε = 1
+        False
+        >>> AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5, 0.1,
+        ...             0.49, 0.11, 4, 100).passed  # no claim: nothing to refute
+        True
+        """
         return self.claimed_epsilon is None or not (
             self.epsilon_lower_bound > self.claimed_epsilon
         )
 
     @property
     def trials_per_second(self) -> float:
-        """Trials (of both inputs together) per second of wall time."""
+        """Trials (of both inputs together) per second of wall time.
+
+        ``inf`` when no time was recorded.
+
+        Examples
+        --------
+        >>> r = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5, 0.2,
+        ...                 0.49, 0.21, 4, 100, seconds=2.0)
+        >>> r.trials_per_second
+        100000.0
+        """
         return 2 * self.trials / self.seconds if self.seconds > 0 else math.inf
 
     def summary(self) -> str:
-        """One readable paragraph: the claim, the bound and the event."""
+        """One readable paragraph: the claim, the bound and the event.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> r = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5, 0.2,
+        ...                 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="geometric")
+        >>> print(r.summary())  # doctest: +NORMALIZE_WHITESPACE
+        PASS: geometric: claimed ε=1 (δ=0); ε >= 0.9 with confidence 1 - 1e-06
+        from 100000 trials per input (point estimate 1); event value >= 1:
+        0.5 [>= 0.49] vs 0.2 [<= 0.21]
+        """
         claim = (
             ""
             if self.claimed_epsilon is None
@@ -186,7 +221,22 @@ class AuditResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field plus ``passed``."""
+        """A JSON-ready dict of every field plus ``passed``.
+
+        Non-finite floats become strings (``"inf"``), which JSON can hold.
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> r = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5, 0.2,
+        ...                 0.49, 0.21, 4, 100, claimed_epsilon=1.0)
+        >>> d = r.to_dict()
+        >>> d["epsilon_lower_bound"], d["claimed_epsilon"], d["passed"]
+        (0.9, 1.0, True)
+        """
         out = asdict(self)
         out["passed"] = self.passed
         for key, value in list(out.items()):

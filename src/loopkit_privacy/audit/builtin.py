@@ -116,7 +116,23 @@ class AuditReport:
 
     @property
     def passed(self) -> bool:
-        """True when every case met its expectation (broken ones must fail)."""
+        """True when every case met its expectation (broken ones must fail).
+
+        Examples
+        --------
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> AuditReport([ok], trials=10**5, confidence=0.999999).passed
+        True
+        >>> AuditReport([ok, bad], trials=10**5, confidence=0.999999).passed
+        False
+        >>> # The identity is not private: its audit is expected to find a violation.
+        >>> broken = AuditCase("bad", lambda x: x, 0, 1, 1.0, expect_violation=True)
+        >>> AuditReport([bad], trials=10**5, confidence=0.999999, cases=[broken]).passed
+        True
+        """
         return all(self._ok(c, r) for c, r in self._pairs())
 
     def _pairs(self) -> list[tuple[AuditCase | None, AuditResult]]:
@@ -130,11 +146,45 @@ class AuditReport:
         return result.passed != expect
 
     def failures(self) -> list[AuditResult]:
-        """The results that did not meet their expectation."""
+        """The results that did not meet their expectation.
+
+        Returns
+        -------
+        list of AuditResult
+
+        Examples
+        --------
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> report = AuditReport([ok, bad], trials=10**5, confidence=0.999999)
+        >>> [r.name for r in report.failures()]
+        ['bad']
+        """
         return [r for c, r in self._pairs() if not self._ok(c, r)]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary with one entry per case."""
+        """A JSON-ready summary with one entry per case.
+
+        Each entry is the case's :meth:`AuditResult.to_dict` plus its
+        ``description``, ``expect_violation`` and ``ok`` (whether it met its
+        expectation).
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> d = AuditReport([ok, bad], trials=10**5, confidence=0.999999).to_dict()
+        >>> d["passed"], [(c["name"], c["ok"]) for c in d["cases"]]
+        (False, [('ok', True), ('bad', False)])
+        """
         entries = []
         for case, result in self._pairs():
             entry = result.to_dict()
@@ -153,11 +203,46 @@ class AuditReport:
         }
 
     def to_json(self) -> str:
-        """The report as JSON text."""
+        """The report as JSON text (:meth:`to_dict`, indented).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import json
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> text = AuditReport([ok, bad], trials=10**5, confidence=0.999999).to_json()
+        >>> json.loads(text)["passed"]
+        False
+        """
         return json.dumps(self.to_dict(), indent=2, default=str)
 
     def to_markdown(self) -> str:
-        """The report as a Markdown document with one table row per case."""
+        """The report as a Markdown document with one table row per case.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> report = AuditReport([ok, bad], trials=10**5, confidence=0.999999)
+        >>> lines = report.to_markdown().splitlines()
+        >>> lines[0], lines[2]
+        ('# loopkit_privacy audit report', 'Overall: **FAIL** (2 cases, 0.0 s).')
+        >>> row = next(line for line in lines if line.startswith("| bad |"))
+        >>> row.endswith("| **FAIL** (violation found) |")
+        True
+        """
         alpha = 1.0 - self.confidence
         lines = [
             "# loopkit_privacy audit report",
@@ -191,7 +276,31 @@ class AuditReport:
         return "\n".join(lines) + "\n"
 
     def write(self, path: str | os.PathLike[str]) -> None:
-        """Write JSON when ``path`` ends in ``.json``, Markdown otherwise."""
+        """Write JSON when ``path`` ends in ``.json``, Markdown otherwise.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (overwritten, UTF-8).
+
+        Examples
+        --------
+        >>> import json, os, tempfile
+        >>> ok = AuditResult(0.9, 1.0, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                  0.2, 0.49, 0.21, 4, 100, claimed_epsilon=1.0, name="ok")
+        >>> bad = AuditResult(1.5, 1.6, 0.0, 0.999999, 10**5, "value >= 1", 0.5,
+        ...                   0.1, 0.49, 0.11, 4, 100, claimed_epsilon=1.0, name="bad")
+        >>> report = AuditReport([ok], trials=10**5, confidence=0.999999)
+        >>> folder = tempfile.mkdtemp()
+        >>> report.write(os.path.join(folder, "audit.json"))
+        >>> report.write(os.path.join(folder, "audit.md"))
+        >>> with open(os.path.join(folder, "audit.json"), encoding="utf-8") as fh:
+        ...     json.load(fh)["passed"]
+        True
+        >>> with open(os.path.join(folder, "audit.md"), encoding="utf-8") as fh:
+        ...     fh.readline().strip()
+        '# loopkit_privacy audit report'
+        """
         text = (
             self.to_json()
             if os.fspath(path).lower().endswith(".json")
