@@ -505,6 +505,39 @@ def collect(
     return _merge(batches)
 
 
+def _contrast_weights(
+    sel0: dict[str, np.ndarray], sel1: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """Signs of the value features whose means differ clearly between the inputs.
+
+    Worked out on the selection half only: the ``contrast`` feature (the
+    signed sum of those coordinates) is then one more candidate, so the
+    evaluation half stays untouched and the bound stays valid. For noise
+    added to several cells that one user moves at once (a cohort table, a
+    vector release) it gathers the shift of every moved cell into one
+    statistic, which no single-cell threshold sees.
+    """
+    weights: dict[str, float] = {}
+    for name, x0 in sel0.items():
+        if not name.startswith("value") or name not in sel1:
+            continue
+        x1 = sel1[name]
+        if np.isnan(x0).any() or np.isnan(x1).any() or x0.size < 2:
+            continue
+        diff = float(x1.mean() - x0.mean())
+        se = math.sqrt((x0.var() + x1.var()) / x0.size)
+        if se > 0 and abs(diff) > 4.0 * se:
+            weights[name] = 1.0 if diff > 0 else -1.0
+    return weights if len(weights) > 1 else {}
+
+
+def _contrast(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    out = np.zeros(next(iter(feats.values())).shape[0], dtype=np.float64)
+    for name, w in weights.items():
+        out += w * feats[name]
+    return out
+
+
 def _references(d0: Any, d1: Any) -> tuple[float, ...]:
     """The inputs themselves, when they are the values of a real-valued query."""
     real = (float, np.floating)
@@ -624,6 +657,10 @@ def estimate_epsilon(
     sel1 = {kk: v[:half] for kk, v in f1.items()}
     ev0 = {kk: v[half:] for kk, v in f0.items()}
     ev1 = {kk: v[half:] for kk, v in f1.items()}
+    weights = _contrast_weights(sel0, sel1)
+    if weights:
+        for part in (sel0, sel1, ev0, ev1):
+            part["contrast"] = _contrast(part, weights)
     scored = _candidate_scores(sel0, sel1, d, alpha_each)
     chosen: list[tuple[_Event, int]] = []
     for _, event, direction in scored:
