@@ -211,6 +211,8 @@ class _Plan:
     kind: int
     first_period: int
     n_cohorts: int
+    start: int  # ticks: users whose cohort time is in [start, end) take part
+    end: int
     until: int  # ticks; rows at or after are ignored
     observed: np.ndarray  # (n_cohorts, n_periods) bool: cell starts before `until`
     labels: np.ndarray  # (n_cohorts,) days since epoch of each cohort's start
@@ -373,19 +375,19 @@ def _plan(
         kind=kind,
         first_period=p0,
         n_cohorts=n_cohorts,
+        start=t0,
+        end=t1,
         until=until,
         observed=observed,
         labels=labels,
     )
 
 
-def _user_cohorts(
-    plan: _Plan, data: _Data, t0: int, t1: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _user_cohorts(plan: _Plan, data: _Data) -> tuple[np.ndarray, np.ndarray]:
     """Cohort index (-1: none) and cohort period of each user."""
     tpd = np.int64(data.clock.ticks_per_day)
     user_period = _kc.periods_of(data.user_time, tpd, plan.kind)
-    in_range = (data.user_time >= t0) & (data.user_time < t1)
+    in_range = (data.user_time >= plan.start) & (data.user_time < plan.end)
     user_cohort = np.where(in_range, user_period - plan.first_period, -1)
     return user_cohort.astype(np.int64), user_period
 
@@ -393,8 +395,6 @@ def _user_cohorts(
 def _true_counts(
     plan: _Plan,
     data: _Data,
-    t0: int,
-    t1: int,
     source: RandomSource,
     salt: int | None = None,
 ) -> np.ndarray:
@@ -403,7 +403,7 @@ def _true_counts(
     ``salt`` keys the hash that picks a capped user's offsets (fresh from
     ``source`` unless given, e.g. fixed across an audit's neighbours).
     """
-    user_cohort, user_period = _user_cohorts(plan, data, t0, t1)
+    user_cohort, user_period = _user_cohorts(plan, data)
     key = source.words(1)[0] if salt is None else np.uint64(salt)
     counts, _ = _kc.retention_counts(
         data.units,
@@ -596,7 +596,16 @@ def cohort_retention(
     >>> 0.4 < out.filter(pl.col("period") == 1)["retention"][0] < 0.6
     True
     """
-    result = _retention(
+    level = check_level(confidence, "confidence")
+    min_size = _check_min_size(min_cohort_size)
+    if not isinstance(monotone, bool):
+        raise InvalidParameterError(
+            f"`monotone` must be True or False, got {monotone!r}",
+            parameter="monotone",
+            value=monotone,
+        )
+    source = resolve_rng(rng)
+    plan, data, family = _setup(
         table,
         privacy_unit=privacy_unit,
         time=time,
@@ -607,17 +616,53 @@ def cohort_retention(
         cohort=cohort,
         budget=_Budget.of(mechanism, epsilon, delta, rho),
         max_active_periods=max_active_periods,
-        min_cohort_size=min_cohort_size,
         observed_until=observed_until,
-        monotone=monotone,
-        confidence=confidence,
-        accountant=accountant,
-        rng=rng,
-        label=label,
         purpose=purpose,
         consent=consent,
     )
-    return result
+    bounds = ContributionBounds(privacy_unit, 1 + plan.cap, 1, None)
+    mech_name = f"{plan.noise.name}(scale={plan.noise.scale:.6g}, L1={1 + plan.cap})"
+    parameters = {
+        "kind": "cohort_retention",
+        "period": period,
+        "n_periods": plan.n_periods,
+        "cohorts": plan.n_cohorts,
+        "max_active_periods": plan.cap,
+        "cohort_rule": cohort or "first event",
+        "mechanisms": [mech_name],
+    }
+    with _charge(
+        accountant,
+        plan.cost,
+        label=label,
+        name="cohort_retention",
+        bounds=bounds,
+        parameters=parameters,
+        source=source,
+    ) as receipt:
+        true = _true_counts(plan, data, source)
+        noisy = _noisy(plan, true, 1, source)[0]
+        return _table(
+            plan,
+            noisy,
+            level=level,
+            min_size=min_size,
+            monotone=monotone,
+            family=family,
+            info={
+                "cost": repr(plan.cost),
+                "receipt": None if receipt is None else getattr(receipt, "id", None),
+                "insecure": bool(source.insecure),
+                "confidence": level,
+                "privacy_unit": privacy_unit,
+                "max_active_periods": plan.cap,
+                "l1_sensitivity": 1 + plan.cap,
+                "mechanisms": [mech_name],
+                "min_cohort_size": min_size,
+                "monotone": monotone,
+                "groups": "public",
+            },
+        )
 
 
 def _check_min_size(min_cohort_size: Any) -> float | None:
@@ -649,7 +694,7 @@ def _setup(
     observed_until: Any,
     purpose: str | None,
     consent: Any,
-) -> tuple[_Plan, _Data, tables.Family, int, int]:
+) -> tuple[_Plan, _Data, tables.Family]:
     """Validate everything and fix the mechanism: nothing is charged or drawn."""
     data, family = _prepare(
         table,
@@ -670,100 +715,7 @@ def _setup(
         max_active_periods=max_active_periods,
         budget=budget,
     )
-    t0 = _boundary(start, "start", data.clock)
-    t1 = _boundary(end, "end", data.clock)
-    return plan, data, family, t0, t1
-
-
-def _retention(
-    table: Any,
-    *,
-    privacy_unit: str,
-    time: str,
-    start: Any,
-    end: Any,
-    period: str,
-    n_periods: int,
-    cohort: str | None,
-    budget: _Budget,
-    max_active_periods: int | None,
-    min_cohort_size: Any,
-    observed_until: Any,
-    monotone: bool,
-    confidence: float,
-    accountant: Any,
-    rng: Any,
-    label: str | None,
-    purpose: str | None,
-    consent: Any,
-) -> Any:
-    level = check_level(confidence, "confidence")
-    min_size = _check_min_size(min_cohort_size)
-    if not isinstance(monotone, bool):
-        raise InvalidParameterError(
-            f"`monotone` must be True or False, got {monotone!r}",
-            parameter="monotone",
-            value=monotone,
-        )
-    source = resolve_rng(rng)
-    plan, data, family, t0, t1 = _setup(
-        table,
-        privacy_unit=privacy_unit,
-        time=time,
-        start=start,
-        end=end,
-        period=period,
-        n_periods=n_periods,
-        cohort=cohort,
-        budget=budget,
-        max_active_periods=max_active_periods,
-        observed_until=observed_until,
-        purpose=purpose,
-        consent=consent,
-    )
-    bounds = ContributionBounds(privacy_unit, 1 + plan.cap, 1, None)
-    mech_name = f"{plan.noise.name}(scale={plan.noise.scale:.6g}, L1={1 + plan.cap})"
-    parameters = {
-        "kind": "cohort_retention",
-        "period": period,
-        "n_periods": plan.n_periods,
-        "cohorts": plan.n_cohorts,
-        "max_active_periods": plan.cap,
-        "cohort_rule": cohort or "first event",
-        "mechanisms": [mech_name],
-    }
-    with _charge(
-        accountant,
-        plan.cost,
-        label=label,
-        name="cohort_retention",
-        bounds=bounds,
-        parameters=parameters,
-        source=source,
-    ) as receipt:
-        true = _true_counts(plan, data, t0, t1, source)
-        noisy = _noisy(plan, true, 1, source)[0]
-        return _table(
-            plan,
-            noisy,
-            level=level,
-            min_size=min_size,
-            monotone=monotone,
-            family=family,
-            info={
-                "cost": repr(plan.cost),
-                "receipt": None if receipt is None else getattr(receipt, "id", None),
-                "insecure": bool(source.insecure),
-                "confidence": level,
-                "privacy_unit": privacy_unit,
-                "max_active_periods": plan.cap,
-                "l1_sensitivity": 1 + plan.cap,
-                "mechanisms": [mech_name],
-                "min_cohort_size": min_size,
-                "monotone": monotone,
-                "groups": "public",
-            },
-        )
+    return plan, data, family
 
 
 def _table(
@@ -939,7 +891,7 @@ def _cohort_trials(
     """
     budget = _Budget.of(mechanism, epsilon, delta, rho)
     source = resolve_rng(rng)
-    plan, data, _, t0, t1 = _setup(
+    plan, data, _ = _setup(
         table,
         budget=budget,
         max_active_periods=kwargs.pop("max_active_periods", None),
@@ -951,5 +903,5 @@ def _cohort_trials(
         n_periods=kwargs.pop("n_periods", 12),
         **kwargs,
     )
-    true = _true_counts(plan, data, t0, t1, source, salt)
+    true = _true_counts(plan, data, source, salt)
     return _noisy(plan, true, check_positive_int(n, "n", example="1000"), source)

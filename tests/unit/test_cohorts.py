@@ -91,7 +91,7 @@ def test_weeks_start_on_monday():
 
 def _true(table, **kw):
     budget = lp.aggregate._Budget.of("laplace", 1.0, None, None)
-    plan, data, _, t0, t1 = C._setup(
+    plan, data, _ = C._setup(
         table,
         privacy_unit=kw.pop("privacy_unit", "user"),
         time=kw.pop("time", "ts"),
@@ -108,7 +108,7 @@ def _true(table, **kw):
     )
     with pytest.warns(lp.InsecureRandomnessWarning):
         src = lp.random.InsecureSeededRandom(0)
-    return plan, C._true_counts(plan, data, t0, t1, src)
+    return plan, C._true_counts(plan, data, src)
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month", "quarter"])
