@@ -182,3 +182,23 @@ def check_numeric_array(value: Any, name: str = "value") -> np.ndarray:
         parameter=name,
         value=None,
     )
+
+
+def check_accountant(value: Any, name: str = "accountant") -> Any:
+    """Validate an accountant argument: ``None`` or an object with ``transaction``.
+
+    The check is structural (the accountant protocol: ``transaction(cost, ...)``
+    as a context manager), so that this layer need not import the accounting
+    package. A string, a number or any other object raises before anything is
+    read or charged.
+    """
+    if value is None:
+        return None
+    if not callable(getattr(value, "transaction", None)):
+        raise InvalidParameterError(
+            f"`{name}` must be an Accountant (or None), got an object of type "
+            f"{type(value).__name__}; pass e.g. {name}=lp.Accountant(epsilon=1.0)",
+            parameter=name,
+            value=None,
+        )
+    return value
