@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -55,8 +56,10 @@ from loopkit_privacy import _calibration as cal
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._validate import (
+    check_accountant,
     check_delta,
     check_epsilon,
+    check_finite,
     check_level,
     check_positive_int,
     check_rho,
@@ -84,6 +87,9 @@ __all__ = [
 EVENT_LEVEL = "<event-level: each row>"
 
 _META_KEY = b"loopkit_privacy"
+#: Thresholds are capped here (no count of distinct units comes close), so
+#: they stay comparable with int64 noisy counts.
+_MAX_THRESHOLD = 1 << 62
 _ATTR = tables.INFO_ATTR
 
 # ---------------------------------------------------------------------------
@@ -202,24 +208,40 @@ def _selection_threshold(
     e^ε factor covers removing a user, where the other outputs must also be
     rescaled).
     """
-    target = delta / (math.exp(epsilon) + delta) / l0
+    # In logs: e^ε overflows a float from ε ≈ 710 on, and the target can be
+    # far below the smallest float.
+    log_target = (
+        math.log(delta)
+        - (epsilon + math.log1p(delta * math.exp(-epsilon)))
+        - math.log(l0)
+    )
     if noise._lap is not None:
         log_q = -math.ldexp(1.0, noise._lap.m) / noise._lap.t
-        q = math.exp(log_q)
+        log_1q = math.log1p(math.exp(log_q))
         # P(Z >= k) = q^k / (1 + q) for k >= 1.
-        k = max(1, math.ceil(math.log(target * (1.0 + q)) / log_q))
-        while math.exp(k * log_q) / (1.0 + q) > target * (1.0 - 1e-12):
+        k = max(1, math.ceil((log_target + log_1q) / log_q))
+        while k * log_q - log_1q > log_target + math.log1p(-1e-12):
             k += 1
-        return k + 1
+        # A threshold beyond any possible count keeps nothing (still private).
+        return min(k, _MAX_THRESHOLD - 1) + 1
     assert noise._dg is not None
     sigma = noise._dg.sigma
-    k = max(1, math.floor(sigma * math.sqrt(2.0 * math.log(1.0 / target))) - 2)
-    # P(Z >= k) = P(Z > k - 1), bounded above.
-    while cal.dg_tail_bounds(float(k - 1), sigma)[1] > target:
-        k += 1
-    while k > 1 and cal.dg_tail_bounds(float(k - 2), sigma)[1] <= target:
-        k -= 1
-    return k + 1
+    # The discrete Gaussian is σ²-subgaussian (CKS 2020), so P(Z >= k) <=
+    # exp(-k²/(2σ²)) <= target at k_hi: a valid threshold even where the
+    # target underflows. Then the smallest k with P(Z >= k) <= target by the
+    # exact tail bounds, by bisection (monotone in k; a bounded loop).
+    k_hi = max(1, math.ceil(sigma * math.sqrt(-2.0 * log_target)))
+    target = math.exp(log_target)
+    if target > 0.0:
+        lo_k = 1
+        # P(Z >= k) = P(Z > k - 1), bounded above.
+        while lo_k < k_hi:
+            mid = (lo_k + k_hi) // 2
+            if cal.dg_tail_bounds(float(mid - 1), sigma)[1] <= target:
+                k_hi = mid
+            else:
+                lo_k = mid + 1
+    return min(k_hi, _MAX_THRESHOLD - 1) + 1
 
 
 def _make_selection(budget: _Budget, bounds: ContributionBounds) -> _Selection:
@@ -271,11 +293,19 @@ class _Input:
     by: list[str]
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
+def _as_list(by: Any) -> list[str]:
+    """``by`` as a list of column names: None, a name, or a list/tuple of names."""
     if by is None:
         return []
     if isinstance(by, str):
         return [by]
+    if not isinstance(by, list | tuple):
+        raise InvalidParameterError(
+            f"`by` must be a column name or a list of column names, got an object "
+            f"of type {type(by).__name__}; pass e.g. by='page' or by=['page', 'country']",
+            parameter="by",
+            value=by,
+        )
     out = list(by)
     for name in out:
         if not isinstance(name, str):
@@ -284,59 +314,13 @@ def _as_list(by: str | Sequence[str] | None) -> list[str]:
                 parameter="by",
                 value=by,
             )
+    if len(set(out)) != len(out):
+        raise InvalidParameterError(
+            f"`by` names a column twice: {out!r}; list each column once",
+            parameter="by",
+            value=by,
+        )
     return out
-
-
-def _public_keys(public_groups: Any, by: list[str], data: pa.Table) -> pa.Table:
-    if not by:
-        raise InvalidParameterError(
-            "`public_groups` needs `by=` (the columns the groups are keys of)",
-            parameter="public_groups",
-            value=public_groups,
-        )
-    if isinstance(public_groups, pa.Table):
-        groups_table = public_groups.select(by)
-    else:
-        items = list(public_groups)
-        if len(by) == 1:
-            cols = {by[0]: items}
-        else:
-            for item in items:
-                if not isinstance(item, tuple | list) or len(item) != len(by):
-                    raise InvalidParameterError(
-                        f"with by={by!r} each public group must be a tuple of {len(by)} "
-                        f"values, got {item!r}",
-                        parameter="public_groups",
-                        value=public_groups,
-                    )
-            cols = {name: [item[j] for item in items] for j, name in enumerate(by)}
-
-        def typed(name: str, vals: list[Any]) -> pa.Array:
-            typ = data.schema.field(name).type
-            if data.num_rows == 0 or pa.types.is_null(typ):
-                # An empty table carries no reliable key type (pandas gives an
-                # empty column float64 or null): let the public values decide.
-                return pa.array(vals)
-            return pa.array(vals, type=typ)
-
-        try:
-            groups_table = pa.table(
-                {name: typed(name, vals) for name, vals in cols.items()}
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise InvalidParameterError(
-                f"`public_groups` values do not match the types of {by!r}: {err}",
-                parameter="public_groups",
-                value=public_groups,
-            ) from err
-    rows = groups_table.to_pylist()
-    if len({tuple(r[n] for n in by) for r in rows}) != len(rows):
-        raise InvalidParameterError(
-            "`public_groups` contains duplicates",
-            parameter="public_groups",
-            value=public_groups,
-        )
-    return groups_table
 
 
 def _prepare(
@@ -348,6 +332,7 @@ def _prepare(
     public_groups: Any,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: str = "raise",
 ) -> _Input:
     by_list = _as_list(by)
     if privacy_unit is not None and not isinstance(privacy_unit, str):
@@ -368,32 +353,35 @@ def _prepare(
         + ([privacy_unit] if privacy_unit else [])
         + ([value_column] if value_column else [])
     )
+    public = public_groups is not None
+    # Public groups are parsed before the data is read: their errors, and the
+    # released key types, depend on the caller's arguments only.
+    keys_public = tables.public_key_table(public_groups, by_list) if public else None
     data, family = _read_with_consent(
         table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
     )
+    for name in by_list:
+        tables.check_key_column(data, name)
+    if privacy_unit is not None:
+        tables.check_key_column(data, privacy_unit, role="privacy-unit")
+    if invalid == "drop":
+        data = tables.drop_invalid(
+            data,
+            units=[privacy_unit] if privacy_unit else [],
+            values=[value_column] if value_column else [],
+        )
     values = valid = None
     if value_column is not None:
         values, valid = tables.numeric_column(data, value_column)
     units, n_units = (None, 0)
     if privacy_unit is not None:
         units, n_units = tables.unit_codes(data, privacy_unit)
-    grouped = tables.group_codes(data, by_list)
-    codes, keys = grouped.codes, grouped.keys
-    public = public_groups is not None
-    if public:
-        keys_public = _public_keys(public_groups, by_list, data)
-        index = {
-            tuple(r[n] for n in by_list): i
-            for i, r in enumerate(keys_public.to_pylist())
-        }
-        lookup = np.array(
-            [index.get(tuple(r[n] for n in by_list), -1) for r in keys.to_pylist()],
-            dtype=np.int64,
-        )
-        codes = lookup[codes] if codes.size else codes
+    if keys_public is not None:
+        codes = tables.match_public_keys(data, by_list, keys_public)
         keys = keys_public
-    elif not by_list:
-        keys = pa.table({})
+    else:
+        grouped = tables.group_codes(data, by_list)
+        codes, keys = grouped.codes, grouped.keys
     if valid is not None:
         codes = np.where(valid, codes, -1)  # null values are dropped
     return _Input(family, units, n_units, codes, keys, public, values, by_list)
@@ -421,11 +409,11 @@ def _read_with_consent(
                 parameter="purpose",
                 value=None,
             )
-        return tables.as_arrow(table, needed)
+        return tables.as_arrow(table, needed, typed=True)
     from loopkit_privacy import controls
 
     extra = controls.consent_columns(purpose, tables.columns_of(table))
-    data, family = tables.as_arrow(table, needed + extra)
+    data, family = tables.as_arrow(table, needed + extra, typed=True)
     data = controls.consent_filter_arrow(
         data, purpose, privacy_unit=privacy_unit, consent=consent
     )
@@ -762,18 +750,22 @@ def _plan(
     top_n: int | None,
     purpose: str | None,
     consent: Any,
+    invalid: str = "raise",
+    accountant: Any = None,
 ) -> _Plan:
     """Phase 1: validate, read the columns, choose the mechanisms and the cost."""
     by_list = _as_list(by)
     level = check_level(confidence, "confidence")
-    if min_threshold is not None and not (
-        isinstance(min_threshold, int | float) and math.isfinite(min_threshold)
-    ):
+    threshold_name = "min_users" if kind == "top_n" else "min_threshold"
+    if min_threshold is not None:
+        min_threshold = check_finite(min_threshold, threshold_name, example="10")
+    if invalid not in ("raise", "drop"):
         raise InvalidParameterError(
-            f"`min_threshold` must be a finite number, got {min_threshold!r}",
-            parameter="min_threshold",
-            value=min_threshold,
+            f"`invalid` must be 'raise' or 'drop', got {invalid!r}",
+            parameter="invalid",
+            value=invalid,
         )
+    check_accountant(accountant)
     bounds = _bounds(
         privacy_unit,
         max_partitions_per_user,
@@ -796,7 +788,14 @@ def _plan(
         public_groups=public_groups,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
+    if inp.public and inp.keys.num_rows < bounds.max_partitions_per_user:
+        # A unit cannot contribute to more groups than are public: the
+        # enforced L0 (and every sensitivity) is the smaller of the two.
+        bounds = dataclasses.replace(
+            bounds, max_partitions_per_user=max(1, inp.keys.num_rows)
+        )
     # Size limits are checked here, before anything is charged.
     check_sizes(inp.groups.shape[0], _n_groups(inp))
     l0 = bounds.max_partitions_per_user
@@ -1093,6 +1092,7 @@ def _run(
     top_n: int | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: str = "raise",
 ) -> Any:
     plan = _plan(
         kind=kind,
@@ -1112,6 +1112,8 @@ def _run(
         top_n=top_n,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
+        accountant=accountant,
     )
     request = _TRIALS.get()
     if request is not None:
@@ -1224,7 +1226,14 @@ _COMMON_PARAMS = """
     consent : table, optional
         Consent records (privacy unit + one boolean column per purpose);
         without it a boolean column named ``purpose`` in the events decides,
-        else the conservative default (only ``essentialAnalytics`` is on)."""
+        else the conservative default (only ``essentialAnalytics`` is on).
+    invalid : {"raise", "drop"}
+        What to do with rows whose privacy unit is null or whose value is NaN
+        or infinite. ``"raise"`` (for trusted callers) raises a
+        ``SchemaError`` naming the column, and nothing is spent; ``"drop"``
+        (for services answering untrusted queries) drops those rows before
+        bounding — a per-row rule, so the release keeps its guarantee and
+        whether it succeeds no longer depends on any one user's rows."""
 
 
 def aggregate_count(
@@ -1247,6 +1256,7 @@ def aggregate_count(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: Literal["raise", "drop"] = "raise",
 ) -> Any:
     """Noisy count of rows (or of distinct users) per group.
 
@@ -1313,6 +1323,7 @@ def aggregate_count(
         label=label,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
 
 
@@ -1337,6 +1348,7 @@ def aggregate_sum(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: Literal["raise", "drop"] = "raise",
 ) -> Any:
     """Noisy sum of a value column per group, values clamped to ``bounds``.
 
@@ -1405,6 +1417,7 @@ def aggregate_sum(
         label=label,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
 
 
@@ -1429,6 +1442,7 @@ def aggregate_average(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: Literal["raise", "drop"] = "raise",
 ) -> Any:
     """Noisy average of a value column per group (normalised-sum method).
 
@@ -1498,6 +1512,7 @@ def aggregate_average(
         label=label,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
 
 
@@ -1520,6 +1535,7 @@ def aggregate_top_n(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: Literal["raise", "drop"] = "raise",
 ) -> Any:
     """The ``n`` values of ``column`` used by the most distinct users, privately.
 
@@ -1535,7 +1551,7 @@ def aggregate_top_n(
         Only keys whose *noisy* user count is at least this are returned.
     max_partitions_per_user : int
         How many distinct values of ``column`` one user may count for.
-    privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label, purpose, consent
+    privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label, purpose, consent, invalid
         As for :func:`aggregate_count`.
 
     Returns
@@ -1593,6 +1609,7 @@ def aggregate_top_n(
         top_n=count,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
 
 

@@ -34,6 +34,13 @@ __all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce", "check
 
 #: Largest L∞ accepted (keeps fixed-point sums far from int64 overflow).
 MAX_CONTRIBUTIONS = 1 << 31
+#: Largest L0 accepted: the bounding kernel's work per row grows with L0.
+MAX_PARTITIONS = 1 << 16
+#: Value bounds must have magnitudes in [2**-500, 2**500] (0 allowed): the
+#: fixed-point quantum and every noise grid stay normal floats, and sums of
+#: 2**32 rows plus noise stay far from overflow.
+MIN_BOUND_MAGNITUDE = 2.0**-500
+MAX_BOUND_MAGNITUDE = 2.0**500
 #: Largest number of rows per call (fixed-point sums of 2**30 units per row fit in int64).
 MAX_ROWS = 1 << 32
 #: Largest number of groups per call (group codes are int32 in the kernel).
@@ -81,6 +88,14 @@ class ContributionBounds:
                 parameter="max_contributions_per_partition",
                 value=linf,
             )
+        if l0 > MAX_PARTITIONS:
+            raise InvalidParameterError(
+                f"`max_partitions_per_user` must be <= 2**16 = {MAX_PARTITIONS}, "
+                f"got {l0!r}; bound each user to fewer groups (or list the groups "
+                "in `public_groups`, which caps it at their number)",
+                parameter="max_partitions_per_user",
+                value=l0,
+            )
         if self.privacy_unit is None and (l0 != 1 or linf != 1):
             raise InvalidParameterError(
                 "with event-level privacy (`privacy_unit=None`) each row is its own "
@@ -92,7 +107,19 @@ class ContributionBounds:
         object.__setattr__(self, "max_partitions_per_user", l0)
         object.__setattr__(self, "max_contributions_per_partition", linf)
         if self.bounds is not None:
-            object.__setattr__(self, "bounds", check_bounds(self.bounds))
+            lo, hi = check_bounds(self.bounds)
+            for v in (lo, hi, hi - lo):
+                if v != 0 and not (
+                    MIN_BOUND_MAGNITUDE <= abs(v) <= MAX_BOUND_MAGNITUDE
+                ):
+                    raise InvalidParameterError(
+                        f"`bounds` must have lo, hi and hi - lo of magnitude "
+                        f"between 2**-500 and 2**500 (or 0), got {self.bounds!r}; "
+                        "rescale the values (e.g. to milliseconds or kilobytes)",
+                        parameter="bounds",
+                        value=self.bounds,
+                    )
+            object.__setattr__(self, "bounds", (lo, hi))
 
     @property
     def magnitude(self) -> float:
@@ -318,15 +345,17 @@ def bound_and_reduce(
     salt = rng.words(1)[0]
     l0 = np.int64(bounds.max_partitions_per_user)
     linf = np.int64(bounds.max_contributions_per_partition)
+    bits = _kb.bucket_bits(l0)
     starts, uloc, grp, vals_p = _kb.partition_by_user(
-        units, groups, vals, np.int64(n_units)
+        units, groups, vals, np.int64(n_units), bits
     )
     n_buckets = starts.shape[0] - 1
     common = (l0, linf, lo, hi, centre, q, salt)
     if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or _THREADS < 2:
         dropped = _kb.bound_buckets(
-            starts, uloc, grp, vals_p, 0, n_buckets, *common, rows, unit_counts, sums
-        )
+            starts, uloc, grp, vals_p, bits, 0, n_buckets, *common,
+            rows, unit_counts, sums,
+        )  # fmt: skip
         return BoundedAggregates(rows, unit_counts, sums, q, int(dropped))
     # Buckets hold disjoint users: split them into ranges of about equal rows,
     # bound each range on its own thread into its own totals, then add up.
@@ -336,7 +365,7 @@ def bound_and_reduce(
     for b0, b1 in itertools.pairwise(edges):
         totals = tuple(np.zeros(n_groups, dtype=np.int64) for _ in range(3))
         future = _executor().submit(
-            _kb.bound_buckets, starts, uloc, grp, vals_p, b0, b1, *common, *totals
+            _kb.bound_buckets, starts, uloc, grp, vals_p, bits, b0, b1, *common, *totals
         )
         parts.append((future, totals))
     dropped = 0

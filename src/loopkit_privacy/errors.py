@@ -94,14 +94,21 @@ class NonFiniteValueError(SchemaError, InvalidParameterError):
 
     Attributes
     ----------
-    count : int
-        How many non-finite values were found.
-    first_index : int
-        The position of the first one.
+    count : int or None
+        How many non-finite values were found in an array the caller passed
+        (``None`` for table columns: a release never reports facts about
+        individual rows).
+    first_index : int or None
+        The position of the first one (``None`` for table columns).
     """
 
     def __init__(
-        self, message: str, *, column: str | None, count: int, first_index: int
+        self,
+        message: str,
+        *,
+        column: str | None,
+        count: int | None = None,
+        first_index: int | None = None,
     ) -> None:
         Exception.__init__(self, message)
         self.column = column

@@ -10,11 +10,20 @@ Validation happens here, before any privacy budget is touched:
 * a value column that is not numeric raises
   :class:`~loopkit_privacy.errors.ColumnTypeError`;
 * NaN or ±inf in a value column raises
-  :class:`~loopkit_privacy.errors.NonFiniteValueError` (with the count and the
-  first row); nulls in a value column are dropped;
+  :class:`~loopkit_privacy.errors.NonFiniteValueError`; nulls in a value
+  column are dropped;
 * nulls in the privacy-unit column raise
   :class:`~loopkit_privacy.errors.SchemaError`;
-* null group keys form their own group.
+* null group keys form their own group;
+* a column name that appears twice, and key columns of nested types (lists,
+  structs, maps), raise a :class:`~loopkit_privacy.errors.SchemaError`
+  subclass, decided from the schema alone.
+
+Messages name columns and types, never values, counts or row numbers of the
+data: whether a release fails may depend on the rows (a NaN, a null id), but
+what it says does not. Services that answer untrusted queries use
+:func:`drop_invalid` (the aggregations' ``invalid="drop"``), which removes
+such rows instead — a per-row rule, so the release stays DP.
 
 Examples
 --------
@@ -48,10 +57,13 @@ __all__ = [
     "Family",
     "GroupCodes",
     "as_arrow",
+    "check_key_column",
     "columns_of",
+    "drop_invalid",
     "family_of",
     "from_arrow",
     "group_codes",
+    "match_public_keys",
     "numeric_column",
     "unit_codes",
 ]
@@ -117,7 +129,9 @@ def columns_of(table: Any) -> list[str]:
     return _columns_of(table, _family_of(table))
 
 
-def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
+def as_arrow(
+    table: Any, columns: list[str], *, typed: bool = False
+) -> tuple[pa.Table, Family]:
     """Return the needed ``columns`` of ``table`` as a pyarrow Table, and its family.
 
     Parameters
@@ -126,6 +140,12 @@ def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
         The input events.
     columns : list of str
         The columns the release reads (duplicates are ignored).
+    typed : bool
+        Read pandas ``object`` columns, which declare no type, as strings
+        (missing values stay null). Releases use this so that the Arrow type
+        of every column is a function of the declared schema alone: without
+        it, one row holding an ``int`` among strings would change the type,
+        or make the conversion fail.
 
     Returns
     -------
@@ -135,6 +155,15 @@ def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
     ------
     ColumnNotFoundError
         If a column is missing; the message lists the available columns.
+    SchemaError
+        If a needed column name appears more than once in the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"user": [1, 2], "page": ["a", 5]})
+    >>> as_arrow(df, ["page"], typed=True)[0].column("page").to_pylist()
+    ['a', '5']
     """
     family = _family_of(table)
     available = _columns_of(table, family)
@@ -146,19 +175,43 @@ def as_arrow(table: Any, columns: list[str]) -> tuple[pa.Table, Family]:
                 f"{', '.join(repr(c) for c in available)}",
                 column=name,
             )
-    if family == "arrow":
-        return table.select(wanted), family
-    if family == "polars":
-        return table.select(wanted).to_arrow(), family
-    if family == "polars_lazy":
-        return table.select(wanted).collect().to_arrow(), family
+        if available.count(name) > 1:
+            raise SchemaError(
+                f"column {name!r} appears {available.count(name)} times in the "
+                "table; rename or drop the duplicates so that the column is "
+                "unambiguous",
+                column=name,
+            )
+    try:
+        if family == "arrow":
+            return table.select(wanted), family
+        if family == "polars":
+            return table.select(wanted).to_arrow(), family
+        if family == "polars_lazy":
+            return table.select(wanted).collect().to_arrow(), family
+    except Exception as err:  # polars Object columns and the like
+        raise ColumnTypeError(
+            f"the columns {wanted!r} cannot be read as Arrow ({type(err).__name__}); "
+            "cast them to numbers, strings, dates or categoricals first",
+            column=wanted[0] if wanted else None,
+        ) from None
     # Column by column so that NaN in a float column stays NaN (and is then
     # refused) instead of becoming a null; None/pd.NA still become nulls.
     arrays = {}
     for name in wanted:
         series = table[name]
+        if typed and series.dtype == object:
+            series = series.astype("string")
         keep_nan = series.dtype.kind == "f"
-        arrays[name] = pa.array(series, from_pandas=not keep_nan)
+        try:
+            arrays[name] = pa.array(series, from_pandas=not keep_nan)
+        except (pa.ArrowException, TypeError, ValueError) as err:
+            raise ColumnTypeError(
+                f"column {name!r} (pandas dtype {series.dtype}) cannot be read as "
+                f"Arrow ({type(err).__name__}); give it one type, e.g. "
+                "df[col].astype('string') or .astype(float)",
+                column=name,
+            ) from None
     return pa.table(arrays), family
 
 
@@ -227,29 +280,99 @@ def numeric_column(
         valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         arr = arr.fill_null(0)
     if not pa.types.is_float64(typ):
-        arr = arr.cast(pa.float64())
+        # Unchecked: integers above 2**53 round to the nearest float (they are
+        # clamped to the bounds anyway); a checked cast would fail on one row.
+        arr = arr.cast(pa.float64(), safe=False)
     values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
+    if not np.isfinite(values).all():
         raise NonFiniteValueError(
-            f"value column {column!r} contains {bad.size} NaN or infinite value(s) "
-            f"(first at row {int(bad[0])}); drop or impute them before the release "
-            "(in pandas, missing floats are NaN: use df.dropna(subset=[...]) or a "
-            "nullable 'Float64' column, whose missing values are dropped)",
+            f"value column {column!r} contains NaN or infinite values; drop or "
+            "impute them before the release, or pass invalid='drop' to drop such "
+            "rows (in pandas, missing floats are NaN: use df.dropna(subset=[...]) "
+            "or a nullable 'Float64' column, whose missing values are dropped)",
             column=column,
-            count=int(bad.size),
-            first_index=int(bad[0]),
         )
     return values, valid
+
+
+def drop_invalid(table: pa.Table, *, units: list[str], values: list[str]) -> pa.Table:
+    """Drop the rows with a null in ``units`` or a NaN/±inf in ``values``.
+
+    For services that answer untrusted queries (the releases'
+    ``invalid="drop"``): instead of an error whose occurrence depends on one
+    user's rows, such rows are removed. Whether a row is kept depends on that
+    row alone, so a neighbouring table (one unit more or less) stays
+    neighbouring and the release keeps its guarantee. The filter runs on
+    every call, whether or not a row is invalid.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"u": [1, None, 3], "x": [1.0, 2.0, float("nan")]})
+    >>> drop_invalid(t, units=["u"], values=["x"]).to_pylist()
+    [{'u': 1, 'x': 1.0}]
+    """
+    keep = pa.array(np.ones(table.num_rows, dtype=bool))
+    for name in units:
+        keep = pc.and_(keep, pc.is_valid(table.column(name)))
+    for name in values:
+        col = table.column(name)
+        if pa.types.is_floating(col.type):
+            # Nulls are kept (they are dropped from sums later, not here).
+            keep = pc.and_(keep, pc.fill_null(pc.is_finite(col), True))
+    return table.filter(keep)
+
+
+_NESTED = (
+    pa.types.is_list,
+    pa.types.is_large_list,
+    pa.types.is_fixed_size_list,
+    pa.types.is_struct,
+    pa.types.is_map,
+    pa.types.is_union,
+)
+
+
+def check_key_column(table: pa.Table, column: str, *, role: str = "key") -> None:
+    """Refuse a key (or privacy-unit) column whose type cannot be grouped.
+
+    Decided from the schema alone: nested types (lists, structs, maps,
+    unions) and extension types raise, whatever the rows hold.
+
+    Raises
+    ------
+    ColumnTypeError
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> check_key_column(pa.table({"k": [[1], [2]]}), "k")
+    Traceback (most recent call last):
+    ...
+    loopkit_privacy.errors.ColumnTypeError: key column 'k' has type list<item: int64>, which cannot be grouped; use numbers, strings, dates or categoricals
+    """
+    typ = table.schema.field(column).type
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    if any(test(typ) for test in _NESTED) or isinstance(typ, pa.ExtensionType):
+        raise ColumnTypeError(
+            f"{role} column {column!r} has type {typ}, which cannot be grouped; "
+            "use numbers, strings, dates or categoricals",
+            column=column,
+        )
 
 
 def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Array]:
     """Dense int64 codes and the distinct values (in order of first appearance)."""
     typ = arr.type
     if pa.types.is_integer(typ) and not arr.null_count:
-        keys = np.asarray(arr.to_numpy(zero_copy_only=False)).astype(
-            np.int64, copy=False
+        keys = np.asarray(arr.to_numpy(zero_copy_only=False))
+        # uint64 → int64 reinterprets the bits: a bijection, so distinct ids
+        # stay distinct (a value cast would overflow at 2**63).
+        keys = (
+            keys.view(np.int64)
+            if keys.dtype == np.uint64
+            else keys.astype(np.int64, copy=False)
         )
         codes = np.empty(keys.shape[0], dtype=np.int64)
         first = np.empty(keys.shape[0], dtype=np.int64)
@@ -276,16 +399,17 @@ def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Ar
 
 
 def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
-    """Int64 codes of the privacy-unit column and the number of codes.
+    """Dense int64 codes of the privacy-unit column and the number of codes.
 
-    Codes are dense (order of first appearance) except for integer ids in a
-    compact range, where the code is ``id - min(id)`` and some codes may be
-    unused.
+    Codes follow the order of first appearance, for every id type: the work
+    done depends on the number of rows and of distinct ids, never on the id
+    values (a code ``id - min(id)`` would size the tables by one user's id).
 
     Raises
     ------
     SchemaError
-        If the column has nulls (a row with no privacy unit cannot be bounded).
+        If the column has nulls (a row with no privacy unit cannot be
+        bounded), or a type that cannot be grouped.
 
     Examples
     --------
@@ -294,21 +418,15 @@ def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
     >>> codes.tolist(), n
     ([0, 1, 0], 2)
     """
+    check_key_column(table, column, role="privacy-unit")
     arr = _flat(table.column(column))
     if arr.null_count:
         raise SchemaError(
-            f"privacy-unit column {column!r} has {arr.null_count} null(s); every row "
-            "must belong to a unit — drop those rows or fill in their unit",
+            f"privacy-unit column {column!r} has nulls; every row must belong to "
+            "a unit — drop those rows or fill in their unit, or pass "
+            "invalid='drop' to drop them",
             column=column,
         )
-    if pa.types.is_integer(arr.type) and len(arr) > 0:
-        # Fast path: integer ids in a compact range need no hashing; the code
-        # is the offset from the smallest id. Unused codes are harmless here
-        # (a unit with no rows contributes nothing).
-        ids = np.asarray(arr.to_numpy(zero_copy_only=False))
-        lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo < max(4 * len(ids), 1 << 16):
-            return ids.astype(np.int64, copy=False) - np.int64(lo), hi - lo + 1
     codes, distinct = _factorize(arr, null_is_group=False)
     return codes, len(distinct)
 
@@ -340,6 +458,8 @@ def group_codes(table: pa.Table, by: list[str]) -> GroupCodes:
     n = table.num_rows
     if not by:
         return GroupCodes(np.zeros(n, dtype=np.int64), pa.table({}))
+    for name in by:
+        check_key_column(table, name)
     codes, distinct = _factorize(_flat(table.column(by[0])), null_is_group=True)
     parts = [distinct]
     first_rows: np.ndarray | None = None
@@ -358,3 +478,237 @@ def group_codes(table: pa.Table, by: list[str]) -> GroupCodes:
         taken = pa.array(first_rows)
         keys = pa.table({name: _flat(table.column(name)).take(taken) for name in by})
     return GroupCodes(codes, keys)
+
+
+def _kind(typ: pa.DataType) -> str:
+    """The family of a key type, for matching public groups against a column."""
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    if pa.types.is_null(typ):
+        return "null"
+    if pa.types.is_boolean(typ):
+        return "bool"
+    if pa.types.is_integer(typ):
+        return "int"
+    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        return "float"
+    if (
+        pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+        or pa.types.is_string_view(typ)
+    ):
+        return "string"
+    if (
+        pa.types.is_binary(typ)
+        or pa.types.is_large_binary(typ)
+        or pa.types.is_binary_view(typ)
+        or pa.types.is_fixed_size_binary(typ)
+    ):
+        return "binary"
+    if pa.types.is_date(typ):
+        return "date"
+    if pa.types.is_timestamp(typ):
+        return "timestamp_tz" if typ.tz else "timestamp"
+    if pa.types.is_time(typ):
+        return "time"
+    if pa.types.is_duration(typ):
+        return "duration"
+    return str(typ)
+
+
+_MATCH_TYPE = {
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "string": pa.large_string(),
+    "binary": pa.large_binary(),
+}
+
+
+def _match_type(data: pa.DataType, public: pa.DataType) -> pa.DataType | None:
+    """The type both sides are compared in, from the two declared types only."""
+    dk, pk = _kind(data), _kind(public)
+    if dk == "null":
+        return public
+    if pk == "null":
+        return data.value_type if pa.types.is_dictionary(data) else data
+    if {dk, pk} <= {"int", "float"}:
+        return _MATCH_TYPE["int" if dk == pk == "int" else "float"]
+    if dk != pk:
+        return None
+    if dk in _MATCH_TYPE:
+        return _MATCH_TYPE[dk]
+    if dk == "timestamp_tz" and data.tz != public.tz:
+        return None
+    return public
+
+
+def match_public_keys(table: pa.Table, by: list[str], public: pa.Table) -> np.ndarray:
+    """Index of each row's key in the ``public`` key table, -1 when it is not public.
+
+    Vectorised (no Python loop per row or group): both key tables are cast to
+    a common type chosen from their declared types alone, factorised
+    together (public rows first), and a data row's code is its public
+    index. Which types are compatible never depends on the rows, so a
+    mismatch raises for an empty table as it does for a full one.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The data, with the key columns ``by``.
+    by : list of str
+        The key columns.
+    public : pyarrow.Table
+        The public groups, one column per key, without duplicates.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    InvalidParameterError
+        If a public key column cannot be compared with the data's column.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"page": pa.array(["b", "x", "a"], pa.large_string())})
+    >>> match_public_keys(t, ["page"], pa.table({"page": ["a", "b"]})).tolist()
+    [1, -1, 0]
+    """
+    from loopkit_privacy.errors import InvalidParameterError
+
+    n_public = public.num_rows
+    cast_data, cast_public = {}, {}
+    for name in by:
+        d_typ = table.schema.field(name).type
+        p_typ = public.schema.field(name).type
+        m = _match_type(d_typ, p_typ)
+        if m is None:
+            raise InvalidParameterError(
+                f"`public_groups` has values of type {p_typ} for column {name!r}, "
+                f"which has type {d_typ}; give public groups of the column's type",
+                parameter="public_groups",
+                value=None,
+            )
+        col = _flat(table.column(name))
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        # Data side unchecked (a per-row rule: a value that does not fit
+        # becomes another value, or never matches); public side checked.
+        cast_data[name] = col.cast(m, safe=False)
+        try:
+            cast_public[name] = _flat(public.column(name)).cast(m)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise InvalidParameterError(
+                f"`public_groups` values for column {name!r} cannot be compared "
+                f"with its type {d_typ}: {err}",
+                parameter="public_groups",
+                value=None,
+            ) from None
+    joint = pa.concat_tables(
+        [pa.table(cast_public), pa.table(cast_data)], promote_options="none"
+    )
+    codes = group_codes(joint, by).codes
+    if n_public and not np.array_equal(
+        codes[:n_public], np.arange(n_public, dtype=np.int64)
+    ):
+        raise InvalidParameterError(
+            "`public_groups` contains duplicates (after conversion to the "
+            "columns' types); list each group once",
+            parameter="public_groups",
+            value=None,
+        )
+    out = codes[n_public:]
+    return np.where(out < n_public, out, -1)
+
+
+def public_key_table(public_groups: Any, by: list[str]) -> pa.Table:
+    """The caller's public groups as an Arrow table with one column per key.
+
+    Accepted: a pyarrow/polars/pandas table with the ``by`` columns, or an
+    ordered sequence (list, tuple, numpy array, pyarrow array, polars or
+    pandas Series) of scalars (one key column) or of tuples (several). The
+    released rows follow this order and take these values' types, whatever
+    the data hold. Strings, sets, mappings and scalars are refused (a string
+    is not a list of one-letter groups; a set has no order). Float keys may
+    not be NaN (NaN equals nothing); null keys are allowed and match the null
+    group.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming ``public_groups``.
+
+    Examples
+    --------
+    >>> public_key_table(["home", "docs"], ["page"]).column("page").to_pylist()
+    ['home', 'docs']
+    >>> public_key_table([("a", 1), ("b", 2)], ["page", "n"]).num_rows
+    2
+    """
+    from loopkit_privacy.errors import InvalidParameterError
+
+    def refuse(why: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"`public_groups` {why}; pass a list of groups, e.g. "
+            "public_groups=['home', 'pricing'] (or tuples for several `by` columns)",
+            parameter="public_groups",
+            value=None,
+        )
+
+    if not by:
+        raise refuse("needs `by=` (the columns the groups are keys of)")
+    module = type(public_groups).__module__.split(".")[0]
+    if isinstance(public_groups, pa.Table) or (
+        module in ("polars", "pandas") and hasattr(public_groups, "columns")
+    ):
+        try:
+            groups = as_arrow(public_groups, by, typed=True)[0]
+        except SchemaError as err:
+            raise refuse(f"is a table without the columns {by!r} ({err})") from None
+    else:
+        if isinstance(public_groups, str | bytes | dict | set | frozenset) or not (
+            hasattr(public_groups, "__iter__") and hasattr(public_groups, "__len__")
+        ):
+            raise refuse(
+                f"must be an ordered collection, got {type(public_groups).__name__}"
+            )
+        if isinstance(public_groups, pa.ChunkedArray | pa.Array):
+            items = public_groups
+        elif module == "polars":
+            items = public_groups.to_arrow()
+        elif module == "pandas":
+            items = pa.array(public_groups, from_pandas=True)
+        else:
+            items = list(public_groups)
+        try:
+            if len(by) == 1:
+                cols = {by[0]: pa.array(items) if isinstance(items, list) else items}
+            else:
+                rows = list(items.to_pylist() if not isinstance(items, list) else items)
+                for item in rows:
+                    if not isinstance(item, tuple | list) or len(item) != len(by):
+                        raise refuse(
+                            f"must hold tuples of {len(by)} values (one per `by` "
+                            "column)"
+                        )
+                cols = {
+                    name: pa.array([item[j] for item in rows])
+                    for j, name in enumerate(by)
+                }
+            groups = pa.table(cols)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
+            raise refuse(
+                f"holds values of mixed or unsupported types ({err})"
+            ) from None
+    for name in by:
+        try:
+            check_key_column(groups, name, role="public group")
+        except ColumnTypeError as err:
+            raise refuse(str(err)) from None
+        col = groups.column(name)
+        if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
+            raise refuse(f"holds NaN for column {name!r} (NaN matches no row)")
+    return groups

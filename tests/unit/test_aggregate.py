@@ -870,7 +870,7 @@ BAD_CALLS = [
         NULL_UNIT,
         dict(by="page", public_groups=["a"]),
         SchemaError,
-        r"privacy-unit column 'user_id' has 1 null",
+        r"privacy-unit column 'user_id' has nulls; every row",
     ),
     (
         "text values",
@@ -894,7 +894,7 @@ BAD_CALLS = [
         NAN_VALUE,
         dict(column="minutes", bounds=(0, 1)),
         NonFiniteValueError,
-        r"'minutes' contains 1 NaN or infinite.*first at row 1",
+        r"value column 'minutes' contains NaN or infinite values; drop",
     ),
     (
         "inf",
@@ -902,7 +902,7 @@ BAD_CALLS = [
         INF_VALUE,
         dict(column="minutes", bounds=(0, 1)),
         NonFiniteValueError,
-        r"first at row 9",
+        r"value column 'minutes' contains NaN or infinite values; drop",
     ),
     (
         "lo == hi",
@@ -1078,7 +1078,7 @@ BAD_CALLS = [
         SMALL,
         dict(by="user_id", privacy_unit="country", public_groups=["x"]),
         InvalidParameterError,
-        r"do not match the types",
+        r"`public_groups` has values of type string for column 'user_id'",
     ),
     (
         "public not tuples",
@@ -1086,7 +1086,7 @@ BAD_CALLS = [
         SMALL,
         dict(by=["page", "country"], public_groups=["home"]),
         InvalidParameterError,
-        r"tuple of 2",
+        r"must hold tuples of 2 values",
     ),
     (
         "unit is a key",

@@ -57,9 +57,10 @@ def warmup() -> None:
                 codes, codes, vals, np.int64(1), np.int64(1), np.int64(1), np.int64(1),
                 0.0, 1.0, 0.0, 1.0, np.uint64(1), *totals,
             )  # fmt: skip
-            parts = bounding.partition_by_user(codes, codes, vals, np.int64(1))
+            bits = bounding.bucket_bits(np.int64(1))
+            parts = bounding.partition_by_user(codes, codes, vals, np.int64(1), bits)
             bounding.bound_buckets(
-                *parts, 0, 1, np.int64(1), np.int64(1), 0.0, 1.0, 0.0, 1.0,
+                *parts, bits, 0, 1, np.int64(1), np.int64(1), 0.0, 1.0, 0.0, 1.0,
                 np.uint64(1), *totals,
             )  # fmt: skip
             bounding.reduce_unbounded(

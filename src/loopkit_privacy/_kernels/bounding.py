@@ -41,6 +41,19 @@ def _pair_hash(salt, user, group):
 
 # Users per bucket: a bucket's records (2 + 3·l0 int64 each) stay in L2 cache.
 _BUCKET_BITS = 11
+# A bucket's records never exceed this many int64 (16 MiB), whatever l0 is:
+# large l0 gets fewer users per bucket (see bucket_bits).
+_MAX_RECORD_WORDS = 1 << 21
+
+
+@jit
+def bucket_bits(l0):
+    """log2 of the users per bucket for ``l0``: 11, fewer when records grow large."""
+    stride = 2 + 3 * l0
+    bits = 0
+    while bits < _BUCKET_BITS and (np.int64(2) << bits) * stride <= _MAX_RECORD_WORDS:
+        bits += 1
+    return np.int64(bits)
 
 
 @jit
@@ -84,6 +97,7 @@ def _bound_bucket(
         if f < l0:
             rec[base + 2 + f] = g
             rec[base + 2 + l0 + f] = np.int64(h)
+            rec[base + 2 + 2 * l0 + f] = 0
             rec[base] = f + 1
             if f == 0 or h > np.uint64(rec[base + 1]):
                 rec[base + 1] = np.int64(h)
@@ -99,6 +113,7 @@ def _bound_bucket(
         if h < hw or (h == hw and g < rec[base + 2 + worst]):
             rec[base + 2 + worst] = g
             rec[base + 2 + l0 + worst] = np.int64(h)
+            rec[base + 2 + 2 * l0 + worst] = 0
             new_max = np.uint64(rec[base + 2 + l0])
             for j in range(1, l0):
                 hj = np.uint64(rec[base + 2 + l0 + j])
@@ -130,8 +145,8 @@ def _bound_bucket(
 
 
 @jit
-def partition_by_user(user, group, values, n_users):
-    """Stable scatter of the kept rows into buckets of 2**11 consecutive users.
+def partition_by_user(user, group, values, n_users, bits):
+    """Stable scatter of the kept rows into buckets of 2**bits consecutive users.
 
     Returns (starts, uloc, grp, vals): bucket b holds rows starts[b]:starts[b+1]
     of uloc (user code within the bucket, int32), grp (int32) and vals
@@ -140,11 +155,11 @@ def partition_by_user(user, group, values, n_users):
     """
     n = user.shape[0]
     with_values = values.shape[0] > 0
-    n_buckets = (n_users >> _BUCKET_BITS) + 1
+    n_buckets = (n_users >> bits) + 1
     starts = np.zeros(n_buckets + 1, dtype=np.int64)
     for i in range(n):
         if user[i] >= 0 and group[i] >= 0:
-            starts[(user[i] >> _BUCKET_BITS) + 1] += 1
+            starts[(user[i] >> bits) + 1] += 1
     for b in range(n_buckets):
         starts[b + 1] += starts[b]
     kept = starts[n_buckets]
@@ -152,13 +167,13 @@ def partition_by_user(user, group, values, n_users):
     grp = np.empty(kept, dtype=np.int32)
     vals = np.empty(kept if with_values else 0, dtype=np.float64)
     pos = starts[:n_buckets].copy()
-    mask = (np.int64(1) << _BUCKET_BITS) - 1
+    mask = (np.int64(1) << bits) - 1
     for i in range(n):
         u = user[i]
         g = group[i]
         if u < 0 or g < 0:
             continue
-        b = u >> _BUCKET_BITS
+        b = u >> bits
         p = pos[b]
         uloc[p] = np.int32(u & mask)
         grp[p] = np.int32(g)
@@ -174,6 +189,7 @@ def bound_buckets(
     uloc,
     grp,
     vals,
+    bits,
     b0,
     b1,
     l0,
@@ -189,22 +205,29 @@ def bound_buckets(
 ):
     """Bound buckets b0..b1-1 of a partition into the (zeroed) per-group totals.
 
-    Buckets hold disjoint users, so disjoint bucket ranges may run on
-    separate threads with separate output arrays. Returns the rows dropped.
+    ``bits`` is the partition's ``bucket_bits(l0)``. Buckets hold disjoint
+    users, so disjoint bucket ranges may run on separate threads with
+    separate output arrays. Returns the rows dropped.
     """
     with_values = vals.shape[0] > 0
     stride = 2 + 3 * l0
-    rec = np.zeros((np.int64(1) << _BUCKET_BITS) * stride, dtype=np.int64)
+    users = np.int64(1) << bits
+    # Memory and the work per bucket depend on l0 and bits only (public).
+    rec = np.zeros(users * stride, dtype=np.int64)
     dropped = 0
     for b in range(b0, b1):
         a = starts[b]
         e = starts[b + 1]
         if a == e:
             continue
-        rec[:] = 0
+        # Only the two header words of each user need resetting: a slot's
+        # row counter is zeroed when a group enters the slot.
+        for u in range(users):
+            rec[u * stride] = 0
+            rec[u * stride + 1] = 0
         dropped += _bound_bucket(
             uloc[a:e], grp[a:e], vals[a:e] if with_values else vals, with_values,
-            rec, l0, linf, lo, hi, centre, q, salt, np.int64(b) << _BUCKET_BITS,
+            rec, l0, linf, lo, hi, centre, q, salt, np.int64(b) << bits,
             out_rows, out_units, out_sum,
         )  # fmt: skip
     return dropped
@@ -233,10 +256,11 @@ def bound_reduce(
     with its users' records in cache. This turns two random memory accesses
     per row into sequential work.
     """
-    starts, uloc, grp, vals = partition_by_user(user, group, values, n_users)
+    bits = bucket_bits(l0)
+    starts, uloc, grp, vals = partition_by_user(user, group, values, n_users, bits)
     n_buckets = starts.shape[0] - 1
     return bound_buckets(
-        starts, uloc, grp, vals, 0, n_buckets, l0, linf, lo, hi, centre, q, salt,
+        starts, uloc, grp, vals, bits, 0, n_buckets, l0, linf, lo, hi, centre, q, salt,
         out_rows, out_units, out_sum,
     )  # fmt: skip
 
