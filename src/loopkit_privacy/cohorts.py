@@ -59,7 +59,12 @@ from scipy.optimize import isotonic_regression
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._kernels import cohorts as _kc
-from loopkit_privacy._validate import check_level, check_positive_int
+from loopkit_privacy._validate import (
+    check_accountant,
+    check_finite,
+    check_level,
+    check_positive_int,
+)
 from loopkit_privacy.aggregate import (
     _Budget,
     _charge,
@@ -125,8 +130,8 @@ def _ticks(table: pa.Table, column: str, clock: _Clock) -> np.ndarray:
     arr = table.column(column)
     if arr.null_count:
         raise SchemaError(
-            f"time column {column!r} has {arr.null_count} null(s); drop those "
-            "rows or fill them in",
+            f"time column {column!r} has nulls; drop those rows or fill them "
+            "in, or pass invalid='drop' to drop them",
             column=column,
         )
     arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
@@ -216,6 +221,8 @@ class _Plan:
     until: int  # ticks; rows at or after are ignored
     observed: np.ndarray  # (n_cohorts, n_periods) bool: cell starts before `until`
     labels: np.ndarray  # (n_cohorts,) days since epoch of each cohort's start
+    first_day: int  # days since epoch: the public range of days any cell covers
+    last_day: int
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,7 @@ def _prepare(
     cohort: str | None,
     purpose: str | None,
     consent: Any,
+    invalid: str = "raise",
 ) -> tuple[_Data, tables.Family]:
     for name, val in (("privacy_unit", privacy_unit), ("time", time)):
         if not isinstance(val, str):
@@ -250,23 +258,36 @@ def _prepare(
             parameter="cohort",
             value=cohort,
         )
+    if invalid not in ("raise", "drop"):
+        raise InvalidParameterError(
+            f"`invalid` must be 'raise' or 'drop', got {invalid!r}",
+            parameter="invalid",
+            value=invalid,
+        )
     needed = [privacy_unit, time] + ([cohort] if cohort else [])
     data, family = _read_with_consent(
         table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
     )
+    # Types are checked from the schema, before any row is looked at.
+    tables.check_key_column(data, privacy_unit, role="privacy-unit")
     clock = _clock_of(data.schema.field(time).type, time)
+    if cohort is not None:
+        _clock_of(data.schema.field(cohort).type, cohort)
+    drop = invalid == "drop"
+    if drop:
+        # Rows without a unit, a time or a cohort time: dropped row by row.
+        data = tables.drop_invalid(data, units=list(dict.fromkeys(needed)), values=[])
     units, n_units = tables.unit_codes(data, privacy_unit)
     times = _ticks(data, time, clock)
     if cohort is None:
         user_time = _kc.first_times(units, times, np.int64(n_units))
     else:
         ctype = data.schema.field(cohort).type
-        _clock_of(ctype, cohort)  # type check
         col = data.column(cohort)
         if col.null_count:
             raise SchemaError(
-                f"cohort column {cohort!r} has {col.null_count} null(s); every user "
-                "needs a cohort time",
+                f"cohort column {cohort!r} has nulls; every user needs a cohort "
+                "time (or pass invalid='drop' to drop those rows)",
                 column=cohort,
             )
         cast_to = data.schema.field(time).type
@@ -281,23 +302,29 @@ def _prepare(
             else:
                 col = pc.cast(col, cast_to, safe=False)
         ctimes = _ticks(pa.table({cohort: col}), cohort, clock)
-        user_time, bad, first_bad = _kc.cohort_times(units, ctimes, np.int64(n_units))
-        if bad:
-            raise SchemaError(
-                f"the cohort rule gives {bad} user(s) more than one cohort: column "
-                f"{cohort!r} must be constant per user (first such row: {first_bad}); "
-                "use each user's signup time, or cohort=None for the period of "
-                "their first event",
-                column=cohort,
-            )
-        n_early, first_early = _kc.rows_before(units, times, user_time)
-        if n_early:
-            raise SchemaError(
-                f"{n_early} event(s) happen before their user's cohort time "
-                f"{cohort!r} (first such row: {first_early}); drop them or fix the "
-                "cohort column",
-                column=time,
-            )
+        user_time, mixed = _kc.cohort_times(units, ctimes, np.int64(n_units))
+        if mixed.any():
+            if not drop:
+                raise SchemaError(
+                    f"the cohort column {cohort!r} gives some users more than one "
+                    "cohort: it must be constant per user; use each user's signup "
+                    "time, or cohort=None for the period of their first event (or "
+                    "pass invalid='drop' to leave such users out)",
+                    column=cohort,
+                )
+            # Leaving out a user by a rule on that user's rows alone keeps the
+            # release DP (a per-user transformation).
+            user_time = np.where(mixed, _kc.NO_TIME, user_time)
+        early = _kc.rows_before(units, times, user_time)
+        if early.any():
+            if not drop:
+                raise SchemaError(
+                    f"some events happen before their user's cohort time {cohort!r}; "
+                    "drop them or fix the cohort column (or pass invalid='drop' to "
+                    "drop them)",
+                    column=time,
+                )
+            units, times = units[~early], times[~early]
     return _Data(units, n_units, times, user_time, clock), family
 
 
@@ -356,6 +383,10 @@ def _plan(
             value=n_periods,
         )
     labels = _period_start_days(np.arange(p0, p1 + 1), kind)
+    # Days any cell covers: from the first cohort's start to the day before
+    # the period after the last cohort's last offset. Rows outside add
+    # nothing, and the kernel's tables are sized from this public range.
+    end_day = int(_period_start_days(np.array([p1 + n_periods]), kind)[0])
     cells = np.arange(p0, p1 + 1)[:, None] + np.arange(n_periods)[None, :]
     cell_start_days = _period_start_days(cells.ravel(), kind).reshape(cells.shape)
     if until == _kc.NO_TIME:
@@ -380,6 +411,8 @@ def _plan(
         until=until,
         observed=observed,
         labels=labels,
+        first_day=int(labels[0]),
+        last_day=end_day - 1,
     )
 
 
@@ -417,6 +450,8 @@ def _true_counts(
         np.int64(plan.kind),
         np.int64(plan.cap),
         key,
+        np.int64(plan.first_day),
+        np.int64(plan.last_day),
     )
     return counts
 
@@ -492,6 +527,7 @@ def cohort_retention(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
+    invalid: Literal["raise", "drop"] = "raise",
 ) -> Any:
     """Retention curves per cohort with user-level differential privacy.
 
@@ -548,6 +584,13 @@ def cohort_retention(
         Name of the release on the receipt.
     purpose, consent
         Consent filter as in :func:`loopkit_privacy.aggregate_count`.
+    invalid : {"raise", "drop"}
+        Rows with a null unit, time or cohort time, users whose ``cohort``
+        column is not constant, and events before their user's cohort time:
+        ``"raise"`` (trusted callers) raises a ``SchemaError`` naming the
+        column, nothing spent; ``"drop"`` (services answering untrusted
+        queries) drops those rows (or users) before counting, by a rule on
+        each user's own rows, so the release stays DP.
 
     Returns
     -------
@@ -598,6 +641,7 @@ def cohort_retention(
     """
     level = check_level(confidence, "confidence")
     min_size = _check_min_size(min_cohort_size)
+    check_accountant(accountant)
     if not isinstance(monotone, bool):
         raise InvalidParameterError(
             f"`monotone` must be True or False, got {monotone!r}",
@@ -619,6 +663,7 @@ def cohort_retention(
         observed_until=observed_until,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
     bounds = ContributionBounds(privacy_unit, 1 + plan.cap, 1, None)
     mech_name = f"{plan.noise.name}(scale={plan.noise.scale:.6g}, L1={1 + plan.cap})"
@@ -668,15 +713,7 @@ def cohort_retention(
 def _check_min_size(min_cohort_size: Any) -> float | None:
     if min_cohort_size is None:
         return None
-    if isinstance(min_cohort_size, bool) or not (
-        isinstance(min_cohort_size, int | float) and math.isfinite(min_cohort_size)
-    ):
-        raise InvalidParameterError(
-            f"`min_cohort_size` must be a finite number or None, got {min_cohort_size!r}",
-            parameter="min_cohort_size",
-            value=min_cohort_size,
-        )
-    return float(min_cohort_size)
+    return check_finite(min_cohort_size, "min_cohort_size", example="10")
 
 
 def _setup(
@@ -694,6 +731,7 @@ def _setup(
     observed_until: Any,
     purpose: str | None,
     consent: Any,
+    invalid: str = "raise",
 ) -> tuple[_Plan, _Data, tables.Family]:
     """Validate everything and fix the mechanism: nothing is charged or drawn."""
     data, family = _prepare(
@@ -703,6 +741,7 @@ def _setup(
         cohort=cohort,
         purpose=purpose,
         consent=consent,
+        invalid=invalid,
     )
     check_sizes(data.times.shape[0], 1)
     plan = _plan(

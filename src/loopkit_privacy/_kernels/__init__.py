@@ -79,4 +79,5 @@ def warmup() -> None:
         cohorts.retention_counts(
             units, t, units, units, np.int64(1), np.int64(1), np.int64(1),
             np.int64(1), np.int64(2), np.int64(1), np.uint64(1),
+            np.int64(0), np.int64(0),
         )  # fmt: skip

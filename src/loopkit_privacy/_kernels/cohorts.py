@@ -81,10 +81,10 @@ def first_times(units, t, n_units):
 
 @jit
 def cohort_times(units, c, n_units):
-    """Each user's cohort time from a per-row column, and how many users disagree.
+    """Each user's cohort time from a per-row column, and which users disagree.
 
-    Returns (time per user, number of users with two different values, first
-    row of such a user or -1).
+    Returns (smallest time per user, bool per user: the user's rows hold two
+    different values).
     """
     lo = np.full(n_units, NO_TIME, dtype=np.int64)
     hi = np.full(n_units, np.iinfo(np.int64).min, dtype=np.int64)
@@ -94,46 +94,19 @@ def cohort_times(units, c, n_units):
             lo[u] = c[i]
         if c[i] > hi[u]:
             hi[u] = c[i]
-    bad = 0
+    mixed = np.zeros(n_units, dtype=np.bool_)
     for u in range(n_units):
-        if lo[u] != NO_TIME and hi[u] != lo[u]:
-            bad += 1
-    first_bad = -1
-    if bad:
-        for i in range(units.shape[0]):
-            u = units[i]
-            if hi[u] != lo[u]:
-                first_bad = i
-                break
-    return lo, bad, first_bad
+        mixed[u] = lo[u] != NO_TIME and hi[u] != lo[u]
+    return lo, mixed
 
 
 @jit
 def rows_before(units, t, cohort_time):
-    """Rows whose time is before their user's cohort time: (count, first row)."""
-    n = 0
-    first = -1
+    """Bool per row: the row's time is before its user's cohort time."""
+    out = np.empty(units.shape[0], dtype=np.bool_)
     for i in range(units.shape[0]):
-        if t[i] < cohort_time[units[i]]:
-            if first < 0:
-                first = i
-            n += 1
-    return n, first
-
-
-@jit
-def day_range(t, ticks_per_day):
-    """(first day, last day) of the times; (0, -1) when there are none."""
-    if t.shape[0] == 0:
-        return np.int64(0), np.int64(-1)
-    lo = t[0]
-    hi = t[0]
-    for i in range(1, t.shape[0]):
-        if t[i] < lo:
-            lo = t[i]
-        elif t[i] > hi:
-            hi = t[i]
-    return lo // ticks_per_day, hi // ticks_per_day
+        out[i] = t[i] < cohort_time[units[i]]
+    return out
 
 
 @jit
@@ -159,13 +132,17 @@ def retention_counts(
     kind,
     cap,
     salt,
+    d0,
+    d1,
 ):
     """Bounded counts: column 0 the cohort size, column 1 + j the users active at offset j.
 
     ``user_cohort[u]`` is the cohort index of user u (-1: in no cohort) and
     ``user_period[u]`` the period index of that cohort. Rows at or after
-    ``until`` are ignored. Returns the (n_cohorts, 1 + n_periods) int64
-    counts and the number of active (user, offset) pairs dropped by ``cap``.
+    ``until``, and rows whose day is outside the public day range
+    [d0, d1] (which covers every cell), are ignored. Returns the
+    (n_cohorts, 1 + n_periods) int64 counts and the number of active
+    (user, offset) pairs dropped by ``cap``.
     """
     n_units = user_cohort.shape[0]
     words = (n_periods + 63) // 64
@@ -174,7 +151,8 @@ def retention_counts(
     base = np.empty(n_units, dtype=np.int64)
     for u in range(n_units):
         base[u] = user_period[u] if user_cohort[u] >= 0 else NO_TIME
-    d0, d1 = day_range(t, ticks_per_day)
+    # The day -> period table spans the public range only: its size (and the
+    # work) never depends on how early or late any row is.
     table = period_table(d0, d1, kind)
     bits = np.zeros(n_units * words, dtype=np.uint64)
     for i in range(units.shape[0]):
@@ -182,7 +160,10 @@ def retention_counts(
         b = base[u]
         if b == NO_TIME or t[i] >= until:
             continue
-        off = table[t[i] // ticks_per_day - d0] - b
+        day = t[i] // ticks_per_day
+        if day < d0 or day > d1:
+            continue  # before every cohort or after every cell
+        off = table[day - d0] - b
         if off >= 0 and off < n_periods:
             bits[u * words + (off >> 6)] |= np.uint64(1) << np.uint64(off & 63)
     counts = np.zeros((n_cohorts, 1 + n_periods), dtype=np.int64)
