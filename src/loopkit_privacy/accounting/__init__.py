@@ -4,7 +4,9 @@
   ``"zcdp"`` or ``"rdp"`` composition), in memory or, with
   :meth:`Accountant.open`, in a SQLite ledger shared by processes.
 * :class:`Receipt` -- the hash-chained record of each charge.
-* :func:`verify_ledger` -- recompute a ledger's chains and totals.
+* :func:`verify_ledger` -- recompute a ledger's chains, replay their
+  transitions and recompute their totals (with ``key=``, also the MACs of a
+  keyed chain; see ``Accountant.open(..., chain_key=...)``).
 * Composition helpers: :func:`zcdp_to_approx_dp`, :func:`rdp_to_approx_dp`,
   :func:`gaussian_rdp`, :func:`laplace_rdp`, :func:`advanced_composition`, ...
 * Events: :class:`BudgetRefused`, :class:`BudgetThresholdCrossed`,

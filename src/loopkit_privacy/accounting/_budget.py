@@ -5,62 +5,24 @@ A *state* is a tuple of :class:`fractions.Fraction`: ``(ε, δ)`` for ``"basic"`
 states too, so composing is element-wise exact addition and giving back a
 reservation is exact subtraction.
 
-Costs and budgets given as floats are read as the shortest decimal that rounds
-to the float (``Fraction(repr(x))``), i.e. the number the caller wrote: ten
-spends of ``0.1`` fill a budget of ``1.0`` exactly. The decimal differs from
-the binary float by less than half an ulp (relative 1.1e-16), far below the
-margin by which mechanisms round their noise scales up. Values the library
-computes itself (RDP curves, the ρ that fits an (ε, δ) budget) are taken as
-their exact binary value after being rounded in the safe direction.
+Floats are read as decimals and sums are exact (see ``_exact``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from loopkit_privacy._validate import check_delta, check_positive
 from loopkit_privacy.accounting import composition
+from loopkit_privacy.accounting._exact import dec, float_down, float_up
 from loopkit_privacy.errors import InvalidParameterError, UnsupportedCompositionError
 from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
 
 State = tuple[Fraction, ...]
 
 ACCOUNTING_MODES = ("basic", "zcdp", "rdp")
-
-
-@lru_cache(maxsize=65536)
-def _dec(x: float) -> Fraction:
-    return Fraction(repr(x))
-
-
-def dec(x: float) -> Fraction:
-    """The shortest decimal that rounds to ``x``, as an exact fraction."""
-    return _dec(float(x))
-
-
-def float_up(value: Fraction) -> float:
-    """A float whose decimal reading is >= ``value`` (the nearest such one).
-
-    Floats are read as decimals throughout (see the module docstring), so the
-    rounding direction is judged on ``dec(f)``: exactly 3/10 spent is shown as
-    ``0.3``, and spending a reported ``remaining`` is always admitted.
-    """
-    f = float(value)
-    while dec(f) < value:
-        f = math.nextafter(f, math.inf)
-    return f
-
-
-def float_down(value: Fraction) -> float:
-    """A float whose decimal reading is <= ``value`` (the nearest such one)."""
-    f = float(value)
-    while dec(f) > value:
-        f = math.nextafter(f, -math.inf)
-    return f
 
 
 def unchecked(cls: type, **values: float) -> Any:
@@ -104,8 +66,14 @@ class Policy:
         accounting: Any,
         orders: Any = None,
     ) -> Policy:
-        """Validate the budget arguments of an accountant."""
-        if accounting not in ACCOUNTING_MODES:
+        """Validate the budget arguments of an accountant.
+
+        ``accounting=None`` means ``"zcdp"`` for a ``rho`` budget and
+        ``"basic"`` otherwise.
+        """
+        if accounting is None:
+            accounting = "zcdp" if rho is not None else "basic"
+        if not isinstance(accounting, str) or accounting not in ACCOUNTING_MODES:
             raise InvalidParameterError(
                 f"`accounting` must be one of 'basic', 'zcdp', 'rdp', got "
                 f"{accounting!r}; pass e.g. accounting='basic'",
@@ -124,7 +92,8 @@ class Policy:
             if accounting != "zcdp":
                 raise InvalidParameterError(
                     f"a `rho` budget needs accounting='zcdp', got accounting="
-                    f"{accounting!r}; pass accounting='zcdp' or an epsilon budget",
+                    f"{accounting!r}; leave `accounting` out (a rho budget implies "
+                    "accounting='zcdp') or give an epsilon budget",
                     parameter="rho",
                     value=rho,
                 )
@@ -140,8 +109,8 @@ class Policy:
             )
         if epsilon is None:
             raise InvalidParameterError(
-                "a budget is required: pass `epsilon=` (and `delta=`), or `rho=` "
-                "with accounting='zcdp'",
+                "a budget is required: pass `epsilon` (and `delta`), or `rho` for "
+                "zCDP accounting; e.g. epsilon=1.0",
                 parameter="epsilon",
                 value=None,
             )

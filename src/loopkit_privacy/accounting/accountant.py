@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
+import numbers
 import os
 import threading
 import uuid
@@ -23,7 +25,8 @@ from typing import Any, Literal
 from loopkit_privacy import _html
 from loopkit_privacy.accounting import _budget
 from loopkit_privacy.accounting._budget import Policy, State
-from loopkit_privacy.accounting._chain import Chain
+from loopkit_privacy.accounting._chain import Chain, check_chain_key
+from loopkit_privacy.accounting._consistency import check_consistent
 from loopkit_privacy.accounting.events import (
     BudgetRefused,
     BudgetThresholdCrossed,
@@ -31,7 +34,7 @@ from loopkit_privacy.accounting.events import (
     VerificationFailed,
     emit,
 )
-from loopkit_privacy.accounting.ledger import SQLiteLedger
+from loopkit_privacy.accounting.ledger import SQLiteLedger, _check_open_arguments
 from loopkit_privacy.accounting.receipts import (
     FORMAT,
     FORMAT_VERSION,
@@ -45,6 +48,7 @@ from loopkit_privacy.errors import (
     InsecureRandomnessError,
     InvalidParameterError,
     LedgerIntegrityError,
+    UnsupportedCompositionError,
 )
 from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
 
@@ -68,7 +72,7 @@ def _check_str(value: Any, name: str) -> str | None:
 def _check_fraction(value: Any) -> float:
     if (
         isinstance(value, bool)
-        or not isinstance(value, int | float)
+        or not isinstance(value, numbers.Real)
         or not 0 < value <= 1
     ):
         raise InvalidParameterError(
@@ -111,9 +115,12 @@ class Accountant:
         Total δ in [0, 1); must be > 0 for ``"zcdp"`` or ``"rdp"`` with an ε
         budget.
     rho : float, optional
-        A total ρ-zCDP budget instead of (ε, δ) (``accounting="zcdp"`` only).
-    accounting : {"basic", "zcdp", "rdp"}
-        How charges compose:
+        A total ρ-zCDP budget instead of (ε, δ). It implies
+        ``accounting="zcdp"`` (the only mode that takes one); any other
+        ``accounting`` with ``rho`` is refused.
+    accounting : {"basic", "zcdp", "rdp"}, optional
+        How charges compose; default ``"zcdp"`` for a ``rho`` budget and
+        ``"basic"`` otherwise:
 
         * ``"basic"``: exact sums of ε and δ (sequential composition);
           ZCDP costs are refused.
@@ -185,6 +192,12 @@ class Accountant:
     >>> _ = z.spend(ZCDP(0.01), label="g")
     >>> z.spent
     ZCDP(rho=0.01)
+
+    A ``rho`` budget is a zCDP budget:
+
+    >>> r = Accountant(rho=0.5)
+    >>> r.accounting, r.budget
+    ('zcdp', ZCDP(rho=0.5))
     """
 
     def __init__(
@@ -193,7 +206,7 @@ class Accountant:
         epsilon: float | None = None,
         delta: float = 0.0,
         rho: float | None = None,
-        accounting: Accounting = "basic",
+        accounting: Accounting | None = None,
         orders: Any = None,
         allow_insecure: bool = True,
         on_event: EventHandler | None = None,
@@ -263,7 +276,7 @@ class Accountant:
         epsilon: float | None = None,
         delta: float = 0.0,
         rho: float | None = None,
-        accounting: Accounting = "basic",
+        accounting: Accounting | None = None,
         orders: Any = None,
         allow_insecure: bool = True,
         on_event: EventHandler | None = None,
@@ -271,6 +284,7 @@ class Accountant:
         create: bool = True,
         timeout: float = 60.0,
         synchronous: Literal["full", "normal"] = "full",
+        chain_key: bytes | None = None,
     ) -> Accountant:
         """Open (or create) a persistent accountant backed by a SQLite ledger.
 
@@ -297,6 +311,16 @@ class Accountant:
         synchronous : {"full", "normal"}
             ``"full"`` (default) makes each charge durable against power loss
             before the release proceeds; ``"normal"`` only against crashes.
+        chain_key : bytes, optional
+            A secret key (at least 16 bytes, e.g. ``secrets.token_bytes(32)``)
+            for a *keyed chain*: every entry and the chain's head carry an
+            HMAC-SHA256 under this key, so that a rewrite of the whole chain,
+            a truncation or a stripped key marker is detected by anyone holding
+            the key. A new dataset is created keyed; an existing keyed dataset
+            must be opened with its key, and an unkeyed one without a key.
+            Keep the key outside the ledger file and outside the reach of the
+            ledger's writers (``docs/security.md``). The key is never written,
+            shown or kept on errors.
 
         Returns
         -------
@@ -305,12 +329,15 @@ class Accountant:
         Raises
         ------
         LedgerError
-            When the file is not a ledger, is truncated or corrupted, or the
-            dataset was recorded with a different budget (nothing is written).
+            When the file is not a ledger, is truncated or corrupted, the
+            dataset was recorded with a different budget, or the chain key is
+            missing, wrong, or given for an unkeyed dataset (nothing is
+            written).
         LedgerIntegrityError
-            When the dataset's hash chain does not verify.
+            When the dataset's hash chain, its MACs or its transitions do not
+            verify.
         InvalidParameterError
-            For invalid budget parameters (checked before the file is touched).
+            For an invalid argument (checked before the file is touched).
 
         Notes
         -----
@@ -331,8 +358,23 @@ class Accountant:
         >>> again.spent
         PureDP(epsilon=0.5)
         >>> again.close()
+
+        A keyed chain, whose key is kept elsewhere:
+
+        >>> import secrets
+        >>> key = secrets.token_bytes(32)
+        >>> keyed = os.path.join(tempfile.mkdtemp(), "keyed.ledger")
+        >>> with Accountant.open(keyed, dataset="events", rho=0.5, chain_key=key) as acc:
+        ...     _ = acc.spend(ZCDP(0.125), label="q1")
+        >>> with Accountant.open(keyed, dataset="events", chain_key=key) as acc:
+        ...     acc.accounting, acc.spent
+        ('zcdp', ZCDP(rho=0.125))
         """
+        path, create, timeout, synchronous = _check_open_arguments(
+            path, create=create, timeout=timeout, synchronous=synchronous
+        )
         dataset = cls._check_dataset(dataset)
+        key = check_chain_key(chain_key, "chain_key")
         policy: Policy | None = None
         if epsilon is not None or rho is not None:
             policy = Policy.make(
@@ -363,10 +405,10 @@ class Accountant:
             path, create=create, timeout=timeout, synchronous=synchronous
         )
         try:
-            recorded = ledger.ensure_dataset(dataset, policy, _now())
+            recorded = ledger.ensure_dataset(dataset, policy, _now(), key)
             self._policy = recorded
             self._ledger = ledger
-            self._chain = Chain(recorded, dataset, ledger.genesis(dataset))
+            self._chain = Chain(recorded, dataset, ledger.genesis(dataset), key)
             with ledger.read() as con:
                 ledger.sync(con, self._chain)
         except LedgerIntegrityError as err:
@@ -544,10 +586,51 @@ class Accountant:
             except BaseException:
                 # The transaction rolled back, but the chain may have been
                 # advanced in memory: rebuild it from the file.
-                self._chain = Chain(self._policy, self._dataset, self._chain.genesis)
+                old = self._chain
+                self._chain = Chain(self._policy, self._dataset, old.genesis, old.key)
                 raise
 
     # --------------------------------------------------------------- spending
+    @staticmethod
+    def _check_cost(cost: Any) -> PrivacyLoss:
+        if isinstance(cost, PureDP | ApproxDP | ZCDP):
+            values = (
+                [cost.rho]
+                if isinstance(cost, ZCDP)
+                else [cost.epsilon]
+                if isinstance(cost, PureDP)
+                else [cost.epsilon, cost.delta]
+            )
+            # A loss built without validation (an exhausted ``remaining`` is
+            # exactly 0) is shown, but it is no cost: every field must hold.
+            if all(isinstance(v, float) and math.isfinite(v) for v in values) and (
+                values[0] > 0 and (len(values) == 1 or 0 <= values[1] < 1)
+            ):
+                return cost
+            raise InvalidParameterError(
+                f"`cost` must be a positive privacy loss, got {cost!r} (a loss of "
+                "0, such as the `remaining` of an exhausted budget, is not a cost)",
+                parameter="cost",
+                value=cost,
+            )
+        raise InvalidParameterError(
+            f"`cost` must be a PureDP, ApproxDP or ZCDP, got {cost!r}; build one "
+            "with loopkit_privacy.loss.loss_from(epsilon=...)",
+            parameter="cost",
+            value=cost,
+        )
+
+    @staticmethod
+    def _check_event(event: Any) -> NoiseEvent | None:
+        if event is not None and not isinstance(event, NoiseEvent):
+            raise InvalidParameterError(
+                f"`event` must be a NoiseEvent or None, got {event!r}; pass e.g. "
+                "event=mechanism.event",
+                parameter="event",
+                value=event,
+            )
+        return event
+
     def _draft(
         self,
         cost: Any,
@@ -560,30 +643,13 @@ class Accountant:
         event: Any,
         request_id: Any,
     ) -> _Draft:
-        if not isinstance(cost, PureDP | ApproxDP | ZCDP):
-            raise InvalidParameterError(
-                f"`cost` must be a PureDP, ApproxDP or ZCDP, got {cost!r}; build one "
-                "with loopkit_privacy.loss.loss_from(epsilon=...)",
-                parameter="cost",
-                value=cost,
-            )
-        if event is not None and not isinstance(event, NoiseEvent):
-            raise InvalidParameterError(
-                f"`event` must be a NoiseEvent or None, got {event!r}",
-                parameter="event",
-                value=event,
-            )
+        cost = self._check_cost(cost)
+        event = self._check_event(event)
         if not isinstance(insecure, bool):
             raise InvalidParameterError(
                 f"`insecure` must be True or False, got {insecure!r}",
                 parameter="insecure",
                 value=insecure,
-            )
-        if insecure and not self._allow_insecure:
-            raise InsecureRandomnessError(
-                f"release {label!r} uses insecure (seeded) randomness but this "
-                "accountant was created with allow_insecure=False; use the default "
-                "secure rng; nothing was spent"
             )
         fields = {
             "label": _check_str(label, "label"),
@@ -593,10 +659,61 @@ class Accountant:
             "parameters": normalize_parameters(parameters),
             "insecure": insecure,
         }
+        # The cost and the event must describe the same release: accountants
+        # charge one or the other, so a contradiction would be charged
+        # differently by different accountants.
+        check_consistent(cost, event)
+        if insecure and not self._allow_insecure:
+            raise InsecureRandomnessError(
+                f"release {label!r} uses insecure (seeded) randomness but this "
+                "accountant was created with allow_insecure=False; use the default "
+                "secure rng; nothing was spent"
+            )
         return _Draft(cost, event, self._policy.charge(cost, event), fields)
 
     def _describe_request(self, label: str | None) -> str:
         return f"release {label!r}" if label is not None else "a release"
+
+    def _settlement(self, spend: Receipt, kind: str) -> Receipt:
+        """A sealed ``"commit"`` or ``"release"`` entry for pending ``spend``."""
+        chain = self._chain
+        return Receipt(
+            id=uuid.uuid4().hex,
+            index=chain.head_index + 1,
+            time=_now(),
+            label=spend.label,
+            dataset=self._dataset,
+            privacy_unit=spend.privacy_unit,
+            mechanism=spend.mechanism,
+            parameters={},
+            cost=spend.cost,
+            insecure=spend.insecure,
+            request_id=None,
+            prev_hash=chain.head_hash,
+            event=spend.event,
+            kind=kind,
+            releases=spend.id if kind == "release" else None,
+            commits=spend.id if kind == "commit" else None,
+        ).sealed()
+
+    def _settle(self, con: Any, spend: Receipt, kind: str) -> None:
+        """Append a commit or release of ``spend`` if it is still pending."""
+        chain = self._chain
+        if not chain.is_pending(spend.id):
+            return
+        entry = self._settlement(spend, kind)
+        status = "committed" if kind == "commit" else "released"
+        if con is not None:
+            assert self._ledger is not None
+            self._ledger.append(con, entry, "committed", chain.key)
+            self._ledger.set_status(con, self._dataset, spend.id, status)
+        chain.apply(entry, mac=self._mac_of(entry))
+
+    def _mac_of(self, entry: Receipt) -> str | None:
+        key = self._chain.key
+        if key is None:
+            return None
+        return key.entry_mac(self._dataset, entry.index, entry.hash)
 
     def _charge(self, draft: _Draft, status: str) -> tuple[Receipt, bool]:
         """Check and commit (or reserve) ``draft``; return (receipt, replayed)."""
@@ -619,7 +736,9 @@ class Accountant:
                         value=request_id,
                     )
                 if status == "committed":
-                    self._set_status(con, previous, "committed")
+                    # spend() of a pending reservation (e.g. left by a dead
+                    # process) resumes it: it is committed now.
+                    self._settle(con, previous, "commit")
                 return previous, True
             before = chain.state
             after = _budget.add(before, draft.charge)
@@ -642,12 +761,13 @@ class Accountant:
                     cost=draft.cost,
                     event=draft.event,
                     prev_hash=chain.head_hash,
+                    reservation=status == "pending",
                     **draft.fields,
                 ).sealed()
                 if con is not None:
                     assert self._ledger is not None
-                    self._ledger.append(con, receipt, status)
-                chain.apply(receipt, status=status, charge=draft.charge)
+                    self._ledger.append(con, receipt, status, chain.key)
+                chain.apply(receipt, charge=draft.charge)
                 used_after = self._policy.used_fraction(after)
                 if (
                     used_after
@@ -671,13 +791,6 @@ class Accountant:
                 ),
             )
         return receipt, False
-
-    def _set_status(self, con: Any, receipt: Receipt, status: str) -> None:
-        if self._chain.status.get(receipt.id) == "pending":
-            if con is not None:
-                assert self._ledger is not None
-                self._ledger.set_status(con, self._dataset, receipt.id, status)
-            self._chain.status[receipt.id] = status
 
     def spend(
         self,
@@ -709,7 +822,10 @@ class Accountant:
             Whether the release uses insecure (seeded) randomness.
         event : NoiseEvent, optional
             The noise the release adds; used by ``"rdp"`` (and by ``"zcdp"``
-            for an (ε, δ) cost).
+            for an (ε, δ) cost) instead of ``cost``. It must be at least as
+            strong as ``cost`` (the noise it describes satisfies ``cost``),
+            so that every accounting mode charges the same release
+            consistently; an event weaker than its cost is refused.
         request_id : str, optional
             Idempotency key. A retry with a request id that is already charged
             returns the original receipt and charges nothing; the caller must
@@ -730,8 +846,9 @@ class Accountant:
         InsecureRandomnessError
             When ``insecure=True`` and the accountant forbids it.
         InvalidParameterError
-            For a malformed argument, or a ``request_id`` reused with another
-            cost.
+            For a malformed argument (``parameter`` names it), an ``event``
+            weaker than ``cost``, or a ``request_id`` reused with another
+            cost. Nothing is charged.
         LedgerError
             When the ledger cannot be written (nothing is charged).
 
@@ -748,6 +865,15 @@ class Accountant:
         ...               parameters={"sensitivity": 1.0, "scale": 2.0})
         >>> r.index, r.label, r.parameters["scale"]
         (0, 'q', 2.0)
+
+        A cost and its event must agree (Laplace noise of twice the
+        sensitivity is 0.5-DP, not 0.1-DP):
+
+        >>> _ = acc.spend(PureDP(0.5), event=NoiseEvent("laplace", 2.0))
+        >>> acc.spend(PureDP(0.1), event=NoiseEvent("laplace", 2.0))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        loopkit_privacy.errors.InvalidParameterError: `event` NoiseEvent(kind='laplace', noise_multiplier=2.0) is weaker than `cost` PureDP(epsilon=0.1): ...
         """
         draft = self._draft(
             cost,
@@ -768,20 +894,34 @@ class Accountant:
         ----------
         cost : PureDP or ApproxDP or ZCDP
         event : NoiseEvent, optional
-            As for :meth:`spend`.
+            As for :meth:`spend` (it must be consistent with ``cost``).
 
         Returns
         -------
         bool
-            False also when the accountant cannot compose ``cost``. Another
-            thread or process may spend in between: only :meth:`spend` and
-            :meth:`transaction` reserve.
+            False when the cost would exceed the budget, and also when the
+            accountant cannot compose ``cost`` (e.g. ZCDP in ``"basic"``).
+            Another thread or process may spend in between: only
+            :meth:`spend` and :meth:`transaction` reserve.
+
+        Raises
+        ------
+        InvalidParameterError
+            When ``cost`` is not a privacy loss, or ``event`` is not a
+            NoiseEvent or is weaker than ``cost`` (the same errors as
+            :meth:`spend`; a malformed question is not answered "no").
 
         Examples
         --------
         >>> acc = Accountant(epsilon=1.0)
         >>> acc.can_spend(PureDP(1.0)), acc.can_spend(PureDP(1.5))
         (True, False)
+        >>> acc.can_spend(ZCDP(0.1))  # basic accounting cannot compose zCDP
+        False
+        >>> acc.can_spend("nonsense")
+        Traceback (most recent call last):
+            ...
+        loopkit_privacy.errors.InvalidParameterError: `cost` must be a PureDP, ApproxDP or ZCDP, got 'nonsense'; build one with loopkit_privacy.loss.loss_from(epsilon=...)
         """
         try:
             draft = self._draft(
@@ -794,42 +934,18 @@ class Accountant:
                 event=event,
                 request_id=None,
             )
-        except Exception:
+        except UnsupportedCompositionError:
             return False
         with self._reading() as chain:
             return self._policy.fits(_budget.add(chain.state, draft.charge))
 
     def _release(self, receipt: Receipt) -> None:
         with self._writing() as con:
-            chain = self._chain
-            if receipt.id not in chain.charges:
-                return
-            entry = Receipt(
-                id=uuid.uuid4().hex,
-                index=chain.head_index + 1,
-                time=_now(),
-                label=receipt.label,
-                dataset=self._dataset,
-                privacy_unit=receipt.privacy_unit,
-                mechanism=receipt.mechanism,
-                parameters={},
-                cost=receipt.cost,
-                insecure=receipt.insecure,
-                request_id=None,
-                prev_hash=chain.head_hash,
-                event=receipt.event,
-                kind="release",
-                releases=receipt.id,
-            ).sealed()
-            if con is not None:
-                assert self._ledger is not None
-                self._ledger.append(con, entry, "committed")
-                self._ledger.set_status(con, self._dataset, receipt.id, "released")
-            chain.apply(entry)
+            self._settle(con, receipt, "release")
 
     def _commit(self, receipt: Receipt) -> None:
         with self._writing() as con:
-            self._set_status(con, receipt, "committed")
+            self._settle(con, receipt, "commit")
 
     @contextlib.contextmanager
     def transaction(
@@ -847,10 +963,13 @@ class Accountant:
         """Reserve ``cost`` for a release, and commit it when the release succeeds.
 
         On entering, the cost is checked and reserved (durably, for a ledger)
-        exactly as :meth:`spend` would charge it; the block receives the
-        receipt. On normal exit the reservation is marked committed. If the
-        block raises, the reservation is given back (a ``"release"`` entry is
-        appended to the chain) and the exception propagates.
+        exactly as :meth:`spend` would charge it (a ``"spend"`` entry with
+        ``reservation=True``); the block receives the receipt. On normal exit
+        a ``"commit"`` entry is appended and the spend is final. If the block
+        raises, the reservation is given back (a ``"release"`` entry is
+        appended to the chain) and the exception propagates. Only a pending
+        reservation can be committed or given back; the verifier replays these
+        transitions, so a committed spend can never be refunded.
 
         Parameters
         ----------

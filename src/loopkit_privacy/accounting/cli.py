@@ -2,7 +2,14 @@
 
 The main command-line module registers them with :func:`add_ledger_commands`.
 Exit codes: 0 success, 1 the ledger fails verification (tampering, a broken
-chain or a truncated ledger), 2 the file is missing or is not a ledger.
+chain, a truncated ledger, a forged transition, or a keyed ledger checked
+without its key or with another one), 2 the file is missing or is not a
+ledger, or the key file is missing or unreadable.
+
+``--key-file FILE`` gives the chain key of a keyed ledger: a file holding the
+key as hexadecimal text (whitespace ignored), e.g. made with
+``python -c "import secrets; print(secrets.token_hex(32))" > ledger.key``.
+The key is never printed.
 
 Examples
 --------
@@ -29,7 +36,7 @@ import sys
 from typing import Any
 
 from loopkit_privacy.accounting.ledger import SQLiteLedger, verify_ledger
-from loopkit_privacy.errors import LedgerError
+from loopkit_privacy.errors import InvalidParameterError, LedgerError
 from loopkit_privacy.loss import PureDP  # noqa: F401  (used in the doctest)
 
 __all__ = ["add_ledger_commands"]
@@ -48,6 +55,11 @@ def add_ledger_commands(subparsers: Any) -> None:
         The object returned by ``parser.add_subparsers()``. Each command sets
         ``func(args) -> int`` (the exit code) through ``set_defaults``.
 
+    Raises
+    ------
+    InvalidParameterError
+        When ``subparsers`` is not an argparse sub-parsers object.
+
     Examples
     --------
     >>> import argparse
@@ -55,7 +67,16 @@ def add_ledger_commands(subparsers: Any) -> None:
     >>> add_ledger_commands(parser.add_subparsers(dest="command"))
     >>> parser.parse_args(["ledger", "show", "x.ledger"]).path
     'x.ledger'
+    >>> parser.parse_args(["ledger", "verify", "x.ledger", "--key-file", "k"]).key_file
+    'k'
     """
+    if not callable(getattr(subparsers, "add_parser", None)):
+        raise InvalidParameterError(
+            "`subparsers` must be the object returned by "
+            f"argparse.ArgumentParser().add_subparsers(), got {subparsers!r}",
+            parameter="subparsers",
+            value=None,
+        )
     ledger = subparsers.add_parser(
         "ledger", help="inspect and verify a privacy-budget ledger"
     )
@@ -67,13 +88,48 @@ def add_ledger_commands(subparsers: Any) -> None:
     show.add_argument(
         "--json", action="store_true", help="print JSON lines instead of a table"
     )
+    show.add_argument("--key-file", default=None, help=_KEY_FILE_HELP)
     show.set_defaults(func=_cmd_show)
 
     verify = sub.add_parser(
         "verify", help="recompute the hash chains and totals (exit 1 on tampering)"
     )
     verify.add_argument("path", help="the ledger file")
+    verify.add_argument("--key-file", default=None, help=_KEY_FILE_HELP)
     verify.set_defaults(func=_cmd_verify)
+
+
+_KEY_FILE_HELP = (
+    "file holding the chain key of a keyed ledger, as hexadecimal text; "
+    "checks every MAC (detects rewrites and truncation)"
+)
+
+
+class _KeyFileError(Exception):
+    """A key file that cannot be used (its message never shows the key)."""
+
+
+def _read_key(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _KeyFileError(f"cannot read key file {path}: {err}") from None
+    try:
+        return bytes.fromhex("".join(text.split()))
+    except ValueError:
+        raise _KeyFileError(
+            f"key file {path} must hold the key as hexadecimal text (e.g. "
+            "the output of secrets.token_hex(32)); it is not hex"
+        ) from None
+
+
+def _load(args: argparse.Namespace) -> Any:
+    """The report of ``args.path`` with the key of ``args.key_file``."""
+    key = _read_key(getattr(args, "key_file", None))
+    return verify_ledger(args.path, key=key)
 
 
 def _cost_text(cost: dict[str, Any]) -> str:
@@ -100,9 +156,9 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     try:
-        report = verify_ledger(args.path)
+        report = _load(args)
         ledger = SQLiteLedger(args.path, create=False)
-    except LedgerError as err:
+    except (LedgerError, InvalidParameterError, _KeyFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NOT_A_LEDGER
     try:
@@ -126,13 +182,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
             table = []
             for idx, _rid, kind, _req, body, _hash, status in rows:
                 data = json.loads(body)
+                if kind == "spend":
+                    what = "reservation" if data.get("reservation") else "spend"
+                else:
+                    target = data.get("releases") or data.get("commits")
+                    what = f"{kind} of #{_index_of(rows, target)}"
                 table.append(
                     [
                         str(idx),
                         str(data.get("time", ""))[:19],
-                        kind
-                        if kind == "spend"
-                        else f"release of #{_index_of(rows, data.get('releases'))}",
+                        what,
                         status,
                         str(data.get("label") or ""),
                         str(data.get("mechanism") or ""),
@@ -165,8 +224,8 @@ def _index_of(rows: list[tuple[Any, ...]], rid: Any) -> str:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     try:
-        report = verify_ledger(args.path)
-    except LedgerError as err:
+        report = _load(args)
+    except (LedgerError, InvalidParameterError, _KeyFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NOT_A_LEDGER
     print(report.summary())

@@ -42,6 +42,7 @@ References
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from functools import lru_cache
@@ -50,8 +51,9 @@ from typing import Literal
 from scipy.optimize import minimize_scalar
 
 from loopkit_privacy._validate import check_delta, check_positive, check_positive_int
+from loopkit_privacy.accounting import _exact
 from loopkit_privacy.errors import InvalidParameterError, UnsupportedCompositionError
-from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP  # noqa: F401
+from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
 
 __all__ = [
     "DEFAULT_ORDERS",
@@ -92,12 +94,6 @@ def _float_up(value: Fraction) -> float:
     return math.nextafter(f, math.inf) if Fraction(f) < value else f
 
 
-def _float_down(value: Fraction) -> float:
-    """The largest float <= ``value``."""
-    f = float(value)
-    return math.nextafter(f, -math.inf) if Fraction(f) > value else f
-
-
 def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
     """Compose privacy losses sequentially (sums of ε and δ, or of ρ).
 
@@ -110,13 +106,17 @@ def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
     Returns
     -------
     PureDP or ApproxDP or ZCDP
-        The sum. Floats are summed left to right; the accountant uses exact
-        rational sums instead.
+        The exact sum, rounded **up** to a float. Floats are read as the
+        decimals they print as, exactly as an
+        :class:`~loopkit_privacy.accounting.Accountant` reads them, so the
+        result equals the ``spent`` of an accountant charged the same costs.
 
     Raises
     ------
     InvalidParameterError
-        When no cost is given.
+        When no cost is given, an argument is not a privacy loss, or the sum
+        is not a valid loss (δ reaching 1, ε or ρ beyond the largest float);
+        ``parameter`` is ``"costs"``.
     UnsupportedCompositionError
         When zCDP is mixed with (ε, δ)-DP.
 
@@ -124,7 +124,9 @@ def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
     -----
     Privacy. Sequential composition holds for adaptively chosen mechanisms,
     for pure/approximate DP and for zCDP alike (Dwork & Roth 2014, Thm. 3.16;
-    Bun & Steinke 2016, Lemma 2.3).
+    Bun & Steinke 2016, Lemma 2.3). The sum is exact
+    (:class:`fractions.Fraction`): the float sum of ten ``0.1`` is
+    ``0.9999999999999999``, which would understate the total.
 
     Examples
     --------
@@ -132,18 +134,48 @@ def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
     ApproxDP(epsilon=0.75, delta=1e-06)
     >>> basic_composition(ZCDP(0.125), ZCDP(0.125))
     ZCDP(rho=0.25)
+    >>> basic_composition(*[PureDP(0.1)] * 10)  # exact: not 0.9999999999999999
+    PureDP(epsilon=1.0)
     """
     if not costs:
         raise InvalidParameterError(
-            "`basic_composition` needs at least one cost, got none; pass e.g. "
+            "`costs` must hold at least one cost, got none; pass e.g. "
             "basic_composition(PureDP(0.5), PureDP(0.5))",
             parameter="costs",
             value=costs,
         )
-    total = costs[0]
-    for cost in costs[1:]:
-        total = total + cost
-    return total
+    for i, cost in enumerate(costs):
+        if not isinstance(cost, PureDP | ApproxDP | ZCDP):
+            raise InvalidParameterError(
+                f"`costs` must be PureDP, ApproxDP or ZCDP values, got {cost!r} "
+                f"at position {i}; build one with loopkit_privacy.loss.loss_from"
+                "(epsilon=...)",
+                parameter="costs",
+                value=None,
+            )
+    zcdp = [isinstance(c, ZCDP) for c in costs]
+    if any(zcdp) and not all(zcdp):
+        a = costs[zcdp.index(True)]
+        b = costs[zcdp.index(False)]
+        raise UnsupportedCompositionError(
+            f"cannot add {a!r} and {b!r} directly; use an accountant "
+            "(e.g. accounting='zcdp') that converts between privacy measures"
+        )
+    try:
+        if all(zcdp):
+            rho = sum((_exact.dec(c.rho) for c in costs), Fraction(0))
+            return ZCDP(_exact.float_up(rho))
+        eps = sum((_exact.dec(c.epsilon) for c in costs), Fraction(0))
+        delta = sum((_exact.dec(c.delta) for c in costs), Fraction(0))
+        if all(isinstance(c, PureDP) for c in costs):
+            return PureDP(_exact.float_up(eps))
+        return ApproxDP(_exact.float_up(eps), _exact.float_up(delta))
+    except InvalidParameterError as err:
+        raise InvalidParameterError(
+            f"`costs` do not compose to a valid privacy loss: {err}",
+            parameter="costs",
+            value=None,
+        ) from err
 
 
 # --------------------------------------------------------------------- zCDP
@@ -212,7 +244,7 @@ def zcdp_to_approx_dp(
     """
     rho = check_positive(rho, "rho", example="0.5")
     delta = check_delta(delta)
-    return ApproxDP(_zcdp_epsilon(rho, delta, method), delta)
+    return ApproxDP(_zcdp_epsilon(rho, delta, _check_method(method)), delta)
 
 
 @lru_cache(maxsize=4096)
@@ -312,7 +344,7 @@ def zcdp_rho_for(
     """
     epsilon = check_positive(epsilon, "epsilon")
     delta = check_delta(delta)
-    rho = _rho_for(epsilon, delta, method)
+    rho = _rho_for(epsilon, delta, _check_method(method))
     if rho <= 0:
         raise InvalidParameterError(
             f"no zCDP budget rho > 0 fits epsilon={epsilon!r}, delta={delta!r}",
@@ -325,18 +357,38 @@ def zcdp_rho_for(
 # ---------------------------------------------------------------------- RDP
 
 
+def _orders_error(orders: object) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"`orders` must be a non-empty sequence of finite numbers > 1, got "
+        f"{orders!r}; pass e.g. orders=[1.5, 2, 4, 8, 16, 32, 64]",
+        parameter="orders",
+        value=orders,
+    )
+
+
 def _check_orders(orders: Iterable[float] | None) -> tuple[float, ...]:
     if orders is None:
         return DEFAULT_ORDERS
-    out = tuple(float(a) for a in orders)
+    if isinstance(orders, str | bytes) or not isinstance(orders, Iterable):
+        raise _orders_error(orders)
+    out = []
+    for a in orders:
+        if isinstance(a, bool) or not isinstance(a, numbers.Real):
+            raise _orders_error(orders)
+        out.append(float(a))
     if not out or not all(math.isfinite(a) and a > 1 for a in out):
+        raise _orders_error(orders)
+    return tuple(out)
+
+
+def _check_method(method: object) -> str:
+    if not isinstance(method, str) or method not in ("cks", "bun_steinke"):
         raise InvalidParameterError(
-            f"`orders` must be a non-empty sequence of finite numbers > 1, got "
-            f"{orders!r}; pass e.g. orders=[1.5, 2, 4, 8, 16, 32, 64]",
-            parameter="orders",
-            value=orders,
+            f"`method` must be 'cks' or 'bun_steinke', got {method!r}",
+            parameter="method",
+            value=method,
         )
-    return out
+    return method
 
 
 def gaussian_rdp(
@@ -490,15 +542,24 @@ def rdp_to_approx_dp(
     >>> rdp_to_approx_dp(orders, gaussian_rdp(1.0, orders), 1e-5).epsilon
     5.0878616288...
     """
+    if orders is None:
+        raise _orders_error(orders)
     orders_t = _check_orders(orders)
-    rdp_t = tuple(float(r) for r in rdp)
+    bad_rdp = InvalidParameterError(
+        f"`rdp` must be a sequence of one non-negative number per order "
+        f"({len(orders_t)}), got {rdp!r}",
+        parameter="rdp",
+        value=rdp,
+    )
+    if isinstance(rdp, str | bytes) or not isinstance(rdp, Iterable):
+        raise bad_rdp
+    rdp_t = []
+    for r in rdp:
+        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+            raise bad_rdp
+        rdp_t.append(float(r))
     if len(rdp_t) != len(orders_t) or not all(r >= 0 for r in rdp_t):
-        raise InvalidParameterError(
-            f"`rdp` must have one non-negative value per order ({len(orders_t)}), "
-            f"got {len(rdp_t)} value(s)",
-            parameter="rdp",
-            value=rdp,
-        )
+        raise bad_rdp
     delta = check_delta(delta)
     eps = _rdp_epsilon(orders_t, rdp_t, delta)
     if not math.isfinite(eps):

@@ -6,16 +6,23 @@ One SQLite database (stdlib :mod:`sqlite3`, WAL journal, ``synchronous=FULL``)
 with three tables:
 
 ``meta(key, value)``
-    ``format = loopkit-privacy-ledger`` and ``version = 1``. A file without
+    ``format = loopkit-privacy-ledger`` and ``version = 2``. A file without
     them is not a ledger and is never written to.
-``datasets(name, header, genesis_hash, head_index, head_hash)``
+``datasets(name, header, genesis_hash, head_index, head_hash, head_mac)``
     One row per dataset (tenant): its budget header as canonical JSON, the
     hash of that header (the chain's genesis), and the index and hash of the
-    chain's last entry (so that a truncated chain is detected).
-``entries(dataset, idx, id, kind, request_id, status, body, hash)``
+    chain's last entry (so that a truncated chain is detected). ``head_mac``
+    is the keyed MAC of the head for a keyed dataset (else NULL).
+``entries(dataset, idx, id, kind, request_id, status, body, hash, mac)``
     The hash chain: ``body`` is the receipt's canonical JSON and ``hash`` its
-    SHA-256. ``status`` (``pending``, ``committed``, ``released``) is the only
-    mutable column; it is informational, never used for totals.
+    SHA-256; ``mac`` is the HMAC-SHA256 of the entry under the chain key for a
+    keyed dataset (else NULL). ``status`` (``pending``, ``committed``,
+    ``released``) is informational and checked against the chain, never used
+    for totals.
+
+A keyed dataset (``Accountant.open(..., chain_key=...)``) records a key
+marker (``"chain": {"mac": "hmac-sha256", "key_check": ...}``) in its
+header; the key itself is never written.
 
 Every charge is one ``BEGIN IMMEDIATE`` transaction: read the dataset's head,
 apply (and verify) any entries other processes appended since, check the
@@ -40,6 +47,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
+import numbers
 import os
 import sqlite3
 import threading
@@ -49,7 +58,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopkit_privacy.accounting._budget import Policy
-from loopkit_privacy.accounting._chain import Chain, entry_problems
+from loopkit_privacy.accounting._chain import (
+    MAC_ALGORITHM,
+    Chain,
+    ChainKey,
+    check_chain_key,
+    macs_equal,
+)
 from loopkit_privacy.accounting.events import EventHandler, VerificationFailed, emit
 from loopkit_privacy.accounting.receipts import (
     FORMAT,
@@ -82,7 +97,8 @@ CREATE TABLE datasets (
     header TEXT NOT NULL,
     genesis_hash TEXT NOT NULL,
     head_index INTEGER NOT NULL,
-    head_hash TEXT NOT NULL
+    head_hash TEXT NOT NULL,
+    head_mac TEXT
 );
 CREATE TABLE entries (
     dataset TEXT NOT NULL,
@@ -93,6 +109,7 @@ CREATE TABLE entries (
     status TEXT NOT NULL,
     body TEXT NOT NULL,
     hash TEXT NOT NULL,
+    mac TEXT,
     PRIMARY KEY (dataset, idx)
 );
 CREATE INDEX entries_id ON entries (dataset, id);
@@ -103,19 +120,106 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _check_path(path: Any, name: str = "path") -> str:
+    """Validate a ledger path argument (a string or an ``os.PathLike`` of one)."""
+    if isinstance(path, str | os.PathLike):
+        text = os.fspath(path)
+        if isinstance(text, str) and text and "\x00" not in text:
+            return text
+    raise InvalidParameterError(
+        f"`{name}` must be a file path (a non-empty str or pathlib.Path), got "
+        f"{path!r}; pass e.g. {name}='budget.ledger'",
+        parameter=name,
+        value=path,
+    )
+
+
+def _check_timeout(value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or float(value) < 0
+    ):
+        raise InvalidParameterError(
+            f"`timeout` must be a finite number of seconds >= 0, got {value!r}; "
+            "pass e.g. timeout=60.0",
+            parameter="timeout",
+            value=value,
+        )
+    return float(value)
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(
+            f"`{name}` must be True or False, got {value!r}",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+def _check_synchronous(value: Any) -> str:
+    if not isinstance(value, str) or value not in ("full", "normal"):
+        raise InvalidParameterError(
+            f"`synchronous` must be 'full' or 'normal', got {value!r}",
+            parameter="synchronous",
+            value=value,
+        )
+    return value
+
+
+def _check_name(value: Any, name: str = "dataset") -> str:
+    if not isinstance(value, str) or not value:
+        example = "'events'" if name == "dataset" else "receipt.id"
+        raise InvalidParameterError(
+            f"`{name}` must be a non-empty string, got {value!r}; pass e.g. "
+            f"{name}={example}",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+def _check_callback(value: Any, name: str = "on_event") -> Any:
+    if value is not None and not callable(value):
+        raise InvalidParameterError(
+            f"`{name}` must be callable or None, got {value!r}",
+            parameter=name,
+            value=value,
+        )
+    return value
+
+
+def _check_open_arguments(
+    path: Any, *, create: Any, timeout: Any, synchronous: Any
+) -> tuple[str, bool, float, str]:
+    """Validate the file arguments of a ledger (nothing is touched)."""
+    return (
+        _check_path(path),
+        _check_bool(create, "create"),
+        _check_timeout(timeout),
+        _check_synchronous(synchronous),
+    )
+
+
 def _check_magic(path: str) -> None:
     if os.path.isdir(path):
-        raise LedgerError(f"ledger path {path!r} is a directory, not a ledger file")
+        raise LedgerError(
+            f"`path` {path!r} is a directory, not a ledger file; pass a file path"
+        )
     try:
         with open(path, "rb") as fh:
             magic = fh.read(len(_SQLITE_MAGIC))
     except OSError as err:
-        raise LedgerError(f"cannot read ledger {path!r}: {err}") from err
+        raise LedgerError(f"cannot read ledger `path` {path!r}: {err}") from err
     if magic != _SQLITE_MAGIC:
         what = "is empty (truncated?)" if not magic else "is not a SQLite database"
         raise LedgerError(
-            f"{path!r} {what}, so it is not a loopkit-privacy ledger; refusing to "
-            "open it (a ledger is never re-created over an existing file)"
+            f"`path` {path!r} {what}, so it is not a loopkit-privacy ledger; "
+            "refusing to open it (a ledger is never re-created over an existing "
+            "file)"
         )
 
 
@@ -142,7 +246,7 @@ def _create_file(path: str) -> None:
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
     except OSError as err:
-        raise LedgerError(f"cannot create ledger {path!r}: {err}") from err
+        raise LedgerError(f"cannot create ledger `path` {path!r}: {err}") from err
     finally:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -158,15 +262,17 @@ def _check_meta(con: sqlite3.Connection, path: str) -> None:
         }
     except sqlite3.DatabaseError as err:
         raise LedgerError(
-            f"{path!r} is not a loopkit-privacy ledger or is corrupted ({err}); "
-            "refusing to open it"
+            f"`path` {path!r} is not a loopkit-privacy ledger or is corrupted "
+            f"({err}); refusing to open it"
         ) from err
     if meta.get("format") != FORMAT or not {"datasets", "entries"} <= tables:
-        raise LedgerError(f"{path!r} is a SQLite file but not a loopkit-privacy ledger")
+        raise LedgerError(
+            f"`path` {path!r} is a SQLite file but not a loopkit-privacy ledger"
+        )
     if meta.get("version") != str(FORMAT_VERSION):
         raise LedgerError(
-            f"{path!r} has ledger format version {meta.get('version')!r}; this "
-            f"library reads version {FORMAT_VERSION}"
+            f"`path` {path!r} has ledger format version {meta.get('version')!r}; "
+            f"this library reads version {FORMAT_VERSION}"
         )
 
 
@@ -221,6 +327,8 @@ class SQLiteLedger:
 
     Raises
     ------
+    InvalidParameterError
+        For a bad argument (checked before the file is touched).
     LedgerError
         When the file is not a ledger, is corrupted, or cannot be created.
 
@@ -242,18 +350,12 @@ class SQLiteLedger:
         timeout: float = 60.0,
         synchronous: str = "full",
     ) -> None:
-        self.path = os.fspath(path)
-        if synchronous not in ("full", "normal"):
-            raise InvalidParameterError(
-                f"`synchronous` must be 'full' or 'normal', got {synchronous!r}",
-                parameter="synchronous",
-                value=synchronous,
-            )
-        self._timeout = float(timeout)
-        self._synchronous = synchronous
+        self.path, create, self._timeout, self._synchronous = _check_open_arguments(
+            path, create=create, timeout=timeout, synchronous=synchronous
+        )
         if not os.path.exists(self.path):
             if not create:
-                raise LedgerError(f"ledger {self.path!r} does not exist")
+                raise LedgerError(f"ledger `path` {self.path!r} does not exist")
             _create_file(self.path)
         _check_magic(self.path)
         self._lock = threading.RLock()
@@ -420,9 +522,13 @@ class SQLiteLedger:
             ]
 
     def ensure_dataset(
-        self, dataset: str, policy: Policy | None, created: str
+        self,
+        dataset: str,
+        policy: Policy | None,
+        created: str,
+        key: ChainKey | None = None,
     ) -> Policy:
-        """Create the dataset's header, or check it against ``policy``.
+        """Create the dataset's header, or check it against ``policy`` and ``key``.
 
         Parameters
         ----------
@@ -433,6 +539,10 @@ class SQLiteLedger:
             one against; ``None`` accepts the recorded budget.
         created : str
             Creation time written into a new header (ISO 8601).
+        key : ChainKey, optional
+            The chain key (from ``Accountant.open(..., chain_key=...)``). A new
+            dataset is created keyed; an existing one must have been created
+            with this key (or without one, if ``key`` is None).
 
         Returns
         -------
@@ -442,8 +552,10 @@ class SQLiteLedger:
         Raises
         ------
         LedgerError
-            When ``policy`` differs from the recorded budget, or ``dataset``
-            is missing and ``policy`` is ``None``.
+            When ``policy`` differs from the recorded budget, ``dataset`` is
+            missing and ``policy`` is ``None``, or the key does not match the
+            dataset's (missing, wrong, or given for an unkeyed dataset).
+            Nothing is written then.
         LedgerIntegrityError
             When the recorded header does not match its hash.
 
@@ -463,6 +575,25 @@ class SQLiteLedger:
         loopkit_privacy.errors.LedgerError: dataset 'b' is not in ledger ...
         >>> led.close()
         """
+        dataset = _check_name(dataset)
+        if policy is not None and not isinstance(policy, Policy):
+            raise InvalidParameterError(
+                f"`policy` must be a Policy or None, got {policy!r}",
+                parameter="policy",
+                value=policy,
+            )
+        if not isinstance(created, str):
+            raise InvalidParameterError(
+                f"`created` must be an ISO 8601 string, got {created!r}",
+                parameter="created",
+                value=created,
+            )
+        if key is not None and not isinstance(key, ChainKey):
+            raise InvalidParameterError(
+                "`key` must be a ChainKey or None",
+                parameter="key",
+                value=None,
+            )
         with self.write() as con:
             row = con.execute(
                 "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
@@ -471,7 +602,7 @@ class SQLiteLedger:
                 if policy is None:
                     raise LedgerError(
                         f"dataset {dataset!r} is not in ledger {self.path!r}; give a "
-                        "budget (epsilon=..., delta=... or rho=...) to create it"
+                        "budget (`epsilon`=..., `delta`=... or `rho`=...) to create it"
                     )
                 header = {
                     "format": FORMAT,
@@ -480,14 +611,29 @@ class SQLiteLedger:
                     "created": created,
                     **policy.header_budget(),
                 }
+                if key is not None:
+                    header["chain"] = {
+                        "mac": MAC_ALGORITHM,
+                        "key_check": key.check_value(),
+                    }
                 text = canonical_json(header)
                 genesis = genesis_hash(header)
+                head_mac = (
+                    key.head_mac(dataset, -1, genesis) if key is not None else None
+                )
                 con.execute(
-                    "INSERT INTO datasets VALUES (?, ?, ?, -1, ?)",
-                    (dataset, text, genesis, genesis),
+                    "INSERT INTO datasets (name, header, genesis_hash, head_index, "
+                    "head_hash, head_mac) VALUES (?, ?, ?, -1, ?, ?)",
+                    (dataset, text, genesis, genesis, head_mac),
                 )
                 return policy
             header, _ = self._parse_header(dataset, row)
+            problem = _key_problem(header, key)
+            if problem is not None:
+                raise LedgerError(
+                    f"dataset {dataset!r} in {self.path!r} {_KEY_OPEN_MESSAGES[problem]}"
+                    "; nothing was written"
+                )
             recorded = Policy.from_header(header)
             if (
                 policy is not None
@@ -496,7 +642,9 @@ class SQLiteLedger:
                 raise LedgerError(
                     f"dataset {dataset!r} in {self.path!r} was created with "
                     f"{_describe(recorded)} but is opened with {_describe(policy)}; "
-                    "nothing was written (open it with the recorded budget)"
+                    "nothing was written (pass the recorded budget as `epsilon`, "
+                    "`delta`, `rho`, `accounting` and `orders`, or none of them to "
+                    "use it)"
                 )
             return recorded
 
@@ -510,7 +658,11 @@ class SQLiteLedger:
             raise LedgerIntegrityError(
                 f"dataset {dataset!r}: budget header is unreadable", index=None
             ) from err
-        if genesis_hash(header) != stored_genesis or header.get("dataset") != dataset:
+        if (
+            not isinstance(header, dict)
+            or genesis_hash(header) != stored_genesis
+            or header.get("dataset") != dataset
+        ):
             raise LedgerIntegrityError(
                 f"dataset {dataset!r}: budget header does not match its hash "
                 "(the budget was altered)",
@@ -545,6 +697,7 @@ class SQLiteLedger:
         True
         >>> led.close()
         """
+        dataset = _check_name(dataset)
         with self.read() as con:
             row = con.execute(
                 "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
@@ -554,7 +707,11 @@ class SQLiteLedger:
         return self._parse_header(dataset, row)[1]
 
     def sync(self, con: sqlite3.Connection, chain: Chain) -> None:
-        """Apply entries appended since ``chain``'s head (verifying each).
+        """Apply entries appended since ``chain``'s head, verifying each.
+
+        Every entry is replayed through the chain's state machine (a release
+        or commit must settle a pending reservation before it, ids are unique,
+        ...), and for a keyed chain its MAC and the head's MAC are checked.
 
         Parameters
         ----------
@@ -585,18 +742,27 @@ class SQLiteLedger:
         (0, True)
         >>> led.close()
         """
+        if not isinstance(chain, Chain):
+            raise InvalidParameterError(
+                f"`chain` must be a Chain, got {chain!r}", parameter="chain", value=None
+            )
         head = con.execute(
-            "SELECT head_index, head_hash FROM datasets WHERE name = ?",
+            "SELECT head_index, head_hash, head_mac FROM datasets WHERE name = ?",
             (chain.dataset,),
         ).fetchone()
         if head is None:
             raise LedgerIntegrityError(
                 f"dataset {chain.dataset!r} disappeared from ledger {self.path!r}"
             )
-        if head[0] == chain.head_index and head[1] == chain.head_hash:
+        head_index, head_hash, head_mac = head
+        if (
+            chain.head_verified
+            and head_index == chain.head_index
+            and head_hash == chain.head_hash
+        ):
             return
         rows = con.execute(
-            "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
+            "SELECT idx, id, kind, request_id, body, hash, status, mac FROM entries "
             "WHERE dataset = ? AND idx > ? ORDER BY idx",
             (chain.dataset, chain.head_index),
         ).fetchall()
@@ -608,16 +774,31 @@ class SQLiteLedger:
                     + "; ".join(m for _, m in problems),
                     index=receipt.index,
                 )
-            chain.apply(receipt, status=row[6])
-        if (chain.head_index, chain.head_hash) != tuple(head):
+            chain.apply(receipt, mac=row[7])
+        if (chain.head_index, chain.head_hash) != (head_index, head_hash):
             raise LedgerIntegrityError(
                 f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
-                f"{head[0]}) does not match the last receipt ({chain.head_index}); "
+                f"{head_index}) does not match the last receipt ({chain.head_index}); "
                 "receipts are missing",
                 index=chain.head_index + 1,
             )
+        if chain.key is not None and not macs_equal(
+            head_mac, chain.key.head_mac(chain.dataset, head_index, head_hash)
+        ):
+            raise LedgerIntegrityError(
+                f"ledger for dataset {chain.dataset!r}: the head's MAC does not "
+                "match under the chain key (the chain was truncated or rewritten)",
+                index=head_index,
+            )
+        chain.head_verified = True
 
-    def append(self, con: sqlite3.Connection, receipt: Receipt, status: str) -> None:
+    def append(
+        self,
+        con: sqlite3.Connection,
+        receipt: Receipt,
+        status: str,
+        key: ChainKey | None = None,
+    ) -> None:
         """Insert ``receipt`` and move the dataset's head (inside ``write``).
 
         The receipt is not checked here: the caller builds it on the head
@@ -631,6 +812,8 @@ class SQLiteLedger:
             A sealed receipt that continues the dataset's chain.
         status : {"pending", "committed", "released"}
             Its informational status.
+        key : ChainKey, optional
+            The dataset's chain key: the entry and the new head are MACed.
 
         Examples
         --------
@@ -651,9 +834,31 @@ class SQLiteLedger:
         (True, PureDP(epsilon=0.75))
         >>> led.close()
         """
+        if not isinstance(receipt, Receipt):
+            raise InvalidParameterError(
+                f"`receipt` must be a Receipt, got {type(receipt).__name__}",
+                parameter="receipt",
+                value=None,
+            )
+        status = _check_status(status)
+        if key is not None and not isinstance(key, ChainKey):
+            raise InvalidParameterError(
+                "`key` must be a ChainKey or None", parameter="key", value=None
+            )
         body = canonical_json(receipt.body())
+        mac = (
+            key.entry_mac(receipt.dataset, receipt.index, receipt.hash)
+            if key is not None
+            else None
+        )
+        head_mac = (
+            key.head_mac(receipt.dataset, receipt.index, receipt.hash)
+            if key is not None
+            else None
+        )
         con.execute(
-            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entries (dataset, idx, id, kind, request_id, status, body, "
+            "hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 receipt.dataset,
                 receipt.index,
@@ -663,11 +868,13 @@ class SQLiteLedger:
                 status,
                 body,
                 receipt.hash,
+                mac,
             ),
         )
         con.execute(
-            "UPDATE datasets SET head_index = ?, head_hash = ? WHERE name = ?",
-            (receipt.index, receipt.hash, receipt.dataset),
+            "UPDATE datasets SET head_index = ?, head_hash = ?, head_mac = ? "
+            "WHERE name = ?",
+            (receipt.index, receipt.hash, head_mac, receipt.dataset),
         )
 
     def set_status(
@@ -702,6 +909,9 @@ class SQLiteLedger:
         'pending'
         >>> led.close()
         """
+        dataset = _check_name(dataset)
+        rid = _check_name(rid, "rid")
+        status = _check_status(status)
         con.execute(
             "UPDATE entries SET status = ? WHERE dataset = ? AND id = ?",
             (status, dataset, rid),
@@ -730,12 +940,69 @@ class SQLiteLedger:
         True
         >>> led.close()
         """
+        dataset = _check_name(dataset)
         with self.read() as con:
             return con.execute(
                 "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
                 "WHERE dataset = ? ORDER BY idx",
                 (dataset,),
             ).fetchall()
+
+
+_STATUSES = ("pending", "committed", "released")
+
+
+def _check_status(value: Any) -> str:
+    if not isinstance(value, str) or value not in _STATUSES:
+        raise InvalidParameterError(
+            f"`status` must be 'pending', 'committed' or 'released', got {value!r}",
+            parameter="status",
+            value=value,
+        )
+    return value
+
+
+# What is wrong between a dataset's key marker and the key given.
+_KEY_OPEN_MESSAGES = {
+    "missing": "is protected by a chain key; pass its key as `chain_key=` (bytes)",
+    "wrong": "was created with another chain key than the `chain_key` given",
+    "unexpected": (
+        "was created without a chain key, but `chain_key` was given; open it "
+        "without one (if it should be keyed, its key marker was removed and the "
+        "ledger must be treated as tampered)"
+    ),
+    "marker": "has an unreadable chain key marker (the header was altered)",
+}
+_KEY_VERIFY_MESSAGES = {
+    "missing": (
+        "is protected by a chain key and was verified without it; pass `key=` "
+        "(the CLI's --key-file) to check its MACs, truncation and rewrites"
+    ),
+    "wrong": "was created with another chain key than the `key` given",
+    "unexpected": (
+        "was created without a chain key, but a `key` was given (or its key "
+        "marker was removed: the chain may have been rewritten)"
+    ),
+    "marker": "has an unreadable chain key marker (the header was altered)",
+}
+
+
+def _key_problem(header: dict[str, Any], key: ChainKey | None) -> str | None:
+    """``None`` if ``key`` fits the header's key marker, else what is wrong."""
+    marker = header.get("chain")
+    if marker is None:
+        return None if key is None else "unexpected"
+    if (
+        not isinstance(marker, dict)
+        or marker.get("mac") != MAC_ALGORITHM
+        or not isinstance(marker.get("key_check"), str)
+    ):
+        return "marker"
+    if key is None:
+        return "missing"
+    if not macs_equal(marker["key_check"], key.check_value()):
+        return "wrong"
+    return None
 
 
 def _describe(policy: Policy) -> str:
@@ -757,8 +1024,13 @@ class LedgerProblem:
     index : int or None
         The receipt index, when the problem belongs to one.
     kind : str
-        ``"altered"``, ``"missing"``, ``"reordered"``, ``"chain"``,
-        ``"header"``, ``"head"``, ``"totals"``, ``"status"`` or ``"corrupt"``.
+        ``"altered"`` (contents do not match the hash), ``"missing"``,
+        ``"reordered"``, ``"chain"`` (previous hash broken), ``"transition"``
+        (an entry the reservation state machine refuses: a refund of a
+        committed spend, a second release, an unknown or duplicate id, ...),
+        ``"mac"`` (a keyed MAC does not match: forged, rewritten or truncated),
+        ``"key"`` (the chain key is missing, wrong, or given for an unkeyed
+        dataset), ``"header"``, ``"totals"``, ``"status"`` or ``"corrupt"``.
     message : str
         What was found.
 
@@ -793,7 +1065,9 @@ class DatasetSummary:
         Reservations given back.
     head_hash : str
         Hash of the last entry; anchor it elsewhere to detect a rewritten
-        chain.
+        chain or a rollback.
+    keyed : bool
+        Whether the dataset's chain is keyed (HMAC-SHA256 under a chain key).
 
     Examples
     --------
@@ -814,6 +1088,7 @@ class DatasetSummary:
     pending: int
     released: int
     head_hash: str
+    keyed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -884,7 +1159,7 @@ class LedgerReport:
             lines.append(
                 f"  {d.dataset}: {d.receipts} receipt(s), {d.pending} pending, "
                 f"{d.released} released; spent {d.spent!r} of {d.budget!r}; "
-                f"head {d.head_hash[:16]}"
+                f"head {d.head_hash[:16]}" + ("; keyed chain" if d.keyed else "")
             )
         for p in self.problems:
             where = f"{p.dataset}" + (f"#{p.index}" if p.index is not None else "")
@@ -897,8 +1172,8 @@ def _verify_dataset(
     name: str,
     header_text: str,
     genesis: str,
-    head_index: int,
-    head_hash: str,
+    head: tuple[int, str, Any],
+    key: ChainKey | None,
 ) -> tuple[DatasetSummary | None, list[LedgerProblem]]:
     problems: list[LedgerProblem] = []
 
@@ -908,7 +1183,7 @@ def _verify_dataset(
     try:
         header = json.loads(header_text)
         policy = Policy.from_header(header)
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         add("header", f"budget header is unreadable: {err}", None)
         return None, problems
     if genesis_hash(header) != genesis or header.get("dataset") != name:
@@ -917,15 +1192,21 @@ def _verify_dataset(
             "budget header does not match its hash (the budget was altered)",
             None,
         )
-    chain = Chain(policy, name, genesis)
+    problem = _key_problem(header, key)
+    if problem is not None:
+        add("key", f"dataset {name!r} {_KEY_VERIFY_MESSAGES[problem]}", None)
+    keyed = "chain" in header
+    # MACs are checked only with the dataset's own key; without it (or with a
+    # wrong one) the hash chain and the state machine are still replayed.
+    chain = Chain(policy, name, genesis, key if problem is None else None)
     expected_prev = genesis
     position = 0
-    statuses: dict[str, str] = {}
     rows = con.execute(
-        "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
+        "SELECT idx, id, kind, request_id, body, hash, status, mac FROM entries "
         "WHERE dataset = ? ORDER BY idx",
         (name,),
     ).fetchall()
+    stored_status: dict[str, Any] = {}
     last_index, last_hash = -1, genesis
     for row in rows:
         try:
@@ -935,33 +1216,26 @@ def _verify_dataset(
             expected_prev, position = row[5], position + 1
             last_index, last_hash = row[0], row[5]
             continue
-        for kind, msg in row_problems + entry_problems(
-            receipt,
-            dataset=name,
-            expected_index=position,
-            expected_prev=expected_prev,
-            charges=chain.charges,
-        ):
+        mac = row[7] if chain.key is not None or not keyed else None
+        found = row_problems + chain.position_problems(
+            receipt, expected_index=position, expected_prev=expected_prev, mac=mac
+        )
+        transition = chain.transition_problems(receipt)
+        for kind, msg in found + transition:
             add(kind, msg, row[0])
         # Totals are recomputed over every readable entry, even after a break,
-        # so that the report shows what the ledger claims.
-        try:
-            charge = chain.charge_of(receipt) if receipt.kind == "spend" else None
-        except LedgerIntegrityError as err:
-            add("altered", str(err), row[0])
-            charge = None
-        if charge is not None:
-            chain.state = tuple(a + b for a, b in zip(chain.state, charge, strict=True))
-            chain.charges[receipt.id] = charge
-        elif receipt.kind == "release" and receipt.releases in chain.charges:
-            gone = chain.charges.pop(receipt.releases)
-            chain.state = tuple(a - b for a, b in zip(chain.state, gone, strict=True))
-            statuses[receipt.releases] = "released"
+        # so that the report shows what the ledger claims; an entry the state
+        # machine refuses (a forged refund) is never applied.
+        if not transition:
+            try:
+                chain.fold(receipt)
+            except LedgerIntegrityError as err:
+                add("altered", str(err), row[0])
         if receipt.kind == "spend":
-            statuses.setdefault(receipt.id, row[6])
-        chain.entries.append(receipt)
+            stored_status.setdefault(receipt.id, row[6])
         expected_prev, position = row[5], position + 1
         last_index, last_hash = row[0], row[5]
+    head_index, head_hash, head_mac = head
     if (head_index, head_hash) != (last_index, last_hash):
         add(
             "missing",
@@ -969,17 +1243,23 @@ def _verify_dataset(
             f"last receipt ({last_index}); receipts are missing",
             last_index + 1,
         )
-    for receipt in chain.entries:
-        if receipt.kind != "spend":
-            continue
-        stored = next((r[6] for r in rows if r[1] == receipt.id), None)
-        should_be_released = receipt.id not in chain.charges
-        if should_be_released != (stored == "released"):
+    elif chain.key is not None and not macs_equal(
+        head_mac, chain.key.head_mac(name, head_index, head_hash)
+    ):
+        add(
+            "mac",
+            f"the recorded head (receipt {head_index}) has no valid MAC under the "
+            "chain key: the chain was truncated or rewritten",
+            head_index,
+        )
+    for rid, state in chain.status.items():
+        stored = stored_status.get(rid)
+        if stored != state:
             add(
                 "status",
-                f"receipt {receipt.index} has status {stored!r} but is "
-                f"{'released' if should_be_released else 'charged'}",
-                receipt.index,
+                f"receipt {chain.by_id[rid].index} has status {stored!r} but the "
+                f"chain says {state!r}",
+                chain.by_id[rid].index,
             )
     if not policy.fits(chain.state):
         add(
@@ -995,21 +1275,21 @@ def _verify_dataset(
         spent=policy.spent(chain.state),
         remaining=policy.remaining(chain.state),
         receipts=len(chain.charges),
-        pending=sum(
-            1
-            for r in rows
-            if r[2] == "spend" and r[6] == "pending" and r[1] in chain.charges
-        ),
-        released=sum(1 for r in chain.entries if r.kind == "release"),
+        pending=sum(1 for v in chain.status.values() if v == "pending"),
+        released=sum(1 for v in chain.status.values() if v == "released"),
         head_hash=last_hash,
+        keyed=keyed,
     )
     return summary, problems
 
 
 def verify_ledger(
-    path: str | os.PathLike[str], *, on_event: EventHandler | None = None
+    path: str | os.PathLike[str],
+    *,
+    key: bytes | None = None,
+    on_event: EventHandler | None = None,
 ) -> LedgerReport:
-    """Recompute a ledger's hash chains and totals, and report every problem.
+    """Recompute a ledger's hash chains, state machines and totals; report problems.
 
     The file is opened read-only; nothing is written.
 
@@ -1017,6 +1297,13 @@ def verify_ledger(
     ----------
     path : str or os.PathLike
         The ledger file.
+    key : bytes, optional
+        The chain key of keyed datasets (at least 16 bytes; the same key for
+        every dataset of the file). With it, every entry's MAC and each head's
+        MAC are checked, which detects a chain rewritten from scratch, a
+        truncated chain and a stripped key marker. A keyed dataset verified
+        without its key, an unkeyed one verified with a key, and a wrong key
+        are reported as problems of kind ``"key"``.
     on_event : callable, optional
         Called with a :class:`~loopkit_privacy.accounting.VerificationFailed`
         for every problem found.
@@ -1025,20 +1312,30 @@ def verify_ledger(
     -------
     LedgerReport
         ``report.ok`` is False if any receipt was altered, removed, inserted
-        or reordered, a budget header was altered, a chain was truncated, a
-        status contradicts the chain, or the totals exceed the budget.
+        or reordered, an entry makes an impossible transition (it refunds a
+        committed spend, releases or commits twice, names a receipt that is
+        not before it, or reuses an id), a budget header was altered, a chain
+        was truncated, a MAC or the key does not match, a status contradicts
+        the chain, or the totals exceed the budget. The totals shown never
+        include an entry the state machine refused.
 
     Raises
     ------
+    InvalidParameterError
+        For a bad argument (checked before the file is touched; the key is
+        never shown).
     LedgerError
         When the file does not exist or is not a ledger at all.
 
     Notes
     -----
-    Privacy. A hash chain detects any change that is not accompanied by
-    recomputing every later hash and the head. To detect a fully rewritten
-    chain, record ``report.datasets[i].head_hash`` somewhere the ledger's
-    writers cannot change.
+    Privacy. An unkeyed hash chain detects any change that is not accompanied
+    by recomputing every later hash and the head, and any forged transition.
+    It cannot detect a writer who rewrites the whole chain consistently; a
+    keyed chain can, as long as the key is kept away from the ledger's
+    writers. Neither detects a rollback to an older copy of the whole file:
+    record ``report.datasets[i].head_hash`` somewhere the ledger's writers
+    cannot change (see ``docs/security.md``).
 
     Examples
     --------
@@ -1055,17 +1352,31 @@ def verify_ledger(
     >>> con.commit(); con.close()
     >>> verify_ledger(path).problems[0].kind
     'altered'
+
+    A keyed ledger is verified with its key:
+
+    >>> import secrets
+    >>> key = secrets.token_bytes(32)
+    >>> keyed = os.path.join(tempfile.mkdtemp(), "k.ledger")
+    >>> with Accountant.open(keyed, dataset="a", epsilon=1.0, chain_key=key) as acc:
+    ...     _ = acc.spend(PureDP(0.5), label="q")
+    >>> verify_ledger(keyed, key=key).ok
+    True
+    >>> [p.kind for p in verify_ledger(keyed).problems]  # without the key
+    ['key']
     """
-    path = os.fspath(path)
+    path = _check_path(path)
+    chain_key = check_chain_key(key, "key")
+    on_event = _check_callback(on_event)
     if not os.path.exists(path):
-        raise LedgerError(f"ledger {path!r} does not exist")
+        raise LedgerError(f"ledger `path` {path!r} does not exist")
     _check_magic(path)
     problems: list[LedgerProblem] = []
     summaries: list[DatasetSummary] = []
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as err:
-        raise LedgerError(f"cannot open ledger {path!r}: {err}") from err
+        raise LedgerError(f"cannot open ledger `path` {path!r}: {err}") from err
     try:
         _check_meta(con, path)
         try:
@@ -1076,12 +1387,12 @@ def verify_ledger(
                     LedgerProblem(None, None, "corrupt", f"quick_check: {check!r}")
                 )
             datasets = con.execute(
-                "SELECT name, header, genesis_hash, head_index, head_hash FROM datasets "
-                "ORDER BY name"
+                "SELECT name, header, genesis_hash, head_index, head_hash, head_mac "
+                "FROM datasets ORDER BY name"
             ).fetchall()
-            for name, header_text, genesis, head_index, head_hash in datasets:
+            for name, header_text, genesis, *head in datasets:
                 summary, found = _verify_dataset(
-                    con, name, header_text, genesis, head_index, head_hash
+                    con, name, header_text, genesis, tuple(head), chain_key
                 )
                 problems.extend(found)
                 if summary is not None:

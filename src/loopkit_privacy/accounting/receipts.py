@@ -6,9 +6,14 @@ of the receipt before it. A receipt's own hash covers all of its fields
 (including that previous hash), serialised as canonical JSON, so changing,
 removing or reordering any receipt breaks the chain after it.
 
-A chain has two kinds of entries: ``"spend"`` (a charge, either committed or
-still pending) and ``"release"`` (the reservation of an earlier spend was given
-back because its release failed before producing any output). The first entry
+A chain has three kinds of entries: ``"spend"`` (a charge: committed at once
+by :meth:`~loopkit_privacy.accounting.Accountant.spend`, or a *reservation*
+made by :meth:`~loopkit_privacy.accounting.Accountant.transaction`, which stays
+pending until it is settled), ``"commit"`` (a pending reservation became a
+committed spend) and ``"release"`` (a pending reservation was given back
+because its release failed before producing any output). A committed spend is
+final: no entry can give it back, and a verifier replays these transitions
+(see :func:`~loopkit_privacy.accounting.verify_ledger`). The first entry
 of a chain points at the *genesis* hash: the hash of the budget header (dataset,
 accounting, budget), so that the budget cannot be changed behind the chain's
 back either.
@@ -50,8 +55,9 @@ __all__ = [
 
 #: Name written into every ledger and budget header.
 FORMAT = "loopkit-privacy-ledger"
-#: Version of the receipt and ledger format.
-FORMAT_VERSION = 1
+#: Version of the receipt and ledger format (2: commit entries, reservations
+#: and the optional keyed chain; version-1 ledgers are not read).
+FORMAT_VERSION = 2
 
 
 def canonical_json(value: Any) -> str:
@@ -70,14 +76,28 @@ def canonical_json(value: Any) -> str:
     --------
     >>> canonical_json({"b": 1, "a": [0.5, None]})
     '{"a":[0.5,null],"b":1}'
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` holds something JSON cannot represent (NaN, ±inf, an
+        arbitrary object, a non-string key).
     """
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        allow_nan=False,
-        ensure_ascii=False,
-    )
+    try:
+        return json.dumps(
+            value,
+            sort_keys=True,
+            separators=(",", ":"),
+            allow_nan=False,
+            ensure_ascii=False,
+        )
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(
+            f"`value` must be JSON-able data with finite numbers and string keys: "
+            f"{err}",
+            parameter="value",
+            value=None,
+        ) from err
 
 
 def _sha256(text: str) -> str:
@@ -102,8 +122,27 @@ def genesis_hash(header: dict[str, Any]) -> str:
     --------
     >>> len(genesis_hash({"dataset": "d"}))
     64
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``header`` is not a dict of JSON-able data.
     """
-    return _sha256(canonical_json(header))
+    if not isinstance(header, dict):
+        raise InvalidParameterError(
+            f"`header` must be a dict, got {type(header).__name__}",
+            parameter="header",
+            value=None,
+        )
+    try:
+        text = canonical_json(header)
+    except InvalidParameterError as err:
+        raise InvalidParameterError(
+            f"`header` must hold only JSON-able data: {err}",
+            parameter="header",
+            value=None,
+        ) from err
+    return _sha256(text)
 
 
 def cost_to_dict(cost: PrivacyLoss) -> dict[str, Any]:
@@ -185,9 +224,20 @@ def event_to_dict(event: NoiseEvent | None) -> dict[str, Any] | None:
     --------
     >>> event_to_dict(NoiseEvent("gaussian", 2.0))
     {'kind': 'gaussian', 'noise_multiplier': 2.0}
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``event`` is neither a NoiseEvent nor None.
     """
     if event is None:
         return None
+    if not isinstance(event, NoiseEvent):
+        raise InvalidParameterError(
+            f"`event` must be a NoiseEvent or None, got {event!r}",
+            parameter="event",
+            value=event,
+        )
     return {"kind": event.kind, "noise_multiplier": event.noise_multiplier}
 
 
@@ -308,10 +358,17 @@ class Receipt:
         SHA-256 of this entry's canonical JSON (all fields but ``hash``).
     event : NoiseEvent or None
         The noise event, for Rényi accounting.
-    kind : {"spend", "release"}
-        A charge, or the return of an earlier spend's reservation.
+    kind : {"spend", "release", "commit"}
+        A charge; the return of a pending reservation; or the commit of one.
     releases : str or None
-        For ``kind="release"``, the id of the spend given back.
+        For ``kind="release"``, the id of the reservation given back.
+    commits : str or None
+        For ``kind="commit"``, the id of the reservation committed.
+    reservation : bool
+        For ``kind="spend"``: True for a reservation made by
+        :meth:`~loopkit_privacy.accounting.Accountant.transaction` (pending
+        until a later ``"commit"`` or ``"release"`` entry settles it), False
+        for a spend committed at once. A committed spend is never given back.
 
     Examples
     --------
@@ -337,6 +394,8 @@ class Receipt:
     event: NoiseEvent | None = None
     kind: str = "spend"
     releases: str | None = None
+    commits: str | None = None
+    reservation: bool = False
 
     def body(self) -> dict[str, Any]:
         """Every hashed field, as JSON-able data (all fields but ``hash``).
@@ -367,6 +426,8 @@ class Receipt:
             "request_id": self.request_id,
             "kind": self.kind,
             "releases": self.releases,
+            "commits": self.commits,
+            "reservation": self.reservation,
             "prev_hash": self.prev_hash,
         }
 
@@ -435,6 +496,8 @@ class Receipt:
 
         Raises
         ------
+        InvalidParameterError
+            When ``data`` is not a dict.
         LedgerError
             When a field is missing or malformed.
 
@@ -445,6 +508,22 @@ class Receipt:
         >>> Receipt.from_dict(r.to_dict()) == r
         True
         """
+        if not isinstance(data, dict):
+            raise InvalidParameterError(
+                f"`data` must be a dict (a receipt's to_dict() output), got "
+                f"{type(data).__name__}",
+                parameter="data",
+                value=None,
+            )
+        for name, types in (
+            ("releases", (str, type(None))),
+            ("commits", (str, type(None))),
+            ("reservation", (bool,)),
+        ):
+            if name in data and not isinstance(data[name], types):
+                raise LedgerError(
+                    f"malformed receipt record: {name!r} is {data[name]!r}"
+                )
         try:
             return cls(
                 id=str(data["id"]),
@@ -463,6 +542,8 @@ class Receipt:
                 event=event_from_dict(data["event"]),
                 kind=str(data["kind"]),
                 releases=data["releases"],
+                commits=data["commits"],
+                reservation=data["reservation"],
             )
         except (KeyError, TypeError, ValueError) as err:
             raise LedgerError(f"malformed receipt record: {err!r}") from err
@@ -470,7 +551,9 @@ class Receipt:
     def __repr__(self) -> str:
         parts = [f"#{self.index}"]
         if self.kind != "spend":
-            parts.append(f"{self.kind} of {self.releases}")
+            parts.append(f"{self.kind} of {self.releases or self.commits}")
+        elif self.reservation:
+            parts.append("reservation")
         if self.label is not None:
             parts.append(f"label={self.label!r}")
         parts.append(f"cost={self.cost!r}")

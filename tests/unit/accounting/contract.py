@@ -289,8 +289,9 @@ class AccountantContract:
         acc = self.make(rho=1.0, accounting="zcdp")
         with pytest.raises(UnsupportedCompositionError, match=r"event"):
             acc.spend(ApproxDP(0.5, 1e-6))
-        acc.spend(ApproxDP(0.5, 1e-6), event=NoiseEvent("gaussian", 2.0))
-        assert acc.spent == ZCDP(0.125)
+        # sigma = 10 sensitivities is (0.5, 1e-6)-DP, and 1/200-zCDP
+        acc.spend(ApproxDP(0.5, 1e-6), event=NoiseEvent("gaussian", 10.0))
+        assert acc.spent == ZCDP(0.005)
 
     def test_basic_refuses_zcdp_costs(self):
         acc = self.make(epsilon=1.0)
@@ -341,7 +342,44 @@ class AccountantContract:
             ({"epsilon": 1.0, "accounting": "fancy"}, r"accounting"),
             ({"epsilon": 1.0, "accounting": "zcdp"}, r"delta > 0"),
             ({"epsilon": 1.0, "accounting": "rdp"}, r"delta > 0"),
-            ({"rho": 1.0}, r"accounting='zcdp'"),
+            ({"rho": 1.0, "accounting": "basic"}, r"accounting='zcdp'"),
+            ({"rho": 1.0, "accounting": "rdp"}, r"accounting='zcdp'"),
+            ({"rho": "1.0"}, r"rho"),
+            ({"rho": True}, r"rho"),
+            ({"epsilon": "1.0"}, r"epsilon"),
+            ({"epsilon": None, "delta": 1e-6}, r"budget is required"),
+            ({"epsilon": 1.0, "delta": None, "accounting": "zcdp"}, r"delta > 0"),
+            (
+                {"epsilon": 1.0, "delta": 1e-6, "accounting": "rdp", "orders": "abc"},
+                r"orders",
+            ),
+            (
+                {"epsilon": 1.0, "delta": 1e-6, "accounting": "rdp", "orders": 5},
+                r"orders",
+            ),
+            (
+                {
+                    "epsilon": 1.0,
+                    "delta": 1e-6,
+                    "accounting": "rdp",
+                    "orders": [2, None],
+                },
+                r"orders",
+            ),
+            (
+                {
+                    "epsilon": 1.0,
+                    "delta": 1e-6,
+                    "accounting": "rdp",
+                    "orders": [2, True],
+                },
+                r"orders",
+            ),
+            ({"epsilon": 1.0, "accounting": ["basic"]}, r"accounting"),
+            ({"epsilon": 1.0, "dataset": 5}, r"dataset"),
+            ({"epsilon": 1.0, "allow_insecure": "no"}, r"allow_insecure"),
+            ({"epsilon": 1.0, "on_event": "print"}, r"on_event"),
+            ({"epsilon": 1.0, "warn_fraction": "0.5"}, r"warn_fraction"),
             ({"epsilon": 1.0, "rho": 1.0, "accounting": "zcdp"}, r"not both"),
             ({}, r"budget is required"),
             ({"epsilon": 1.0, "warn_fraction": 1.5}, r"warn_fraction"),
@@ -350,3 +388,229 @@ class AccountantContract:
     def test_bad_budgets_are_refused(self, kwargs, match):
         with pytest.raises(InvalidParameterError, match=match):
             self.make(**kwargs)
+
+    # --------------------------------------------------- a rho budget is zCDP
+    def test_a_rho_budget_implies_zcdp_accounting(self):
+        acc = self.make(rho=0.5)
+        assert acc.accounting == "zcdp"
+        assert acc.budget == ZCDP(0.5)
+        acc.spend(ZCDP(0.25))
+        acc.spend(PureDP(0.5))  # 0.125
+        assert acc.spent == ZCDP(0.375)
+        explicit = self.make(rho=0.5, accounting="zcdp")
+        assert explicit.budget == acc.budget
+
+    # ------------------------------------------------- every wrong argument
+    @pytest.mark.parametrize(
+        "cost",
+        [
+            "nonsense",
+            "PureDP(0.5)",
+            0.5,
+            1,
+            None,
+            True,
+            {"epsilon": 0.5},
+            (0.5, 0.0),
+            Fraction(1, 2),
+            NoiseEvent("laplace", 2.0),
+            PureDP,
+        ],
+        ids=repr,
+    )
+    def test_a_cost_that_is_not_a_privacy_loss_is_refused_everywhere(self, cost):
+        acc = self.make(epsilon=1.0)
+        acc.spend(PureDP(0.25))
+        before = (acc.spent, acc.receipts)
+        with pytest.raises(InvalidParameterError, match=r"`cost` must be") as info:
+            acc.spend(cost)
+        assert info.value.parameter == "cost"
+        with pytest.raises(InvalidParameterError, match=r"`cost` must be") as info:
+            acc.can_spend(cost)
+        assert info.value.parameter == "cost"
+        ran = []
+        with (
+            pytest.raises(InvalidParameterError, match=r"`cost` must be") as info,
+            acc.transaction(cost),
+        ):
+            ran.append(True)  # pragma: no cover - must not run
+        assert info.value.parameter == "cost"
+        assert ran == []
+        assert (acc.spent, acc.receipts) == before
+
+    def test_an_exhausted_remaining_is_not_a_cost(self):
+        # acc.remaining of an exhausted budget is a loss of exactly 0, which is
+        # shown but is no cost: charging it would record an unreadable receipt
+        for kwargs, cost in (
+            ({"epsilon": 1.0}, PureDP(1.0)),
+            ({"epsilon": 1.0, "delta": 1e-6}, ApproxDP(1.0, 1e-6)),
+            ({"rho": 0.5}, ZCDP(0.5)),
+        ):
+            acc = self.make(**kwargs)
+            acc.spend(cost)
+            zero = acc.remaining
+            for call in (acc.spend, acc.can_spend):
+                with pytest.raises(InvalidParameterError, match=r"cost") as info:
+                    call(zero)
+                assert info.value.parameter == "cost"
+            with (
+                pytest.raises(InvalidParameterError, match=r"cost"),
+                acc.transaction(zero),
+            ):
+                pass  # pragma: no cover
+            assert len(acc.receipts) == 1
+
+    @pytest.mark.parametrize(
+        ("kwargs", "parameter"),
+        [
+            ({"label": True}, "label"),
+            ({"label": 5}, "label"),
+            ({"label": b"dau"}, "label"),
+            ({"label": ["dau"]}, "label"),
+            ({"mechanism": 1.5}, "mechanism"),
+            ({"privacy_unit": False}, "privacy_unit"),
+            ({"request_id": 7}, "request_id"),
+            ({"request_id": True}, "request_id"),
+            ({"insecure": "yes"}, "insecure"),
+            ({"insecure": 1}, "insecure"),
+            ({"insecure": None}, "insecure"),
+            ({"parameters": [1, 2]}, "parameters"),
+            ({"parameters": {"x": float("nan")}}, "parameters"),
+            ({"parameters": {1: 2}}, "parameters"),
+            ({"parameters": {"x": object()}}, "parameters"),
+            ({"event": "laplace"}, "event"),
+            ({"event": ("laplace", 2.0)}, "event"),
+            ({"event": PureDP(0.5)}, "event"),
+        ],
+        ids=repr,
+    )
+    def test_wrong_keyword_arguments_are_refused_and_spend_nothing(
+        self, kwargs, parameter
+    ):
+        acc = self.make(epsilon=1.0)
+        with pytest.raises(InvalidParameterError, match=rf"`{parameter}`") as info:
+            acc.spend(PureDP(0.5), **kwargs)
+        assert info.value.parameter == parameter
+        with (
+            pytest.raises(InvalidParameterError, match=rf"`{parameter}`"),
+            acc.transaction(PureDP(0.5), **kwargs),
+        ):
+            pass  # pragma: no cover
+        if set(kwargs) == {"event"}:
+            with pytest.raises(InvalidParameterError, match=r"`event`"):
+                acc.can_spend(PureDP(0.5), event=kwargs["event"])
+        assert acc.receipts == ()
+        assert acc.spent.epsilon == 0.0
+
+    def test_can_spend_still_answers_false_for_costs_it_cannot_compose(self):
+        acc = self.make(epsilon=1.0)
+        assert acc.can_spend(ZCDP(0.1)) is False
+        rdp = self.make(epsilon=1.0, delta=1e-6, accounting="rdp")
+        assert rdp.can_spend(ApproxDP(0.1, 1e-9)) is False
+
+    # ------------------------------------------------ cost and event agree
+    @pytest.mark.parametrize(
+        ("cost", "event"),
+        [
+            # Laplace with multiplier m is (1/m)-DP
+            (PureDP(0.01), NoiseEvent("laplace", 1.0)),
+            (PureDP(0.5), NoiseEvent("laplace", 1.0)),
+            (ApproxDP(0.5, 1e-3), NoiseEvent("laplace", 1.0)),
+            (ZCDP(0.001), NoiseEvent("laplace", 1.0)),  # needs 1/2
+            # a Gaussian is never pure DP
+            (PureDP(5.0), NoiseEvent("gaussian", 10.0)),
+            (ApproxDP(5.0, 0.0), NoiseEvent("gaussian", 10.0)),
+            # Gaussian with multiplier m is 1/(2m^2)-zCDP
+            (ZCDP(0.1), NoiseEvent("gaussian", 1.0)),  # needs 1/2
+            (ApproxDP(0.1, 1e-6), NoiseEvent("gaussian", 1.0)),
+            (ApproxDP(1.0, 1e-6), NoiseEvent("gaussian", 3.0)),  # needs m ~ 4.2
+        ],
+        ids=repr,
+    )
+    @pytest.mark.parametrize(
+        "budget",
+        [
+            {"epsilon": 10.0, "delta": 1e-3},
+            {"epsilon": 10.0, "delta": 1e-3, "accounting": "zcdp"},
+            {"epsilon": 10.0, "delta": 1e-3, "accounting": "rdp"},
+            {"rho": 10.0},
+        ],
+        ids=["basic", "zcdp", "rdp", "rho"],
+    )
+    def test_an_event_weaker_than_its_cost_is_refused(self, budget, cost, event):
+        acc = self.make(**budget)
+        with pytest.raises(InvalidParameterError, match=r"`event`") as info:
+            acc.spend(cost, event=event)
+        assert info.value.parameter == "event"
+        with pytest.raises(InvalidParameterError, match=r"`event`"):
+            acc.can_spend(cost, event=event)
+        with (
+            pytest.raises(InvalidParameterError, match=r"`event`"),
+            acc.transaction(cost, event=event),
+        ):
+            pass  # pragma: no cover
+        assert acc.receipts == ()
+
+    @pytest.mark.parametrize(
+        ("cost", "event"),
+        [
+            (PureDP(1.0), NoiseEvent("laplace", 1.0)),
+            (PureDP(1.0), NoiseEvent("laplace", 10.0)),  # more noise than needed
+            (ApproxDP(1.0, 1e-6), NoiseEvent("laplace", 1.0)),
+            (ZCDP(0.5), NoiseEvent("laplace", 1.0)),
+            (ZCDP(0.5), NoiseEvent("gaussian", 1.0)),
+            (ApproxDP(1.0, 1e-5), NoiseEvent("gaussian", 3.7307)),  # analytic
+            (ApproxDP(6.0, 1e-6), NoiseEvent("gaussian", 1.0)),  # from zCDP
+        ],
+        ids=repr,
+    )
+    def test_an_event_at_least_as_strong_as_its_cost_is_accepted(self, cost, event):
+        for budget in (
+            {"epsilon": 10.0, "delta": 1e-3},
+            {"epsilon": 10.0, "delta": 1e-3, "accounting": "zcdp"},
+            {"epsilon": 10.0, "delta": 1e-3, "accounting": "rdp"},
+        ):
+            if isinstance(cost, ZCDP) and "accounting" not in budget:
+                continue  # basic accounting cannot compose zCDP at all
+            acc = self.make(**budget)
+            assert acc.can_spend(cost, event=event)
+            acc.spend(cost, event=event)
+            assert len(acc.receipts) == 1
+
+    def test_the_library_mechanisms_costs_and_events_are_accepted(self):
+        import warnings
+
+        from loopkit_privacy import mechanisms as mech
+
+        built = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # large epsilons warn
+            for sens in (1, 3, 7.5, 100, 1e-3):
+                for eps in (0.1, 1.0, 5.0):
+                    built.append(mech.GeometricMechanism(sensitivity=sens, epsilon=eps))
+                    built.append(mech.LaplaceMechanism(sensitivity=sens, epsilon=eps))
+                    for delta in (1e-9, 1e-3, 0.1):
+                        for cls in (
+                            mech.GaussianMechanism,
+                            mech.DiscreteGaussianMechanism,
+                        ):
+                            for dim in (1, 4):
+                                built.append(
+                                    cls(
+                                        sensitivity=sens,
+                                        epsilon=eps,
+                                        delta=delta,
+                                        dimension=dim,
+                                    )
+                                )
+                for rho in (0.01, 0.3, 2.0):
+                    built.append(mech.GaussianMechanism(sensitivity=sens, rho=rho))
+                    built.append(
+                        mech.DiscreteGaussianMechanism(sensitivity=sens, rho=rho)
+                    )
+        rdp = self.make(epsilon=1e6, delta=0.5, accounting="rdp")
+        zcdp = self.make(rho=1e6)
+        for m in built:
+            for acc in (rdp, zcdp):
+                assert acc.can_spend(m.cost, event=m.event), (m.cost, m.event)
+            rdp.spend(m.cost, event=m.event)

@@ -68,3 +68,31 @@ def test_not_a_ledger_exit_code(tmp_path, capsys):
     assert run(["ledger", "verify", str(bogus)]) == 2
     assert "not a SQLite database" in capsys.readouterr().err
     assert run(["ledger", "show", str(tmp_path / "missing")]) == 2
+
+
+def test_verify_with_a_key_file(tmp_path, capsys):
+    key = bytes(range(32))
+    path = tmp_path / "k.ledger"
+    with Accountant.open(path, dataset="events", epsilon=1.0, chain_key=key) as acc:
+        acc.spend(PureDP(0.25), label="dau")
+    key_file = tmp_path / "ledger.key"
+    key_file.write_text(key.hex() + "\n")
+    assert run(["ledger", "verify", str(path), "--key-file", str(key_file)]) == 0
+    assert "OK" in capsys.readouterr().out
+    # without the key, or with another one, a keyed ledger does not verify
+    assert run(["ledger", "verify", str(path)]) == 1
+    assert "key" in capsys.readouterr().out
+    other = tmp_path / "other.key"
+    other.write_text(bytes(range(1, 33)).hex())
+    assert run(["ledger", "verify", str(path), "--key-file", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out
+    assert key.hex() not in out
+    assert run(["ledger", "show", str(path), "--key-file", str(key_file)]) == 0
+    capsys.readouterr()
+    # a key file that is not hex, or is missing, is a usage error
+    bad = tmp_path / "bad.key"
+    bad.write_text("not hex at all")
+    assert run(["ledger", "verify", str(path), "--key-file", str(bad)]) == 2
+    assert "hex" in capsys.readouterr().err
+    assert run(["ledger", "verify", str(path), "--key-file", str(tmp_path / "no")]) == 2

@@ -120,7 +120,8 @@ def test_rdp_accountant_matches_dp_accounting_for_mixed_releases():
     for i in range(30):
         if i % 3:
             ref.compose(dp_accounting.GaussianDpEvent(4.0))
-            acc.spend(ApproxDP(1.0, 1e-7), event=NoiseEvent("gaussian", 4.0))
+            # sigma = 4 sensitivities is (1, 1e-5)-DP (analytic Gaussian)
+            acc.spend(ApproxDP(1.0, 1e-5), event=NoiseEvent("gaussian", 4.0))
         else:
             ref.compose(dp_accounting.LaplaceDpEvent(8.0))
             acc.spend(PureDP(0.125), event=NoiseEvent("laplace", 8.0))
@@ -209,3 +210,92 @@ def test_basic_composition():
 def test_bad_arguments(call, match):
     with pytest.raises(InvalidParameterError, match=match):
         call()
+
+
+def test_basic_composition_sums_exactly_like_the_accountant():
+    # the float sum of ten 0.1 is 0.9999999999999999; the exact sum is 1
+    assert basic_composition(*[PureDP(0.1)] * 10) == PureDP(1.0)
+    assert basic_composition(PureDP(0.1), PureDP(0.2)) == PureDP(0.3)
+    assert basic_composition(ZCDP(0.1), ZCDP(0.2)) == ZCDP(0.3)
+    assert basic_composition(ApproxDP(0.1, 1e-7), ApproxDP(0.2, 2e-7)) == ApproxDP(
+        0.3, 3e-7
+    )
+    costs = [PureDP(0.001)] * 7 + [
+        ApproxDP(0.3, 1e-9),
+        PureDP(0.1),
+        ApproxDP(0.07, 3e-9),
+    ]
+    acc = Accountant(epsilon=10.0, delta=1e-6)
+    for cost in costs:
+        acc.spend(cost)
+    assert basic_composition(*costs) == acc.spent
+    z = Accountant(rho=10.0)
+    zs = [ZCDP(0.1)] * 3 + [ZCDP(1e-3)] * 11
+    for cost in zs:
+        z.spend(cost)
+    assert basic_composition(*zs) == z.spent
+
+
+def test_basic_composition_rounds_up():
+    # 1 + 1e-20 has no float; the float sum rounds it down to 1.0 (too little)
+    total = basic_composition(PureDP(1.0), PureDP(1e-20))
+    assert total == PureDP(math.nextafter(1.0, math.inf))
+    acc = Accountant(epsilon=2.0)
+    acc.spend(PureDP(1.0))
+    acc.spend(PureDP(1e-20))
+    assert acc.spent == total
+
+
+@pytest.mark.parametrize(
+    ("costs", "match"),
+    [
+        (("nonsense",), r"`costs`"),
+        ((PureDP(0.5), None), r"`costs`"),
+        ((0.5, 0.5), r"`costs`"),
+        ((PureDP(0.5), "PureDP(0.5)"), r"`costs`"),
+        ((ApproxDP(0.5, 0.6), ApproxDP(0.5, 0.6)), r"`costs`"),
+        ((PureDP(1e308), PureDP(1e308)), r"`costs`"),
+    ],
+    ids=repr,
+)
+def test_basic_composition_refuses_what_is_not_a_cost(costs, match):
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        basic_composition(*costs)
+    assert info.value.parameter == "costs"
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: gaussian_rdp(1.0, orders="abc"), "orders"),
+        (lambda: gaussian_rdp(1.0, orders=5), "orders"),
+        (lambda: laplace_rdp(1.0, orders=[2.0, None]), "orders"),
+        (lambda: pure_dp_rdp(1.0, ["x"]), "orders"),
+        (lambda: pure_dp_rdp(1.0, [2.0, True]), "orders"),
+        (lambda: rdp_to_approx_dp([2.0], "x", 1e-6), "rdp"),
+        (lambda: rdp_to_approx_dp([2.0], None, 1e-6), "rdp"),
+        (lambda: rdp_to_approx_dp([2.0], [float("nan")], 1e-6), "rdp"),
+        (lambda: rdp_to_approx_dp(None, [1.0], 1e-6), "orders"),
+        (lambda: rdp_to_approx_dp([2.0], [1.0], "1e-6"), "delta"),
+        (lambda: zcdp_to_approx_dp(0.5, 1e-6, method=["cks"]), "method"),
+        (lambda: zcdp_to_approx_dp(0.5, 1e-6, method=None), "method"),
+        (lambda: zcdp_rho_for(1.0, 1e-6, method=["cks"]), "method"),
+        (lambda: zcdp_rho_for(1.0, 1e-6, method="magic"), "method"),
+        (lambda: zcdp_rho_for("1.0", 1e-6), "epsilon"),
+        (lambda: advanced_composition("0.1", k=10, delta_prime=1e-6), "epsilon"),
+        (lambda: advanced_composition(0.1, k=True, delta_prime=1e-6), "k"),
+        (lambda: advanced_composition(0.1, k=10, delta_prime=None), "delta_prime"),
+        (
+            lambda: advanced_composition_per_step(1.0, None, k=10, delta_prime=1e-7),
+            "delta",
+        ),
+        (
+            lambda: advanced_composition_per_step(1.0, 1e-6, k=2.5, delta_prime=1e-7),
+            "k",
+        ),
+    ],
+)
+def test_wrong_arguments_raise_a_privacy_error_naming_the_parameter(call, parameter):
+    with pytest.raises(InvalidParameterError) as info:
+        call()
+    assert info.value.parameter == parameter
