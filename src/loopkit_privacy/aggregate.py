@@ -501,7 +501,8 @@ def privacy_info(result: Any) -> dict[str, Any]:
         meta = result.schema.metadata or {}
         if _META_KEY not in meta:
             raise InvalidParameterError(
-                "this table carries no privacy information (was it made by an aggregate_* function?)",
+                "`result` carries no privacy information: pass the table an "
+                "aggregate_* function or cohort_retention returned",
                 parameter="result",
             )
         return dict(json.loads(meta[_META_KEY]))
@@ -510,8 +511,9 @@ def privacy_info(result: Any) -> dict[str, Any]:
     info = getattr(result, _ATTR, None)
     if info is None:
         raise InvalidParameterError(
-            "this table carries no privacy information (was it made by an aggregate_* "
-            "function? polars drops it on any transformation)",
+            "`result` carries no privacy information: pass the table an aggregate_* "
+            "function or cohort_retention returned (polars drops it on any "
+            f"transformation); got an object of type {type(result).__name__}",
             parameter="result",
         )
     return dict(info)
@@ -613,6 +615,8 @@ def _bounds(
         return ContributionBounds(
             None, max_partitions_per_user, max_contributions_per_partition, bounds
         )
+    # Without groups there is one partition: L0 is validated, then 1.
+    check_positive_int(max_partitions_per_user, "max_partitions_per_user")
     return ContributionBounds(
         privacy_unit,
         max_partitions_per_user if by else 1,
@@ -766,6 +770,13 @@ def _plan(
             value=invalid,
         )
     check_accountant(accountant)
+    if label is not None and (not isinstance(label, str) or not label):
+        raise InvalidParameterError(
+            f"`label` must be a non-empty string (or None), got {label!r}; pass "
+            "e.g. label='weekly active users'",
+            parameter="label",
+            value=label,
+        )
     bounds = _bounds(
         privacy_unit,
         max_partitions_per_user,
@@ -775,7 +786,8 @@ def _plan(
     )
     if kind in ("sum", "average") and bounds.bounds is None:
         raise InvalidParameterError(
-            f"aggregate_{kind} needs `bounds=(lo, hi)` to clamp values; pass e.g. bounds=(0, 100)",
+            f"`bounds` is required: aggregate_{kind} clamps each value to "
+            "bounds=(lo, hi); pass e.g. bounds=(0, 100)",
             parameter="bounds",
             value=None,
         )
@@ -1305,8 +1317,14 @@ def aggregate_count(
     (['page', 'count', 'count_ci_low', 'count_ci_high'], ['docs', 'home'])
     """
     budget = _Budget.of(mechanism, epsilon, delta, rho)
+    if not isinstance(distinct, bool | np.bool_):
+        raise InvalidParameterError(
+            f"`distinct` must be True or False, got {distinct!r}",
+            parameter="distinct",
+            value=distinct,
+        )
     return _run(
-        kind="distinct" if distinct else "count",
+        kind="distinct" if bool(distinct) else "count",
         table=table,
         by=by,
         column=None,

@@ -78,6 +78,15 @@ class ContributionBounds:
     bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.privacy_unit is not None and (
+            not isinstance(self.privacy_unit, str) or not self.privacy_unit
+        ):
+            raise InvalidParameterError(
+                "`privacy_unit` must be a column name (or None for event-level "
+                f"privacy), got {self.privacy_unit!r}; pass e.g. privacy_unit='user_id'",
+                parameter="privacy_unit",
+                value=self.privacy_unit,
+            )
         l0 = check_positive_int(self.max_partitions_per_user, "max_partitions_per_user")
         linf = check_positive_int(
             self.max_contributions_per_partition, "max_contributions_per_partition"

@@ -377,8 +377,9 @@ def _plan(
     n_cohorts = p1 - p0 + 1
     if n_cohorts * (1 + n_periods) > _MAX_CELLS:
         raise InvalidParameterError(
-            f"{n_cohorts} cohorts x {n_periods} periods is too many cells for one "
-            "release; use a coarser period or a shorter range",
+            f"`n_periods`={n_periods} with {n_cohorts} cohorts (from `start` and "
+            f"`end`) is too many cells for one release (at most {_MAX_CELLS}); "
+            "use fewer periods, a coarser `period` or a shorter range",
             parameter="n_periods",
             value=n_periods,
         )

@@ -29,6 +29,7 @@ __all__ = [
     "InsecureRandomnessError",
     "InsecureRandomnessWarning",
     "InvalidParameterError",
+    "InvalidRandomSourceError",
     "KeyExposureError",
     "LedgerError",
     "LedgerIntegrityError",
@@ -151,6 +152,24 @@ class UnsupportedCompositionError(PrivacyError):
 
 class InsecureRandomnessError(PrivacyError):
     """Insecure randomness was used where secure randomness is required."""
+
+
+class InvalidRandomSourceError(InsecureRandomnessError, InvalidParameterError):
+    """An ``rng`` argument is not a source the library accepts.
+
+    Both an :class:`InsecureRandomnessError` (a seed or a ``numpy`` generator
+    is refused because it is not secure) and an :class:`InvalidParameterError`
+    naming the parameter (``rng``).
+
+    Examples
+    --------
+    >>> from loopkit_privacy.random import resolve_rng
+    >>> try:
+    ...     resolve_rng(42)
+    ... except InvalidRandomSourceError as err:
+    ...     print(err.parameter)
+    rng
+    """
 
 
 class LedgerError(PrivacyError):

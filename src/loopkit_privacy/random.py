@@ -45,6 +45,7 @@ from loopkit_privacy.errors import (
     InsecureRandomnessError,
     InsecureRandomnessWarning,
     InvalidParameterError,
+    InvalidRandomSourceError,
 )
 
 __all__ = [
@@ -348,8 +349,9 @@ def resolve_rng(rng: Any) -> RandomSource:
 
     Raises
     ------
-    InsecureRandomnessError
-        For any other object.
+    InvalidRandomSourceError
+        For any other object (an :class:`InsecureRandomnessError` and an
+        :class:`InvalidParameterError` naming ``rng``).
 
     Examples
     --------
@@ -358,16 +360,18 @@ def resolve_rng(rng: Any) -> RandomSource:
     >>> resolve_rng(42)
     Traceback (most recent call last):
     ...
-    loopkit_privacy.errors.InsecureRandomnessError: `rng` must be None (secure default), lp.random.SecureRandom() or lp.random.InsecureSeededRandom(seed), got 42 of type int
+    loopkit_privacy.errors.InvalidRandomSourceError: `rng` must be None (secure default), lp.random.SecureRandom() or lp.random.InsecureSeededRandom(seed), got 42 of type int
     """
     if rng is None:
         return default_rng()
     if isinstance(rng, SecureRandom | InsecureSeededRandom):
         return rng
-    raise InsecureRandomnessError(
+    raise InvalidRandomSourceError(
         "`rng` must be None (secure default), lp.random.SecureRandom() or "
         f"lp.random.InsecureSeededRandom(seed), got {rng!r} of type "
-        f"{type(rng).__name__}"
+        f"{type(rng).__name__}",
+        parameter="rng",
+        value=None,
     )
 
 

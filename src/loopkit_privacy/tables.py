@@ -75,20 +75,21 @@ Family: TypeAlias = Literal["arrow", "polars", "polars_lazy", "pandas"]
 INFO_ATTR = "loopkit_privacy"
 
 
-def _family_of(table: Any) -> Family:
+def _family_of(table: Any, name: str = "table") -> Family:
     if isinstance(table, pa.Table):
         return "arrow"
     module = type(table).__module__.split(".")[0]
-    name = type(table).__name__
-    if module == "polars" and name == "DataFrame":
+    kind = type(table).__name__
+    if module == "polars" and kind == "DataFrame":
         return "polars"
-    if module == "polars" and name == "LazyFrame":
+    if module == "polars" and kind == "LazyFrame":
         return "polars_lazy"
-    if module == "pandas" and name == "DataFrame":
+    if module == "pandas" and kind == "DataFrame":
         return "pandas"
     raise ColumnTypeError(
-        f"expected a pyarrow.Table, polars DataFrame/LazyFrame or pandas DataFrame, "
-        f"got {type(table).__module__}.{name}"
+        f"`{name}` must be a pyarrow.Table, polars DataFrame/LazyFrame or pandas "
+        f"DataFrame, got an object of type {type(table).__module__}."
+        f"{type(table).__name__}; convert it first, e.g. pyarrow.table(...)"
     )
 
 
@@ -100,13 +101,13 @@ def _columns_of(table: Any, family: Family) -> list[str]:
     return [str(c) for c in table.columns]
 
 
-def family_of(table: Any) -> Family:
+def family_of(table: Any, name: str = "table") -> Family:
     """The table family: ``"arrow"``, ``"polars"``, ``"polars_lazy"`` or ``"pandas"``.
 
     Raises
     ------
     ColumnTypeError
-        For anything else.
+        For anything else; the message names the caller's parameter ``name``.
 
     Examples
     --------
@@ -114,7 +115,7 @@ def family_of(table: Any) -> Family:
     >>> family_of(pa.table({"a": [1]}))
     'arrow'
     """
-    return _family_of(table)
+    return _family_of(table, name)
 
 
 def columns_of(table: Any) -> list[str]:

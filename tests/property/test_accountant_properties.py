@@ -99,7 +99,7 @@ def test_rdp_accountant_never_exceeds_its_budget(eps, multipliers):
     acc = Accountant(epsilon=eps, delta=1e-6, accounting="rdp")
     for kind, m in multipliers:
         event = NoiseEvent(kind, m)
-        cost = PureDP(1.0 / m) if kind == "laplace" else ApproxDP(1.0, 1e-7)
+        cost = PureDP(1.0 / m) if kind == "laplace" else ZCDP(1.0 / (2 * m * m))
         before = (acc.spent, acc.receipts)
         try:
             acc.spend(cost, event=event)

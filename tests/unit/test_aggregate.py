@@ -934,7 +934,7 @@ BAD_CALLS = [
         SMALL,
         dict(column="minutes", bounds=None),
         InvalidParameterError,
-        r"needs `bounds=\(lo, hi\)`",
+        r"`bounds` is required",
     ),
     (
         "n = 0",
@@ -1150,7 +1150,7 @@ BAD_CALLS = [
         {"user_id": [1]},
         dict(),
         ColumnTypeError,
-        r"expected a pyarrow.Table",
+        r"`table` must be a pyarrow.Table",
     ),
 ]
 

@@ -59,7 +59,7 @@ def test_as_arrow_unknown_column_lists_available(family):
 def test_as_arrow_refuses_other_objects(obj):
     with pytest.raises(
         ColumnTypeError,
-        match=r"expected a pyarrow.Table, polars DataFrame/LazyFrame or pandas DataFrame",
+        match=r"must be a pyarrow.Table, polars DataFrame/LazyFrame or pandas DataFrame",
     ):
         tables.as_arrow(obj, [])
 
