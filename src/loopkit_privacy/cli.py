@@ -31,6 +31,7 @@ import numpy as np
 from loopkit_privacy import _kernels, aggregate, mechanisms
 from loopkit_privacy import random as lp_random
 from loopkit_privacy._progress import progress
+from loopkit_privacy._validate import check_delta, check_positive, check_positive_int
 from loopkit_privacy.errors import (
     InsecureRandomnessWarning,
     InvalidParameterError,
@@ -307,30 +308,69 @@ def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
         print(f"  {receipt.label}: {receipt.cost!r}")
 
 
-def _query(args: argparse.Namespace) -> int:
-    import polars as pl
+def _check_query_args(args: argparse.Namespace) -> str:
+    """Validate what the command line alone decides; return the query kind.
 
-    from loopkit_privacy.accounting import Accountant
-
+    Runs before the file is read or a ledger is opened, so that a bad command
+    creates no file and charges nothing.
+    """
     path = str(args.file)
-    if path.endswith(".parquet"):
-        frame = pl.scan_parquet(path)
-    elif path.endswith(".csv"):
-        frame = pl.scan_csv(path)
-    else:
+    if not path.endswith((".parquet", ".csv")):
         raise InvalidParameterError(
-            f"FILE must end in .parquet or .csv, got {path!r}",
+            f"`file` must end in .parquet or .csv, got {path!r}",
             parameter="file",
             value=path,
         )
     chosen = [k for k in ("count", "sum", "average", "top_n") if getattr(args, k)]
     if len(chosen) != 1:
         raise InvalidParameterError(
-            "choose exactly one of --count, --sum COL, --average COL, --top-n COL",
+            "choose exactly one `query`: --count, --sum COL, --average COL or "
+            f"--top-n COL (got {len(chosen)})",
             parameter="query",
             value=chosen,
         )
+    if args.privacy_unit is None and not args.event_level:
+        # Event-level privacy protects rows, not people: only on request.
+        raise InvalidParameterError(
+            "`privacy_unit` is required: pass --privacy-unit COLUMN (the column "
+            "identifying a user), or --event-level to protect single rows only",
+            parameter="privacy_unit",
+            value=None,
+        )
+    if args.privacy_unit is not None and args.event_level:
+        raise InvalidParameterError(
+            "give either --privacy-unit or --event-level, not both (`privacy_unit`)",
+            parameter="privacy_unit",
+            value=args.privacy_unit,
+        )
+    if chosen[0] in ("sum", "average") and args.bounds is None:
+        raise InvalidParameterError(
+            "--sum/--average need `bounds`: pass --bounds LO HI",
+            parameter="bounds",
+            value=None,
+        )
+    check_positive_int(args.rows, "rows", example="30")
+    if args.ledger:
+        # The ledger's budget has its own options: name them, not `epsilon`.
+        check_positive(args.budget_epsilon, "budget_epsilon", example="10")
+        check_delta(args.budget_delta, "budget_delta", allow_zero=True)
+    return chosen[0]
+
+
+def _query(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from loopkit_privacy.accounting import Accountant
+
+    kind = _check_query_args(args)
+    path = str(args.file)
+    frame = pl.scan_parquet(path) if path.endswith(".parquet") else pl.scan_csv(path)
     rng = None if args.seed is None else lp_random.InsecureSeededRandom(args.seed)
+    unit = None if args.event_level else args.privacy_unit
+    # Read only the columns the query needs, with a progress bar on a terminal.
+    value_col = args.top_n if kind == "top_n" else getattr(args, kind, None)
+    wanted = [c for c in [unit, *(args.by or []), value_col] if isinstance(c, str)]
+    available = frame.collect_schema().names()
     accountant = None
     if args.ledger:
         accountant = Accountant.open(
@@ -339,33 +379,35 @@ def _query(args: argparse.Namespace) -> int:
             epsilon=args.budget_epsilon,
             delta=args.budget_delta,
         )
-    unit = None if args.event_level else args.privacy_unit
-    # Read only the columns the query needs, with a progress bar on a terminal.
-    value_col = args.top_n if chosen[0] == "top_n" else getattr(args, chosen[0], None)
-    wanted = [c for c in [unit, *(args.by or []), value_col] if isinstance(c, str)]
-    available = frame.collect_schema().names()
-    with progress(total=2, desc=f"query {Path(path).name}", quiet=args.quiet) as bar:
-        bar.set_postfix_str("reading")
-        if wanted and all(c in available for c in wanted):
-            # (A missing column is left to the aggregation, whose error lists
-            # every column of the file.)
-            frame = frame.select(list(dict.fromkeys(wanted))).collect().lazy()
-        bar.update(1)
-        bar.set_postfix_str("private aggregation")
-        result = _run_query(args, frame, chosen[0], unit, accountant, rng)
-        bar.update(1)
-    table = result.collect()
-    with pl.Config(tbl_rows=args.rows, tbl_cols=-1):
-        print(table)
-    info = aggregate.privacy_info(result)
-    print(
-        f"cost: {info['cost']}; groups: {info['groups']}; insecure randomness: {info['insecure']}"
-    )
-    if accountant is not None:
+    try:
+        with progress(
+            total=2, desc=f"query {Path(path).name}", quiet=args.quiet
+        ) as bar:
+            bar.set_postfix_str("reading")
+            if wanted and all(c in available for c in wanted):
+                # (A missing column is left to the aggregation, whose error
+                # lists every column of the file.)
+                frame = frame.select(list(dict.fromkeys(wanted))).collect().lazy()
+            bar.update(1)
+            bar.set_postfix_str("private aggregation")
+            result = _run_query(args, frame, kind, unit, accountant, rng)
+            bar.update(1)
+        table = result.collect()
+        with pl.Config(tbl_rows=args.rows, tbl_cols=-1):
+            print(table)
+        info = aggregate.privacy_info(result)
         print(
-            f"ledger {args.ledger} [{args.dataset}]: remaining {accountant.remaining!r}"
+            f"cost: {info['cost']}; groups: {info['groups']}; "
+            f"insecure randomness: {info['insecure']}"
         )
-        accountant.close()
+        if accountant is not None:
+            print(
+                f"ledger {args.ledger} [{args.dataset}]: remaining "
+                f"{accountant.remaining!r}"
+            )
+    finally:
+        if accountant is not None:
+            accountant.close()
     return 0
 
 
@@ -401,12 +443,6 @@ def _run_query(
         if kind == "count":
             result = aggregate.aggregate_count(frame, distinct=args.distinct, **common)
         else:
-            if args.bounds is None:
-                raise InvalidParameterError(
-                    "--sum/--average need --bounds LO HI",
-                    parameter="bounds",
-                    value=None,
-                )
             fn = (
                 aggregate.aggregate_sum
                 if kind == "sum"
@@ -510,6 +546,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The ``query`` option that sets each parameter a library error may name.
+_OPTIONS = {
+    "file": "FILE",
+    "epsilon": "--epsilon",
+    "delta": "--delta",
+    "mechanism": "--mechanism",
+    "bounds": "--bounds",
+    "by": "--by",
+    "privacy_unit": "--privacy-unit",
+    "max_partitions_per_user": "--max-partitions",
+    "max_contributions_per_partition": "--max-contributions",
+    "min_threshold": "--min-threshold",
+    "n": "--n",
+    "min_users": "--min-users",
+    "confidence": "--confidence",
+    "rows": "--rows",
+    "seed": "--seed",
+    "dataset": "--dataset",
+    "budget_epsilon": "--budget-epsilon",
+    "budget_delta": "--budget-delta",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
@@ -528,7 +587,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except PrivacyError as err:
-        print(f"error: {err}", file=sys.stderr)
+        option = _OPTIONS.get(getattr(err, "parameter", None) or "")
+        hint = f" (option {option})" if option and args.command == "query" else ""
+        print(f"error: {err}{hint}", file=sys.stderr)
         return 2
 
 
