@@ -53,6 +53,17 @@ import numpy as np
 from scipy import stats
 
 from loopkit_privacy._validate import check_delta, check_level, check_positive_int
+from loopkit_privacy.audit._args import (
+    check_callable,
+    check_integer_array,
+    check_nonnegative,
+    check_optional_bool,
+    check_optional_callable,
+    check_optional_nonnegative,
+    check_probability,
+    check_str,
+    check_trials,
+)
 from loopkit_privacy.audit._features import KeyedOutputs, as_keyed, featurize
 from loopkit_privacy.errors import InvalidParameterError, PrivacyError
 
@@ -258,14 +269,21 @@ def clopper_pearson(
     Parameters
     ----------
     successes, trials : int or array_like of int
-        Counts (broadcast together).
+        Counts (broadcast together), with ``0 <= successes <= trials`` and
+        ``trials >= 1``.
     alpha : float
-        Error probability of *each* bound.
+        Error probability of *each* bound, strictly between 0 and 1.
 
     Returns
     -------
     (low, high) : numpy.ndarray
         ``P(p < low) <= alpha`` and ``P(p > high) <= alpha``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For counts that are not integers, ``successes`` outside
+        ``[0, trials]``, ``trials < 1`` or ``alpha`` outside (0, 1).
 
     Examples
     --------
@@ -275,6 +293,49 @@ def clopper_pearson(
     >>> clopper_pearson(0, 10, 0.05)[0].item()
     0.0
     """
+    k = check_integer_array(successes, "successes", example="3")
+    n = check_integer_array(trials, "trials", example="10")
+    a = check_probability(alpha, "alpha", example="0.05")
+    try:
+        k, n = np.broadcast_arrays(k, n)
+    except ValueError:
+        raise InvalidParameterError(
+            f"`successes` and `trials` must have shapes that broadcast together, "
+            f"got {np.shape(k)} and {np.shape(n)}",
+            parameter="trials",
+            value=None,
+        ) from None
+    if (n < 1).any():
+        raise InvalidParameterError(
+            "`trials` must hold integers >= 1; pass e.g. trials=10",
+            parameter="trials",
+            value=trials if n.size == 1 else None,
+        )
+    if (k < 0).any():
+        raise InvalidParameterError(
+            "`successes` must hold integers >= 0; pass e.g. successes=3",
+            parameter="successes",
+            value=successes if k.size == 1 else None,
+        )
+    if (k > n).any():
+        shown = (
+            f", got successes={int(k.flat[0])} with trials={int(n.flat[0])}"
+            if k.size == 1
+            else ""
+        )
+        raise InvalidParameterError(
+            f"`successes` cannot exceed `trials`{shown}; pass counts with "
+            "0 <= successes <= trials",
+            parameter="successes",
+            value=successes if k.size == 1 else None,
+        )
+    return _clopper_pearson(k, n, a)
+
+
+def _clopper_pearson(
+    successes: Any, trials: Any, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`clopper_pearson` without argument checks (for the auditor's own counts)."""
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -403,8 +464,8 @@ def _candidate_scores(
     cb = np.where(direction == 0, c1[idx], c0[idx])
     na = np.where(direction == 0, n0, n1)
     nb = np.where(direction == 0, n1, n0)
-    low, _ = clopper_pearson(ca, na, alpha_each)
-    _, high = clopper_pearson(cb, nb, alpha_each)
+    low, _ = _clopper_pearson(ca, na, alpha_each)
+    _, high = _clopper_pearson(cb, nb, alpha_each)
     exact = _log_ratio(low, high, delta)
     order = np.lexsort((-rough_all[top], -exact))
     return [(float(exact[i]), events[int(idx[i])], int(direction[i])) for i in order]
@@ -423,6 +484,7 @@ def is_vectorized(fn: Callable[..., Any]) -> bool:
     >>> is_vectorized(lambda data, n: None), is_vectorized(lambda data: None)
     (True, False)
     """
+    check_callable(fn, "fn", example="mech.randomize")
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -618,7 +680,8 @@ def estimate_epsilon(
     Raises
     ------
     InvalidParameterError
-        For bad parameters or outputs of an unsupported kind.
+        For bad parameters (checked before ``fn`` is first called) or
+        outputs of an unsupported kind; ``parameter`` names the argument.
 
     Notes
     -----
@@ -636,15 +699,18 @@ def estimate_epsilon(
     >>> 0.5 < r.epsilon_lower_bound <= 1.0
     True
     """
-    n = check_positive_int(trials, "trials", example="100_000")
-    if n < 4:
-        raise InvalidParameterError(
-            f"`trials` must be at least 4, got {n}", parameter="trials", value=n
-        )
+    check_callable(fn, "fn", example="mech.randomize")
+    n = check_trials(trials)
     d = check_delta(delta, allow_zero=True)
     conf = check_level(confidence, "confidence")
     k = check_positive_int(events, "events", example="4")
-    vec = is_vectorized(fn) if vectorized is None else bool(vectorized)
+    given = check_optional_bool(vectorized, "vectorized")
+    claimed = check_optional_nonnegative(
+        claimed_epsilon, "claimed_epsilon", example="1.0"
+    )
+    label = check_str(name, "name")
+    check_optional_callable(progress, "progress", example="bar.update")
+    vec = is_vectorized(fn) if given is None else given
     alpha = 1.0 - conf
     alpha_each = alpha / (2 * k)
     start = time.perf_counter()
@@ -681,8 +747,8 @@ def estimate_epsilon(
                 ev1[event.feature] if direction == 0 else ev0[event.feature]
             ).sum()
         )
-        low, _ = clopper_pearson(ca, n_eval, alpha_each)
-        _, high = clopper_pearson(cb, n_eval, alpha_each)
+        low, _ = _clopper_pearson(ca, n_eval, alpha_each)
+        _, high = _clopper_pearson(cb, n_eval, alpha_each)
         bound = float(_log_ratio(np.asarray(low), np.asarray(high), d))
         pa, pb = ca / n_eval, cb / n_eval
         with np.errstate(divide="ignore"):
@@ -729,8 +795,8 @@ def estimate_epsilon(
         p_denominator_high=best["high"],
         events_tested=len(chosen),
         candidates=len(scored),
-        claimed_epsilon=claimed_epsilon,
-        name=name,
+        claimed_epsilon=claimed,
+        name=label,
         seconds=seconds,
     )
 
@@ -785,13 +851,7 @@ def assert_dp(
     ...
     loopkit_privacy.audit.auditor.PrivacyViolationError: VIOLATION: ...
     """
-    eps = float(epsilon)
-    if not (math.isfinite(eps) and eps >= 0):
-        raise InvalidParameterError(
-            f"`epsilon` must be a finite number >= 0, got {epsilon!r}",
-            parameter="epsilon",
-            value=epsilon,
-        )
+    eps = check_nonnegative(epsilon, "epsilon", example="1.0")
     result = estimate_epsilon(
         fn,
         d0,

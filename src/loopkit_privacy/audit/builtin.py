@@ -29,12 +29,24 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy._validate import check_delta, check_level, check_positive_int
+from loopkit_privacy.audit._args import (
+    check_bool,
+    check_callable,
+    check_nonnegative,
+    check_optional_bool,
+    check_optional_callable,
+    check_optional_positive_int,
+    check_str,
+    check_trials,
+)
 from loopkit_privacy.audit.auditor import (
     DEFAULT_CONFIDENCE,
     AuditResult,
     estimate_epsilon,
 )
 from loopkit_privacy.audit.trials import aggregation_trials, cohort_trials
+from loopkit_privacy.errors import InvalidParameterError
 
 __all__ = [
     "AuditCase",
@@ -64,13 +76,14 @@ class AuditCase:
     d0, d1 : object
         The neighbouring inputs.
     epsilon, delta : float
-        The claimed guarantee.
+        The claimed guarantee: ε finite and >= 0, δ in [0, 1).
     description : str
         What is audited and how the inputs differ.
     vectorized : bool or None
         Passed to the auditor (``None``: read the signature).
     max_trials : int or None
-        A cap on the trials of this case (for functions run once per call).
+        A cap on the trials of this case (for functions run once per call;
+        at least 4).
     min_trials : int or None
         A floor on the trials of this case (for violations that show only
         in rare events).
@@ -83,6 +96,9 @@ class AuditCase:
     >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
     >>> AuditCase("geometric", m.randomize, 0, 1, epsilon=1.0).delta
     0.0
+
+    Every attribute is checked when the case is made; a bad one raises
+    :class:`~loopkit_privacy.InvalidParameterError` naming it.
     """
 
     name: str
@@ -96,6 +112,27 @@ class AuditCase:
     max_trials: int | None = None
     min_trials: int | None = None
     expect_violation: bool = False
+
+    def __post_init__(self) -> None:
+        check_str(self.name, "name", example='"geometric"')
+        check_callable(self.fn, "fn", example="mech.randomize")
+        set_ = object.__setattr__  # a frozen dataclass: store the checked values
+        set_(self, "epsilon", check_nonnegative(self.epsilon, "epsilon", example="1.0"))
+        set_(self, "delta", check_delta(self.delta, "delta", allow_zero=True))
+        check_str(self.description, "description", example='"what is audited"')
+        set_(self, "vectorized", check_optional_bool(self.vectorized, "vectorized"))
+        if self.max_trials is not None:
+            set_(self, "max_trials", check_trials(self.max_trials, "max_trials"))
+        set_(
+            self,
+            "min_trials",
+            check_optional_positive_int(self.min_trials, "min_trials"),
+        )
+        set_(
+            self,
+            "expect_violation",
+            check_bool(self.expect_violation, "expect_violation"),
+        )
 
 
 @dataclass
@@ -337,12 +374,19 @@ def neighbouring_tables(
     (pyarrow.Table, pyarrow.Table)
         Columns ``user_id`` (int64), ``page`` (string), ``minutes`` (float64).
 
+    Raises
+    ------
+    InvalidParameterError
+        ``new_page`` is not a bool or ``heavy_rows`` is not an integer >= 1.
+
     Examples
     --------
     >>> d0, d1 = neighbouring_tables()
     >>> d1.num_rows - d0.num_rows
     2000
     """
+    new_page = check_bool(new_page, "new_page")
+    heavy_rows = check_positive_int(heavy_rows, "heavy_rows", example="2000")
     # Deterministic synthetic data (not privacy noise): numpy's PRNG is fine.
     gen = np.random.default_rng(20260101)
     rows_per_user = gen.integers(1, 6, size=300)
@@ -693,6 +737,34 @@ def builtin_cases() -> list[AuditCase]:
     return [*_mechanism_cases(), *_aggregation_cases(), *_cohort_cases()]
 
 
+def _check_cases(cases: Any) -> list[AuditCase]:
+    listed: list[Any] | None = None
+    if not isinstance(cases, str | bytes | AuditCase):
+        try:
+            listed = list(cases)
+        except TypeError:
+            listed = None
+    if listed is None or not all(isinstance(c, AuditCase) for c in listed):
+        what = (
+            f"an object of type {type(cases).__name__}"
+            if listed is None
+            else "a list holding "
+            + ", ".join(
+                sorted(
+                    {type(c).__name__ for c in listed if not isinstance(c, AuditCase)}
+                )
+            )
+        )
+        raise InvalidParameterError(
+            f"`cases` must be None (the built-in cases) or a list of AuditCase, got "
+            f"{what}; pass e.g. cases=builtin_cases() or "
+            'cases=[AuditCase("geometric", mech.randomize, 0, 1, epsilon=1.0)]',
+            parameter="cases",
+            value=None,
+        )
+    return listed
+
+
 def run_audit(
     cases: Iterable[AuditCase] | None = None,
     *,
@@ -707,11 +779,11 @@ def run_audit(
     cases : iterable of AuditCase, optional
         Defaults to :func:`builtin_cases`.
     trials : int
-        Trials per input of each case (raised to a case's ``min_trials``,
-        capped by its ``max_trials``).
+        Trials per input of each case (at least 4; raised to a case's
+        ``min_trials``, capped by its ``max_trials``).
     confidence : float
-        Confidence of each bound; a correct case fails with probability at
-        most ``1 - confidence``.
+        Confidence of each bound, strictly between 0 and 1; a correct case
+        fails with probability at most ``1 - confidence``.
     progress : callable, optional
         ``progress(name, total)`` returns a callback that receives the
         number of trials just finished (``total`` counts both inputs).
@@ -719,6 +791,11 @@ def run_audit(
     Returns
     -------
     AuditReport
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad argument, before any case is run.
 
     Examples
     --------
@@ -728,11 +805,16 @@ def run_audit(
     >>> report.passed, len(report.results)
     (True, 1)
     """
-    chosen: Sequence[AuditCase] = list(builtin_cases() if cases is None else cases)
+    n_trials = check_trials(trials)
+    conf = check_level(confidence, "confidence")
+    check_optional_callable(progress, "progress", example="make_bar")
+    chosen: Sequence[AuditCase] = (
+        builtin_cases() if cases is None else _check_cases(cases)
+    )
     results = []
     start = time.perf_counter()
     for case in chosen:
-        n = trials if case.min_trials is None else max(trials, case.min_trials)
+        n = n_trials if case.min_trials is None else max(n_trials, case.min_trials)
         n = n if case.max_trials is None else min(n, case.max_trials)
         callback = None if progress is None else progress(case.name, 2 * n)
         results.append(
@@ -742,7 +824,7 @@ def run_audit(
                 case.d1,
                 trials=n,
                 delta=case.delta,
-                confidence=confidence,
+                confidence=conf,
                 vectorized=case.vectorized,
                 claimed_epsilon=case.epsilon,
                 name=case.name,
@@ -751,8 +833,8 @@ def run_audit(
         )
     return AuditReport(
         results,
-        trials=trials,
-        confidence=confidence,
+        trials=n_trials,
+        confidence=conf,
         cases=list(chosen),
         seconds=time.perf_counter() - start,
     )

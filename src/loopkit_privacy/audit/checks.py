@@ -20,8 +20,16 @@ import numpy as np
 from scipy import stats
 
 from loopkit_privacy import tables
-from loopkit_privacy._validate import check_level, check_positive
-from loopkit_privacy.errors import InvalidParameterError, PrivacyError
+from loopkit_privacy._validate import check_positive
+from loopkit_privacy.audit._args import (
+    check_choice,
+    check_int_at_least,
+    check_integer_array,
+    check_nonstring_iterable,
+    check_probability,
+    fail,
+)
+from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError, PrivacyError
 
 __all__ = [
     "KeyLeakError",
@@ -68,6 +76,11 @@ def check_keys(result: Any, *, allowed: Iterable[Any], by: Any = None) -> None:
     ------
     KeyLeakError
         An ``AssertionError`` listing the unexpected keys.
+    InvalidParameterError
+        ``result`` is not a table, ``allowed`` is not an iterable of keys or
+        ``by`` is not a column name or a list of them.
+    ColumnNotFoundError
+        A column of ``by`` is not in ``result``.
 
     Examples
     --------
@@ -83,8 +96,13 @@ def check_keys(result: Any, *, allowed: Iterable[Any], by: Any = None) -> None:
     """
     import pyarrow as pa
 
-    data, _ = tables.as_arrow(result, tables.columns_of(result))
+    try:
+        tables.family_of(result, "result")
+    except ColumnTypeError as err:
+        raise InvalidParameterError(str(err), parameter="result", value=None) from None
+    allowed_set = _allowed_keys(allowed)
     if by is None:
+        data, _ = tables.as_arrow(result, tables.columns_of(result))
         names = [
             f.name
             for f in data.schema
@@ -94,13 +112,46 @@ def check_keys(result: Any, *, allowed: Iterable[Any], by: Any = None) -> None:
             and f.name not in _value_columns(data.column_names)
         ]
     else:
-        names = [by] if isinstance(by, str) else list(by)
-    allowed_set = {k if not isinstance(k, list) else tuple(k) for k in allowed}
+        names = _key_names(by)
+        data, _ = tables.as_arrow(result, names)
     cols = [data.column(n).to_pylist() for n in names]
     found = [c[0] if len(c) == 1 else tuple(c) for c in zip(*cols, strict=True)]
     bad = [k for k in found if k not in allowed_set]
     if bad:
         raise KeyLeakError(f"released keys not allowed: {bad!r}", keys=bad)
+
+
+def _allowed_keys(allowed: Any) -> set[Any]:
+    keys = check_nonstring_iterable(allowed, "allowed", example='["a", "b"]')
+    out = set()
+    for k in keys:
+        key = tuple(k) if isinstance(k, list) else k
+        try:
+            hash(key)
+        except TypeError:
+            raise InvalidParameterError(
+                "`allowed` must hold keys: scalars for one key column, tuples for "
+                f"several; got an element of type {type(k).__name__}; "
+                'pass e.g. allowed=["a", "b"] or allowed=[("a", "de")]',
+                parameter="allowed",
+                value=None,
+            ) from None
+        out.add(key)
+    return out
+
+
+def _key_names(by: Any) -> list[str]:
+    names = [by] if isinstance(by, str) else None
+    if names is None and not isinstance(by, bytes):
+        try:
+            names = list(by)
+        except TypeError:
+            names = None
+    if not names or not all(isinstance(n, str) for n in names):
+        raise fail(
+            "by", "must be a column name or a non-empty list of them", by, '"page"'
+        )
+    return names
 
 
 # Value columns of the aggregations' results (never keys).
@@ -119,6 +170,13 @@ def _value_columns(names: list[str]) -> set[str]:
 def discrete_laplace_pmf(y: Any, scale: float) -> np.ndarray:
     """P(Y = y) ∝ exp(-|y| / scale) on the integers, normalised exactly.
 
+    Parameters
+    ----------
+    y : int or array_like of int
+        Integers (integral floats are accepted).
+    scale : float
+        Finite and > 0.
+
     Examples
     --------
     >>> import numpy as np
@@ -126,8 +184,8 @@ def discrete_laplace_pmf(y: Any, scale: float) -> np.ndarray:
     1.0...
     """
     b = check_positive(scale, "scale")
+    yy = np.abs(check_integer_array(y, "y", example="[0, 1, 2]").astype(np.float64))
     q = math.exp(-1.0 / b)
-    yy = np.abs(np.asarray(y, dtype=np.float64))
     return (1.0 - q) / (1.0 + q) * np.exp(-yy / b)
 
 
@@ -137,16 +195,23 @@ def discrete_gaussian_pmf(y: Any, sigma: float) -> np.ndarray:
     The normaliser sums the terms within 40σ + 40 of zero (the rest is below
     exp(-800)).
 
+    Parameters
+    ----------
+    y : int or array_like of int
+        Integers (integral floats are accepted).
+    sigma : float
+        Finite and > 0.
+
     Examples
     --------
     >>> round(float(discrete_gaussian_pmf(0, 1.0)), 6)
     0.398942
     """
     s = check_positive(sigma, "sigma")
+    yy = check_integer_array(y, "y", example="[0, 1, 2]").astype(np.float64)
     reach = int(40 * s) + 40
     k = np.arange(-reach, reach + 1, dtype=np.float64)
     norm = float(np.exp(-(k * k) / (2 * s * s)).sum())
-    yy = np.asarray(y, dtype=np.float64)
     return np.exp(-(yy * yy) / (2 * s * s)) / norm
 
 
@@ -175,10 +240,15 @@ def chisquare_pvalue(
     Parameters
     ----------
     sample : array_like of int
+        Not empty.
     support : array_like of int
         Consecutive integers, increasing.
     pmf : array_like of float
-        Probabilities on ``support`` (renormalised).
+        Probabilities on ``support``, one per point (renormalised).
+    n_bins : int
+        About this many bins (at least 2).
+    min_expected : float
+        Smallest expected count of a bin (> 0).
 
     Returns
     -------
@@ -193,9 +263,72 @@ def chisquare_pvalue(
     >>> p < 1e-6
     True
     """
-    sample = np.asarray(sample)
-    support = np.asarray(support)
-    pmf = np.asarray(pmf, dtype=np.float64)
+    sample, support, pmf = _chisquare_inputs(sample, support, pmf)
+    bins = _check_bins(n_bins)
+    least = check_positive(min_expected, "min_expected", example="5.0")
+    return _chisquare(sample, support, pmf, bins, least)
+
+
+def _sample(sample: Any) -> np.ndarray:
+    return check_integer_array(
+        sample,
+        "sample",
+        example="noise.sample_discrete_laplace(2.0, 10_000)",
+        nonempty=True,
+    ).ravel()
+
+
+def _check_bins(n_bins: Any) -> int:
+    return check_int_at_least(n_bins, "n_bins", 2, example="400")
+
+
+def _chisquare_inputs(
+    sample: Any, support: Any, pmf: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = _sample(sample)
+    sup = check_integer_array(
+        support, "support", example="np.arange(-50, 51)", nonempty=True
+    )
+    if sup.ndim != 1 or (sup.size > 1 and not (np.diff(sup) == 1).all()):
+        raise InvalidParameterError(
+            "`support` must be consecutive increasing integers (one dimension); "
+            "pass e.g. support=np.arange(-50, 51)",
+            parameter="support",
+            value=None,
+        )
+    try:
+        p = np.asarray(pmf, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"`pmf` must be an array of probabilities, got an object of type "
+            f"{type(pmf).__name__}; pass e.g. pmf=discrete_laplace_pmf(support, 2.0)",
+            parameter="pmf",
+            value=None,
+        ) from None
+    if p.shape != sup.shape:
+        raise InvalidParameterError(
+            f"`pmf` must have one probability per point of `support`: shape "
+            f"{sup.shape}, got {p.shape}; pass e.g. pmf=discrete_laplace_pmf(support, 2.0)",
+            parameter="pmf",
+            value=None,
+        )
+    if not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
+        raise InvalidParameterError(
+            "`pmf` must hold finite probabilities >= 0 with a positive sum; "
+            "pass e.g. pmf=discrete_laplace_pmf(support, 2.0)",
+            parameter="pmf",
+            value=None,
+        )
+    return x, sup, p
+
+
+def _chisquare(
+    sample: np.ndarray,
+    support: np.ndarray,
+    pmf: np.ndarray,
+    n_bins: int,
+    min_expected: float,
+) -> tuple[float, int]:
     n = sample.size
     pmf = pmf / pmf.sum()
     cdf = np.cumsum(pmf)
@@ -280,16 +413,17 @@ def check_sampler(
     Parameters
     ----------
     sample : array_like of int
-        Noise draws (centred on 0).
+        Noise draws (centred on 0); not empty.
     distribution : {"laplace", "gaussian"}
         Discrete Laplace (``scale`` = b) or discrete Gaussian (``scale`` = σ).
     scale : float
         The parameter to test against; use the sampler's *effective*
         parameter (``noise.discrete_laplace_parameters(b).scale``).
     alpha : float
-        False-failure rate: a correct sampler fails with this probability.
+        False-failure rate: a correct sampler fails with this probability
+        (strictly between 0 and 1).
     n_bins : int
-        About this many equal-probability bins.
+        About this many equal-probability bins (at least 2).
 
     Returns
     -------
@@ -307,21 +441,18 @@ def check_sampler(
     >>> check_sampler(x, distribution="laplace", scale=2.4).passed
     False
     """
+    x = _sample(sample)
+    check_choice(distribution, "distribution", ("laplace", "gaussian"))
     param = check_positive(scale, "scale")
-    check_level(1.0 - alpha if 0 < alpha < 1 else alpha, "alpha")
+    a = check_probability(alpha, "alpha", example="1e-6")
+    bins = _check_bins(n_bins)
     if distribution == "laplace":
         reach = int(60 * param) + 60  # P(|Y| > reach) < exp(-60)
         support = np.arange(-reach, reach + 1)
         pmf = discrete_laplace_pmf(support, param)
-    elif distribution == "gaussian":
+    else:
         reach = int(40 * param) + 40
         support = np.arange(-reach, reach + 1)
         pmf = discrete_gaussian_pmf(support, param)
-    else:
-        raise InvalidParameterError(
-            f"`distribution` must be 'laplace' or 'gaussian', got {distribution!r}",
-            parameter="distribution",
-            value=distribution,
-        )
-    p, dof = chisquare_pvalue(sample, support, pmf, n_bins=n_bins)
-    return SamplerCheck(p >= alpha, p, dof, alpha, distribution, param)
+    p, dof = _chisquare(x, support, pmf, bins, 5.0)
+    return SamplerCheck(p >= a, p, dof, a, distribution, param)

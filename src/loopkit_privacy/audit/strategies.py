@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from loopkit_privacy.errors import OptionalDependencyError
+from loopkit_privacy._validate import check_finite, check_positive, check_positive_int
+from loopkit_privacy.audit._args import (
+    check_bool,
+    check_choice,
+    check_nonnegative,
+    check_nonnegative_int,
+    fail,
+)
+from loopkit_privacy.errors import InvalidParameterError, OptionalDependencyError
 
 try:
     from hypothesis import strategies as st
@@ -56,18 +64,82 @@ GROUPS = ("home", "pricing", "docs", "signup", "settings", "blog", "api", "jobs"
 _EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
+_FAMILIES = {
+    "arrow": "arrow",
+    "pyarrow": "arrow",
+    "polars": "polars",
+    "pandas": "pandas",
+}
+
+
+def _check_family(family: Any) -> str:
+    return _FAMILIES[check_choice(family, "family", _FAMILIES)]
+
+
+def _check_groups(groups: Any) -> tuple[str, ...]:
+    out: tuple[Any, ...] | None = None
+    if not isinstance(groups, str | bytes):
+        try:
+            out = tuple(groups)
+        except TypeError:
+            out = None
+    if not out or not all(isinstance(g, str) for g in out):
+        raise fail(
+            "groups", "must be a non-empty tuple of strings", groups, '("home", "docs")'
+        )
+    return out
+
+
+def _check_size(max_users: Any, max_rows_per_user: Any) -> tuple[int, int]:
+    return (
+        check_nonnegative_int(max_users, "max_users", example="30"),
+        check_positive_int(max_rows_per_user, "max_rows_per_user", example="5"),
+    )
+
+
+def _check_pair(value: Any, name: str, example: str) -> tuple[Any, Any]:
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise fail(name, "must be a pair (low, high)", value, example) from None
+    return lo, hi
+
+
+def _check_value_range(value_range: Any) -> tuple[float, float]:
+    lo, hi = _check_pair(value_range, "value_range", "(-100.0, 1000.0)")
+    lo_f = check_finite(lo, "value_range", example="(-100.0, 1000.0)")
+    hi_f = check_finite(hi, "value_range", example="(-100.0, 1000.0)")
+    if lo_f > hi_f:
+        raise InvalidParameterError(
+            f"`value_range` must be (low, high) with low <= high, got {value_range!r}; "
+            "pass e.g. value_range=(-100.0, 1000.0)",
+            parameter="value_range",
+            value=value_range,
+        )
+    return lo_f, hi_f
+
+
+def _check_heavy_rows(heavy_rows: Any) -> tuple[int, int]:
+    lo, hi = _check_pair(heavy_rows, "heavy_rows", "(1000, 5000)")
+    lo_i = check_positive_int(lo, "heavy_rows", example="(1000, 5000)")
+    hi_i = check_positive_int(hi, "heavy_rows", example="(1000, 5000)")
+    if lo_i > hi_i:
+        raise InvalidParameterError(
+            f"`heavy_rows` must be (low, high) with low <= high, got {heavy_rows!r}; "
+            "pass e.g. heavy_rows=(1000, 5000)",
+            parameter="heavy_rows",
+            value=heavy_rows,
+        )
+    return lo_i, hi_i
+
+
 def _to_family(columns: dict[str, Any], family: str) -> Any:
     import pyarrow as pa
 
     from loopkit_privacy import tables
 
     table = pa.table(columns)
-    fam = {"arrow": "arrow", "pyarrow": "arrow", "polars": "polars", "pandas": "pandas"}
-    if family not in fam:
-        raise ValueError(
-            f"family must be 'arrow', 'polars' or 'pandas', got {family!r}"
-        )
-    return tables.from_arrow(table, fam[family])  # type: ignore[arg-type]
+    return tables.from_arrow(table, _check_family(family))  # type: ignore[arg-type]
 
 
 @st.composite
@@ -139,17 +211,23 @@ def event_tables(
     Parameters
     ----------
     max_users, max_rows_per_user : int
-        Size limits (users get 1..max_rows_per_user rows each).
+        Size limits (0..max_users users, each with 1..max_rows_per_user rows).
     groups : tuple of str
-        Labels of ``page``.
+        Labels of ``page`` (at least one).
     nulls : bool
         Allow nulls in ``value``.
     skew : bool
         Draw the first two groups about half the time.
     value_range : (float, float)
-        Range of ``value`` (wider than typical clamping bounds, on purpose).
+        Range of ``value`` (wider than typical clamping bounds, on purpose);
+        finite, low <= high.
     family : {"arrow", "polars", "pandas"}
         The table type generated.
+
+    Raises
+    ------
+    InvalidParameterError
+        When an argument is invalid (checked when the strategy is built).
 
     Returns
     -------
@@ -162,14 +240,20 @@ def event_tables(
     >>> table.column_names
     ['user_id', 'page', 'country', 'value', 'time']
     """
+    users, rows = _check_size(max_users, max_rows_per_user)
+    labels = _check_groups(groups)
+    with_nulls = check_bool(nulls, "nulls")
+    skewed = check_bool(skew, "skew")
+    values = _check_value_range(value_range)
+    fam = _check_family(family)
     return _rows(
-        max_users=max_users,
-        max_rows_per_user=max_rows_per_user,
-        groups=groups,
-        nulls=nulls,
-        skew=skew,
-        value_range=value_range,
-    ).map(lambda cols: _to_family(_arrow_columns(cols), family))
+        max_users=users,
+        max_rows_per_user=rows,
+        groups=labels,
+        nulls=with_nulls,
+        skew=skewed,
+        value_range=values,
+    ).map(lambda cols: _to_family(_arrow_columns(cols), fam))
 
 
 @st.composite
@@ -243,7 +327,7 @@ def neighbouring_pairs(
     max_users, max_rows_per_user, groups, nulls, family
         As for :func:`event_tables`.
     heavy_rows : (int, int)
-        Range of the heavy user's row count.
+        Range of the heavy user's row count (integers >= 1, low <= high).
 
     Returns
     -------
@@ -256,13 +340,14 @@ def neighbouring_pairs(
     >>> d1.num_rows - d0.num_rows >= 1000
     True
     """
+    users, rows = _check_size(max_users, max_rows_per_user)
     return _pairs(
-        max_users=max_users,
-        max_rows_per_user=max_rows_per_user,
-        groups=groups,
-        nulls=nulls,
-        heavy_rows=heavy_rows,
-        family=family,
+        max_users=users,
+        max_rows_per_user=rows,
+        groups=_check_groups(groups),
+        nulls=check_bool(nulls, "nulls"),
+        heavy_rows=_check_heavy_rows(heavy_rows),
+        family=_check_family(family),
     )
 
 
@@ -271,6 +356,19 @@ def pair_values(
 ) -> st.SearchStrategy[tuple[Any, Any]]:
     """Two query values at most ``sensitivity`` apart (inputs of a mechanism).
 
+    Parameters
+    ----------
+    sensitivity : float
+        Finite and > 0; a whole number when ``integer``.
+    integer : bool
+        Draw integers instead of floats.
+    magnitude : float
+        Finite and >= 0: the first value is in ``[-magnitude, magnitude]``.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of (value, value)
+
     Examples
     --------
     >>> from hypothesis import find
@@ -278,7 +376,18 @@ def pair_values(
     >>> abs(a - b)
     1
     """
-    if integer:
+    sens = check_positive(sensitivity, "sensitivity", example="1.0")
+    whole = check_bool(integer, "integer")
+    magnitude = check_nonnegative(magnitude, "magnitude", example="1e6")
+    if whole and not sens.is_integer():
+        raise InvalidParameterError(
+            f"`sensitivity` must be a whole number when integer=True, got "
+            f"{sensitivity!r}; pass e.g. sensitivity=1",
+            parameter="sensitivity",
+            value=sensitivity,
+        )
+    sensitivity = sens
+    if whole:
         step = int(sensitivity)
         return st.tuples(
             st.integers(-int(magnitude), int(magnitude)), st.integers(-step, step)

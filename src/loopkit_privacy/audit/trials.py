@@ -20,13 +20,17 @@ every other user's codes.)
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from loopkit_privacy import aggregate
+from loopkit_privacy.audit._args import check_salt
 from loopkit_privacy.audit._features import KeyedOutputs
+from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.random import default_rng
 
 __all__ = ["aggregation_trials", "cohort_trials"]
@@ -43,6 +47,84 @@ def _fresh_salt(salt: int | None) -> int:
     return int(default_rng().words(1)[0]) if salt is None else int(salt)
 
 
+_AGGREGATIONS = (
+    aggregate.aggregate_count,
+    aggregate.aggregate_sum,
+    aggregate.aggregate_average,
+    aggregate.aggregate_top_n,
+)
+_AGGREGATION_NAMES = ", ".join(f"lp.{f.__name__}" for f in _AGGREGATIONS)
+
+
+def _check_aggregation(func: Any) -> Callable[..., Any]:
+    """``func`` if it is one of the aggregations (or a ``functools.partial`` of one)."""
+    inner = func.func if isinstance(func, functools.partial) else func
+    if not any(inner is f for f in _AGGREGATIONS):
+        name = getattr(func, "__name__", None) if callable(func) else None
+        got = (
+            name
+            if isinstance(name, str)
+            else f"an object of type {type(func).__name__}"
+        )
+        raise InvalidParameterError(
+            f"`func` must be one of {_AGGREGATION_NAMES}, got {got}; pass e.g. "
+            "aggregation_trials(lp.aggregate_count, by=..., privacy_unit=..., "
+            "epsilon=1.0)",
+            parameter="func",
+            value=None,
+        )
+    return func
+
+
+def _check_kwargs(
+    target: Callable[..., Any],
+    kwargs: dict[str, Any],
+    *,
+    where: str,
+    refused: dict[str, str],
+) -> dict[str, Any]:
+    """The keyword arguments of ``target`` (after its table), checked by name.
+
+    Unknown names, missing required ones and the names in ``refused`` (with
+    any value but ``None``) raise an error naming the argument; the values
+    themselves are checked by ``target`` when the trial function runs.
+    Returns ``kwargs`` without the refused names (given as ``None``).
+    """
+    params = list(inspect.signature(target).parameters.values())
+    table, rest = params[0], params[1:]
+    known = {p.name: p for p in rest}
+    for key, value in kwargs.items():
+        if key in refused and value is not None:
+            raise InvalidParameterError(
+                f"`{key}` is not accepted by {where}: {refused[key]}; remove it",
+                parameter=key,
+                value=None,
+            )
+        if key == table.name:
+            raise InvalidParameterError(
+                f"`{key}` is not an argument of {where}: pass the table to the "
+                f"returned function, fn({key}, n)",
+                parameter=key,
+                value=None,
+            )
+        if key not in known:
+            raise InvalidParameterError(
+                f"`{key}` is not an argument of {getattr(target, '__name__', where)}; "
+                f"the arguments are {', '.join(k for k in known if k not in refused)}",
+                parameter=key,
+                value=None,
+            )
+    for p in rest:
+        if p.default is inspect.Parameter.empty and p.name not in kwargs:
+            raise InvalidParameterError(
+                f"`{p.name}` is required by {getattr(target, '__name__', where)}; "
+                f"pass it to {where}, e.g. {p.name}=...",
+                parameter=p.name,
+                value=None,
+            )
+    return {k: v for k, v in kwargs.items() if k not in refused}
+
+
 def aggregation_trials(
     func: Callable[..., Any], /, *, salt: int | None = None, **kwargs: Any
 ) -> Callable[[Any, int], KeyedOutputs]:
@@ -54,10 +136,10 @@ def aggregation_trials(
         One of ``aggregate_count``, ``aggregate_sum``, ``aggregate_average``,
         ``aggregate_top_n``.
     salt : int, optional
-        Key of the bounding's keyed hash, shared by every call (drawn from
-        the secure source by default).
+        Key of the bounding's keyed hash, an integer in [0, 2**64), shared by
+        every call (drawn from the secure source by default).
     **kwargs
-        The aggregation's arguments (without ``accountant``).
+        The aggregation's arguments (without ``table`` and ``accountant``).
 
     Returns
     -------
@@ -65,6 +147,14 @@ def aggregation_trials(
         ``fn(table, n) -> KeyedOutputs``: for each of the ``n`` releases,
         which groups were released and their value (the ``count``, ``sum``,
         ``average`` or ``users`` column), after every post-processing step.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``func`` is not an aggregation, ``salt`` is not a valid salt, or a
+        keyword is unknown, missing or refused (``accountant``). The values
+        of the aggregation's arguments are checked by the aggregation, when
+        the returned function runs.
 
     Notes
     -----
@@ -80,6 +170,14 @@ def aggregation_trials(
     >>> out.keys, out.present.shape
     (('a', 'b'), (1000, 2))
     """
+    func = _check_aggregation(func)
+    salt = check_salt(salt)
+    kwargs = _check_kwargs(
+        func,
+        kwargs,
+        where="aggregation_trials",
+        refused={"accountant": "trials are never charged to an accountant"},
+    )
     key = _fresh_salt(salt)
 
     def fn(table: Any, n: int) -> KeyedOutputs:
@@ -106,14 +204,24 @@ def cohort_trials(
     Parameters
     ----------
     salt : int, optional
-        Key of the bounding's keyed hash, shared by every call.
+        Key of the bounding's keyed hash, an integer in [0, 2**64), shared by
+        every call.
     **kwargs
         The arguments of :func:`loopkit_privacy.cohorts.cohort_retention`
-        (without ``accountant`` and ``rng``).
+        without ``table``, ``accountant`` and ``rng`` (the noise comes from
+        the secure source) and without the post-processing ones
+        (``min_cohort_size``, ``monotone``, ``confidence``, ``label``).
 
     Returns
     -------
     callable
+
+    Raises
+    ------
+    InvalidParameterError
+        ``salt`` is not a valid salt, or a keyword is unknown, missing or
+        refused. The values of the other arguments are checked when the
+        returned function runs.
 
     Examples
     --------
@@ -126,6 +234,21 @@ def cohort_trials(
     """
     from loopkit_privacy import cohorts
 
+    salt = check_salt(salt)
+    post = "it only affects post-processing, which the trials leave out"
+    kwargs = _check_kwargs(
+        cohorts.cohort_retention,
+        kwargs,
+        where="cohort_trials",
+        refused={
+            "accountant": "trials are never charged to an accountant",
+            "rng": "the trials draw their noise from the secure source",
+            "min_cohort_size": post,
+            "monotone": post,
+            "confidence": post,
+            "label": post,
+        },
+    )
     key = _fresh_salt(salt)
 
     def fn(table: Any, n: int) -> np.ndarray:
