@@ -68,6 +68,7 @@ from loopkit_privacy.errors import (
     InvalidParameterError,
     KeyExposureError,
     MissingKeyError,
+    PrivacyError,
     SchemaError,
     UnknownPurposeError,
 )
@@ -149,9 +150,11 @@ def _to_arrow(table: Any, family: tables.Family, columns: list[str]) -> pa.Table
         try:
             arrays[name] = pa.array(table[name], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            # Arrow's message may quote a value of the column: not echoed.
             raise ColumnTypeError(
-                f"column {name!r} cannot be read as one Arrow type ({err}); give it "
-                "a single dtype",
+                f"column {name!r} (pandas dtype {table[name].dtype}) cannot be read "
+                f"as one Arrow type ({type(err).__name__}); give it a single dtype, "
+                "e.g. df[col].astype('string') or .astype('Int64')",
                 column=name,
             ) from None
     return pa.table(arrays)
@@ -230,6 +233,14 @@ def _check_privacy_unit(privacy_unit: Any, *, allow_none: bool) -> None:
 
 def _as_id_array(values: Any, parameter: str) -> pa.Array:
     """User ids given as a scalar, a collection or an array, as one Arrow array."""
+    if isinstance(values, Mapping):
+        raise InvalidParameterError(
+            f"`{parameter}` must be one id or a collection of ids (a list, a set, "
+            f"an array), got a {type(values).__name__}; pass e.g. "
+            f"{parameter}=[1, 2] or {parameter}=list(mapping)",
+            parameter=parameter,
+            value=None,
+        )
     try:
         if isinstance(values, pa.ChunkedArray | pa.Array):
             return _flat(values)
@@ -276,6 +287,15 @@ def _aligned_ids(
         )
     if len(ids) == 0:
         return pa.array([], target)
+    if want == "integer" and have == "float":
+        whole = pc.all(pc.equal(ids, pc.floor(ids))).as_py()
+        if not whole:  # a fraction or NaN: never an integer id
+            raise InvalidParameterError(
+                f"`{parameter}` hold numbers that are not whole, but the "
+                f"privacy-unit column {column!r} is {target}; pass integer ids",
+                parameter=parameter,
+                value=None,
+            )
     if ids.type != target:
         try:
             ids = ids.cast(target)
@@ -310,6 +330,7 @@ def _unit_column(data: pa.Table, privacy_unit: str, what: str) -> pa.Array:
             f"available columns: {', '.join(repr(c) for c in data.column_names)}",
             column=privacy_unit,
         )
+    tables.check_key_column(data, privacy_unit, role="privacy-unit")
     return _plain(_flat(data.column(privacy_unit)))
 
 
@@ -980,12 +1001,18 @@ class PrivacySettings:
         for p, value in given.items():
             _check_purpose_name(p, known, parameter="consent_defaults")
             if not isinstance(value, bool):
-                _bad_setting(f"consent_defaults[{p!r}]", value, "must be True or False")
+                raise InvalidParameterError(
+                    f"`consent_defaults` values must be True or False, got {value!r} "
+                    f"for {p!r}; pass e.g. consent_defaults={{{p!r}: True}}",
+                    parameter="consent_defaults",
+                    value=value,
+                )
             if p in required and not value:
-                _bad_setting(
-                    f"consent_defaults[{p!r}]",
-                    value,
-                    "cannot be False: the purpose is required (always on)",
+                raise InvalidParameterError(
+                    f"`consent_defaults` for {p!r} cannot be False: the purpose is "
+                    "required (always on); leave it out or set it to True",
+                    parameter="consent_defaults",
+                    value=value,
                 )
             full[p] = value
         for p in required:
@@ -1040,11 +1067,33 @@ class PrivacySettings:
         -------
         PrivacySettings
 
+        Raises
+        ------
+        InvalidParameterError
+            If ``name`` is not a non-empty string or is already a purpose, or
+            ``default`` or ``required`` is not a bool.
+
         Examples
         --------
         >>> PrivacySettings().with_purpose("betaFeatures", default=True).consent_defaults["betaFeatures"]
         True
         """
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError(
+                f"`name` must be a non-empty string (the purpose, also its consent "
+                f"column), got {name!r}; pass e.g. name='betaFeatures'",
+                parameter="name",
+                value=name,
+            )
+        for flag, value in (("default", default), ("required", required)):
+            if not isinstance(value, bool | np.bool_):
+                raise InvalidParameterError(
+                    f"`{flag}` must be True or False, got {value!r}; "
+                    f"pass e.g. {flag}=True",
+                    parameter=flag,
+                    value=value,
+                )
+        default, required = bool(default), bool(required)
         return dataclasses.replace(
             self,
             custom_purposes=(*self.custom_purposes, name),
@@ -1092,43 +1141,55 @@ class PrivacySettings:
         Raises
         ------
         InvalidParameterError
-            If a key is unknown or a value invalid.
+            If ``mapping`` is not a mapping, a key is unknown (``parameter``
+            is the key) or a value invalid.
 
         Examples
         --------
         >>> PrivacySettings.from_dict({"dataRetention": "2-years"}).data_retention
         '2-years'
         """
+        if not isinstance(mapping, Mapping):
+            raise InvalidParameterError(
+                "`mapping` must be a mapping of setting names to values, got an "
+                f"object of type {type(mapping).__name__}; pass e.g. "
+                "mapping={'dataRetention': '2-years'}",
+                parameter="mapping",
+                value=None,
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
         for key, value in mapping.items():
-            name = _CAMEL.get(key, key)
+            name = _CAMEL.get(key, key) if isinstance(key, str) else key
             if name not in names:
                 raise InvalidParameterError(
-                    f"unknown privacy setting {key!r}; known: "
-                    f"{', '.join(sorted(names))}",
+                    f"unknown privacy setting {key!r} (`{key}` is not a setting); "
+                    f"known: {', '.join(sorted(names))}, or their camelCase "
+                    "spelling (dataRetention, ...)",
                     parameter=str(key),
                     value=value,
                 )
             kwargs[name] = value
-        if "required_purposes" in kwargs:
-            kwargs["required_purposes"] = frozenset(kwargs["required_purposes"])
-        if "custom_purposes" in kwargs:
-            kwargs["custom_purposes"] = tuple(kwargs["custom_purposes"])
+        # Lists (as to_dict writes them) are converted by the constructor,
+        # which also refuses a single string.
         return cls(**kwargs)
 
 
 def _check_purpose_name(purpose: Any, known: tuple[str, ...], *, parameter: str) -> str:
     if isinstance(purpose, str) and purpose in known:
         return purpose
-    hint = ""
     if isinstance(purpose, str):
         close = difflib.get_close_matches(purpose, known, n=1)
-        if close:
-            hint = f" (did you mean {close[0]!r}?)"
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problem = f"names an unknown consent purpose {purpose!r}{hint}"
+    else:
+        problem = (
+            f"must name a consent purpose (a string), got {purpose!r} of type "
+            f"{type(purpose).__name__}"
+        )
     raise UnknownPurposeError(
-        f"unknown consent purpose {purpose!r}{hint}; known purposes: "
-        f"{', '.join(known)} (add one with PrivacySettings().with_purpose(...))",
+        f"`{parameter}` {problem}; known purposes: {', '.join(known)} (add one "
+        "with PrivacySettings().with_purpose(...))",
         parameter=parameter,
         value=purpose,
         known=known,
@@ -1164,20 +1225,25 @@ def _consent_flags(col: pa.Array, purpose: str, where: str) -> pa.Array:
     return col
 
 
+def _consent_family(consent: Any) -> tables.Family:
+    """The family of a consent table; anything else (but None) raises."""
+    try:
+        return tables.family_of(consent)
+    except PrivacyError:
+        raise InvalidParameterError(
+            "`consent` must be a table (pyarrow, polars or pandas) with the "
+            "privacy-unit column and one boolean column per purpose, or None, got "
+            f"an object of type {type(consent).__name__}",
+            parameter="consent",
+            value=None,
+        ) from None
+
+
 def _consent_records(
     consent: Any, privacy_unit: str, purposes: list[str]
 ) -> tuple[pa.Table, tables.Family]:
     """A consent table as Arrow: its unit column (validated) and the given purposes."""
-    try:
-        fam = tables._family_of(consent)
-    except ColumnTypeError:
-        raise InvalidParameterError(
-            "`consent` must be a table (pyarrow, polars or pandas) with the "
-            "privacy-unit column and one boolean column per purpose, got "
-            f"{type(consent).__name__}",
-            parameter="consent",
-            value=None,
-        ) from None
+    fam = _consent_family(consent)
     eager = consent.collect() if fam == "polars_lazy" else consent
     fam_eager: tables.Family = "polars" if fam == "polars_lazy" else fam
     available = tables._columns_of(eager, fam_eager)
@@ -1189,11 +1255,12 @@ def _consent_records(
         )
     wanted = [privacy_unit] + [p for p in purposes if p in available]
     data = _to_arrow(eager, fam_eager, wanted)
+    tables.check_key_column(data, privacy_unit, role="privacy-unit")
     units = _plain(_flat(data.column(privacy_unit)))
     if units.null_count:
         raise SchemaError(
-            f"the consent table has {units.null_count} row(s) with a null "
-            f"{privacy_unit!r}; every consent record must name its user",
+            f"the consent table has records with a null {privacy_unit!r}; every "
+            "consent record must name its user",
             column=privacy_unit,
         )
     n_distinct = pc.count_distinct(units).as_py()
@@ -1236,7 +1303,38 @@ def consent_columns(purpose: str, available: list[str]) -> list[str]:
     >>> consent_columns("errorTracking", ["user_id", "page"])
     []
     """
-    return [purpose] if purpose in available else []
+    if not isinstance(purpose, str) or not purpose:
+        raise InvalidParameterError(
+            f"`purpose` must be a purpose name (a non-empty string), got {purpose!r}; "
+            "pass e.g. purpose='performanceMonitoring'",
+            parameter="purpose",
+            value=purpose,
+        )
+    names = _string_list(available, "available", example="table.column_names")
+    return [purpose] if purpose in names else []
+
+
+def _string_list(value: Any, parameter: str, *, example: str) -> list[str]:
+    """A list of strings from a non-string iterable of strings, else raise."""
+    items = None
+    if not isinstance(value, str | bytes | Mapping):
+        try:
+            items = list(value)
+        except TypeError:
+            items = None
+    if items is None:
+        got = f"an object of type {type(value).__name__}"
+    else:
+        odd = [v for v in items if not isinstance(v, str)]
+        if not odd:
+            return items
+        got = f"a {type(value).__name__} holding a {type(odd[0]).__name__}"
+    raise InvalidParameterError(
+        f"`{parameter}` must be a list of column names (strings), got {got}; "
+        f"pass e.g. {parameter}={example}",
+        parameter=parameter,
+        value=None,
+    )
 
 
 def _consent_mask(
@@ -1449,6 +1547,8 @@ def apply_consent(
     resolved = _settings(settings)
     _check_purpose_name(purpose, resolved.purposes, parameter="purpose")
     _check_privacy_unit(privacy_unit, allow_none=True)
+    if consent is not None:
+        _consent_family(consent)
     eager, family, out_family = _materialise(table)
     available = tables._columns_of(eager, family)
     needed = ([privacy_unit] if privacy_unit else []) + consent_columns(
@@ -1575,17 +1675,28 @@ def withdraw_consent(
     """
     resolved = _settings(settings)
     _check_privacy_unit(privacy_unit, allow_none=False)
+    if consent is not None:
+        _consent_family(consent)
     if purposes is None:
         chosen = [p for p in resolved.purposes if p not in resolved.required_purposes]
     else:
         if isinstance(purposes, str):
             purposes = [purposes]
+        elif isinstance(purposes, Mapping) or not isinstance(purposes, Iterable):
+            raise InvalidParameterError(
+                "`purposes` must be a list of purpose names (or None for every "
+                f"purpose that is not required), got an object of type "
+                f"{type(purposes).__name__}; pass e.g. purposes=['userResearch']",
+                parameter="purposes",
+                value=purposes,
+            )
         chosen = []
         for p in purposes:
             _check_purpose_name(p, resolved.purposes, parameter="purposes")
             if p in resolved.required_purposes:
                 raise InvalidParameterError(
-                    f"purpose {p!r} is required (always on) and cannot be withdrawn",
+                    f"`purposes` lists {p!r}, which is required (always on) and "
+                    "cannot be withdrawn; leave it out",
                     parameter="purposes",
                     value=p,
                 )
@@ -1656,6 +1767,8 @@ def update_consent(
     """
     resolved = _settings(settings)
     _check_privacy_unit(privacy_unit, allow_none=False)
+    if consent is not None:
+        _consent_family(consent)
     _check_purpose_name(purpose, resolved.purposes, parameter="purpose")
     if not isinstance(granted, bool | np.bool_):
         raise InvalidParameterError(
@@ -1665,7 +1778,8 @@ def update_consent(
         )
     if purpose in resolved.required_purposes and not granted:
         raise InvalidParameterError(
-            f"purpose {purpose!r} is required (always on) and cannot be refused",
+            f"`granted`=False refuses purpose {purpose!r}, which is required "
+            "(always on) and cannot be refused; pass granted=True or another purpose",
             parameter="granted",
             value=granted,
         )
@@ -1715,10 +1829,11 @@ def consent_status(
     """
     resolved = _settings(settings)
     _check_privacy_unit(privacy_unit, allow_none=False)
+    ids = _one_id(user_id, "user_id")
     status = dict(resolved.consent_defaults)
     if consent is None:
         return status
-    ids = _one_id(user_id, "user_id")
+    _consent_family(consent)
     records, _ = _consent_records(consent, privacy_unit, list(resolved.purposes))
     units = records.column(privacy_unit)
     aligned = _aligned_ids(ids, units.type, parameter="user_id", column=privacy_unit)
@@ -1961,7 +2076,8 @@ def erase_users(table: Any, user_ids: Any, *, privacy_unit: str = "user_id") -> 
         If the ids are of another type than the column (e.g. strings for an
         integer column).
     InvalidParameterError
-        If the ids mix types.
+        If the ids mix types, or are numbers that are not whole for an
+        integer column.
 
     Notes
     -----
@@ -2071,8 +2187,8 @@ def export_user_data(
     Raises
     ------
     InvalidParameterError
-        If ``format`` or ``compression`` is unknown or ``user_id`` is not one
-        non-null id.
+        If ``format`` or ``compression`` is unknown, ``path`` is not a path,
+        or ``user_id`` is not one non-null id.
     ColumnNotFoundError, ColumnTypeError
         If ``privacy_unit`` is missing, the id is of the wrong type, or a
         column cannot be written as CSV (nested types: use JSON or Parquet).
@@ -2099,6 +2215,14 @@ def export_user_data(
             f"`compression` must be 'gzip' or None, got {compression!r}",
             parameter="compression",
             value=compression,
+        )
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise InvalidParameterError(
+            "`path` must be a file path (a str or os.PathLike) or None to get the "
+            f"bytes back, got an object of type {type(path).__name__}; pass e.g. "
+            "path='export.json'",
+            parameter="path",
+            value=None,
         )
     ids = _one_id(user_id, "user_id")
     eager, family, _ = _materialise(table)

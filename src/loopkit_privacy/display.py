@@ -23,19 +23,36 @@ Examples
 from __future__ import annotations
 
 import html
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import _html, tables
+from loopkit_privacy._validate import check_positive_int
 from loopkit_privacy.aggregate import privacy_info
-from loopkit_privacy.errors import InvalidParameterError, OptionalDependencyError
+from loopkit_privacy.errors import (
+    InvalidParameterError,
+    OptionalDependencyError,
+    PrivacyError,
+)
 
 __all__ = ["ResultView", "plot", "show"]
 
 
 def _arrow(result: Any) -> pa.Table:
+    try:
+        tables.family_of(result)
+    except PrivacyError:
+        raise InvalidParameterError(
+            "`result` must be the table an aggregate_* function or cohort_retention "
+            f"returned (pyarrow, polars or pandas), got an object of type "
+            f"{type(result).__name__}",
+            parameter="result",
+            value=None,
+        ) from None
     columns = tables.columns_of(result)
     data, _ = tables.as_arrow(result, columns)
     return data
@@ -76,6 +93,7 @@ class ResultView:
     """
 
     def __init__(self, result: Any, *, max_rows: int = 50) -> None:
+        max_rows = check_positive_int(max_rows, "max_rows", example="50")
         self.table = _arrow(result)
         try:
             self.info: dict[str, Any] | None = privacy_info(result)
@@ -85,9 +103,11 @@ class ResultView:
         self.value_columns = _value_columns(names)
         if not self.value_columns:
             raise InvalidParameterError(
-                "this table has no `<name>`, `<name>_ci_low`, `<name>_ci_high` columns; "
-                "show() displays results of the aggregate_* and cohort_retention functions",
+                "`result` has no `<name>`, `<name>_ci_low`, `<name>_ci_high` columns; "
+                "show() displays results of the aggregate_* and cohort_retention "
+                "functions: pass one of those tables",
                 parameter="result",
+                value=None,
             )
         ci = {f"{v}_ci_{side}" for v in self.value_columns for side in ("low", "high")}
         self.key_columns = [
@@ -257,9 +277,18 @@ def plot(
         raise OptionalDependencyError(
             "plot needs matplotlib: pip install 'loopkit_privacy[plot]'"
         ) from err
+    max_groups = check_positive_int(max_groups, "max_groups", example="40")
+    if ax is not None and not callable(getattr(ax, "errorbar", None)):
+        raise InvalidParameterError(
+            f"`ax` must be a matplotlib Axes (or None), got an object of type "
+            f"{type(ax).__name__}; pass e.g. ax=plt.subplots()[1]",
+            parameter="ax",
+            value=None,
+        )
+    truth = _check_truth(truth)
     view = ResultView(result, max_rows=max_groups)
-    name = value or view.value_columns[0]
-    if name not in view.value_columns:
+    name = view.value_columns[0] if value is None else value
+    if not isinstance(name, str) or name not in view.value_columns:
         raise InvalidParameterError(
             f"`value` must be one of {view.value_columns}, got {value!r}",
             parameter="value",
@@ -301,3 +330,27 @@ def plot(
         ax.set_title(f"{name}, cost {view.info.get('cost')}", fontsize=9)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def _check_truth(truth: Any) -> dict[Any, float] | None:
+    """``truth`` as a dict of group label -> float (NaN: unknown), or None."""
+    if truth is None:
+        return None
+    if not isinstance(truth, Mapping):
+        raise InvalidParameterError(
+            "`truth` must be a dict of group label -> true value, got an object of "
+            f"type {type(truth).__name__}; pass e.g. truth={{'home': 120.0}}",
+            parameter="truth",
+            value=None,
+        )
+    out = {}
+    for key, val in truth.items():
+        if isinstance(val, bool) or not isinstance(val, numbers.Real):
+            raise InvalidParameterError(
+                f"`truth` values must be numbers, got {type(val).__name__} for key "
+                f"{key!r}; pass e.g. truth={{'home': 120.0}}",
+                parameter="truth",
+                value=None,
+            )
+        out[key] = float(val)
+    return out

@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 from loopkit_privacy import tables
 from loopkit_privacy._kernels import grouping as _g
 from loopkit_privacy._validate import check_finite, check_positive, check_positive_int
-from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
+from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError, PrivacyError
 
 __all__ = [
     "KAnonymityResult",
@@ -84,6 +84,9 @@ CLASS_SIZE = "class_size"
 #: polars frames (see ``aggregate.privacy_info``); :func:`filter_groups` carries
 #: it over, since filtering a noisy output is post-processing.
 _PRIVACY_ATTR = tables.INFO_ATTR
+
+#: The range of the int64 bounds :func:`top_code` clamps integer columns with.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 #: Periods accepted by :func:`generalize_dates`.
 _PERIODS = ("day", "week", "month", "quarter", "year")
@@ -150,12 +153,44 @@ def _check_k(k: Any, parameter: str = "k") -> int:
     return check_positive_int(k, parameter, example="5")
 
 
+def _family(table: Any, parameter: str = "table") -> tables.Family:
+    """The family of a table argument; anything else raises, naming ``parameter``.
+
+    Raises
+    ------
+    ColumnTypeError
+        If ``table`` is not a pyarrow Table, polars DataFrame/LazyFrame or
+        pandas DataFrame (the message names the parameter and the type only).
+    """
+    try:
+        return tables.family_of(table)
+    except PrivacyError:
+        kind = type(table)
+        raise ColumnTypeError(
+            f"`{parameter}` must be a pyarrow.Table, polars DataFrame/LazyFrame or "
+            f"pandas DataFrame, got an object of type {kind.__module__}.{kind.__name__}; "
+            f"pass e.g. {parameter}=pa.table(...) or a polars/pandas frame",
+            column=None,
+        ) from None
+
+
+def _check_bool(value: Any, parameter: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidParameterError(
+            f"`{parameter}` must be True or False, got {value!r}; "
+            f"pass e.g. {parameter}=True",
+            parameter=parameter,
+            value=value,
+        )
+    return bool(value)
+
+
 def _frame(table: Any, columns: list[str]) -> tuple[Any, tables.Family]:
     """The eager input (a LazyFrame is collected once) after checking ``columns``.
 
     Missing columns raise before anything is collected.
     """
-    family = tables.family_of(table)
+    family = _family(table)
     available = set(tables.columns_of(table))
     if any(name not in available for name in columns):
         tables.as_arrow(table, columns)  # raises ColumnNotFoundError, listing columns
@@ -358,6 +393,7 @@ def k_anonymity(table: Any, quasi_identifiers: str | Sequence[str]) -> int:
     >>> k_anonymity(df, quasi_identifiers="plan")
     2
     """
+    _family(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     data, _ = tables.as_arrow(table, qis)
     if data.num_rows == 0:
@@ -499,6 +535,7 @@ def ensure_k_anonymity(
     >>> report.suppressed.to_pylist()
     [{'age': '30-39', 'region': 'south', 'class_size': 1}]
     """
+    _family(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     k = _check_k(k)
     frame, family = _frame(table, qis)
@@ -580,7 +617,7 @@ def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
     ColumnNotFoundError
         If ``count`` is not a column.
     ColumnTypeError
-        If ``count`` is not numeric.
+        If ``count`` is not numeric, or ``groups`` is not a table.
 
     Notes
     -----
@@ -597,9 +634,9 @@ def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
     >>> filter_groups(counts, k=10).column("page").to_pylist()
     ['/home', '/docs']
     """
+    family = _family(groups, "groups")
     name = _column_name(count, "count")
     k = _check_k(k)
-    family = tables.family_of(groups)
     if family == "polars_lazy":
         import polars as pl
 
@@ -677,7 +714,8 @@ def l_diversity(
     Raises
     ------
     InvalidParameterError
-        If ``quasi_identifiers`` or ``sensitive`` is empty.
+        If ``quasi_identifiers`` or ``sensitive`` is empty, a sensitive column
+        is also a quasi-identifier, or ``entropy`` is not a bool.
     ColumnNotFoundError
         If a column is not in the table.
 
@@ -699,8 +737,20 @@ def l_diversity(
     >>> l_diversity(t2, quasi_identifiers="zip", sensitive="diagnosis", entropy=True)
     2.0
     """
+    _family(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     sens = _names(sensitive, "sensitive")
+    entropy = _check_bool(entropy, "entropy")
+    overlap = [name for name in sens if name in qis]
+    if overlap:
+        raise InvalidParameterError(
+            f"`sensitive` must not repeat a quasi-identifier, got {overlap[0]!r} in "
+            "both; a sensitive column that defines the classes has one value per "
+            "class. Pass sensitive=<another column>, or leave it out of "
+            "quasi_identifiers",
+            parameter="sensitive",
+            value=sensitive,
+        )
     data, _ = tables.as_arrow(table, qis + sens)
     n = data.num_rows
     if n == 0:
@@ -784,6 +834,7 @@ def generalize_dates(
     >>> generalize_dates(df, column="signup", to="week")["signup"].to_list()[0]
     datetime.date(2024, 3, 11)
     """
+    _family(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if to not in _PERIODS:
@@ -934,6 +985,7 @@ def generalize_numbers(
     >>> generalize_numbers(t, column="age", width=10, label="lower").column("age").to_pylist()
     [10, 20, 30, 70, None]
     """
+    _family(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if (width is None) == (edges is None):
@@ -1075,6 +1127,7 @@ def top_code(
     >>> top_code(df, column="sessions", upper=50, lower=5)["sessions"].tolist()
     [5, 7, 50, 40]
     """
+    _family(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if upper is None and lower is None:
@@ -1118,7 +1171,17 @@ def top_code(
                     parameter=parameter,
                     value=raw,
                 )
-            scalar = pa.scalar(int(bound), type=pa.int64())
+            as_int = int(bound)
+            if not _INT64_MIN <= as_int <= _INT64_MAX:
+                raise InvalidParameterError(
+                    f"`{parameter}`={raw!r} is outside the 64-bit integer range, so "
+                    f"it cannot bound the integer column {name!r} ({typ}); pass a "
+                    f"bound between -2**63 and 2**63 - 1, or cast the column to "
+                    "float first",
+                    parameter=parameter,
+                    value=raw,
+                )
+            scalar = pa.scalar(as_int, type=pa.int64())
         else:
             scalar = pa.scalar(bound, type=pa.float64())
         clamped = op(clamped, scalar, skip_nulls=False)
@@ -1173,6 +1236,9 @@ def generalize_rare(
     InvalidParameterError
         If ``min_count`` is not an integer >= 1 or ``other`` does not fit the
         column's type.
+    ColumnTypeError
+        If ``column`` is nested (a list, struct or map), which has no
+        categories.
 
     Notes
     -----
@@ -1189,11 +1255,15 @@ def generalize_rare(
     >>> generalize_rare(df, column="browser", min_count=2)["browser"].to_list()
     ['chrome', 'chrome', 'chrome', 'firefox', 'firefox', 'other']
     """
+    _family(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     min_count = check_positive_int(min_count, "min_count", example="5")
     frame, family = _frame(table, [name])
     data = _read(frame, [name])
+    # Nested columns (lists, structs, maps) have no categories: refused from
+    # the schema, before ``other`` is matched to the type.
+    tables.check_key_column(data, name, role="category")
     values = data.column(name)
     original = values.type
     if pa.types.is_dictionary(original):
