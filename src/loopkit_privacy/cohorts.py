@@ -863,7 +863,40 @@ def plot_retention(
             parameter="value",
             value=value,
         )
-    data, _ = tables.as_arrow(result, ["cohort", "period", value, f"{value}_ci_high"])
+    if not isinstance(annotate, bool | np.bool_):
+        raise InvalidParameterError(
+            f"`annotate` must be True or False, got {annotate!r}",
+            parameter="annotate",
+            value=annotate,
+        )
+    if not isinstance(cmap, str) and not callable(cmap):
+        raise InvalidParameterError(
+            f"`cmap` must be a matplotlib colormap or its name, got {cmap!r}; "
+            "pass e.g. cmap='viridis'",
+            parameter="cmap",
+            value=cmap,
+        )
+    if ax is not None and not callable(getattr(ax, "imshow", None)):
+        raise InvalidParameterError(
+            "`ax` must be a matplotlib Axes (or None), got an object of type "
+            f"{type(ax).__name__}; pass e.g. ax=plt.subplots()[1]",
+            parameter="ax",
+            value=None,
+        )
+    wanted = ["cohort", "period", value, f"{value}_ci_high"]
+    try:
+        missing = [c for c in wanted if c not in tables.columns_of(result)]
+    except ColumnTypeError:
+        missing = wanted
+    if missing:
+        raise InvalidParameterError(
+            "`result` must be the table cohort_retention returned (with columns "
+            f"{', '.join(wanted)}); got an object of type {type(result).__name__} "
+            "without them",
+            parameter="result",
+            value=None,
+        )
+    data, _ = tables.as_arrow(result, wanted)
     cohorts = data.column("cohort").to_pylist()
     periods = np.asarray(data.column("period").to_numpy(zero_copy_only=False))
     labels = sorted(set(cohorts))

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 import os
 import threading
 import warnings
@@ -185,11 +186,7 @@ class SecureRandom:
         >>> bool((rng.words(4) == w).all())  # fresh words on every call
         False
         """
-        n = int(n)
-        if n < 0:
-            raise InvalidParameterError(
-                f"`n` must be >= 0, got {n!r}", parameter="n", value=n
-            )
+        n = _word_count(n)
         nbytes = 8 * n
         # CTR mode writes exactly len(input) bytes, but update_into asks for a
         # block of slack at the end of the output buffer.
@@ -297,8 +294,9 @@ class InsecureSeededRandom:
         >>> bool((again == words).all())
         True
         """
+        n = _word_count(n)
         with self._lock:
-            return np.asarray(self._bitgen.random_raw(int(n)), dtype=np.uint64)
+            return np.asarray(self._bitgen.random_raw(n), dtype=np.uint64)
 
     def __repr__(self) -> str:
         return f"InsecureSeededRandom(seed={self.seed})"
@@ -373,6 +371,15 @@ def resolve_rng(rng: Any) -> RandomSource:
         parameter="rng",
         value=None,
     )
+
+
+def _word_count(n: Any) -> int:
+    """``n`` as a number of words: an integer >= 0 (bool refused)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise InvalidParameterError(
+            f"`n` must be an integer >= 0, got {n!r}", parameter="n", value=n
+        )
+    return int(n)
 
 
 def _reinit_after_fork() -> None:

@@ -59,7 +59,9 @@ class TestSecureRandom:
         assert np.unique(w).size == n
 
     def test_negative_count_refused(self):
-        with pytest.raises(lp.InvalidParameterError, match=r"`n` must be >= 0, got -1"):
+        with pytest.raises(
+            lp.InvalidParameterError, match=r"`n` must be an integer >= 0, got -1"
+        ):
             lr.SecureRandom().words(-1)
 
     def test_flags(self):
