@@ -241,17 +241,30 @@ def test_no_by_gives_one_total(family):
 EPS = 5.0  # discrete Laplace scale 0.2 per unit of sensitivity
 
 
+def _truth(fn, **kwargs):
+    """The exact statistic behind a seeded release, per group.
+
+    With public groups the noise a release draws depends only on public inputs
+    (the groups, the bounds, ε and the seed), so the same call on the empty
+    table draws the same noise: the difference of the two releases is exactly
+    the bounded statistic the release was computed from.
+    """
+    released = to_arrow(fn(SMALL, rng=rng(), **kwargs))
+    col = released.column_names[1]  # the statistic, after the key column
+    noisy = rows_of(released)
+    noise = rows_of(fn(SMALL.slice(0, 0), rng=rng(), **kwargs))
+    return {k: noisy[k][col] - noise[k][col] for k in noisy}
+
+
 def test_count_is_bounded_row_count():
-    # L0 = 2 covers every user's public groups, so bounding is deterministic.
-    out = lp.aggregate_count(
-        SMALL, by="page", privacy_unit="user_id", epsilon=EPS, public_groups=PUBLIC,
-        max_partitions_per_user=2, max_contributions_per_partition=1, rng=rng(),
+    # L0 = 2 covers every user's public groups, so bounding is deterministic;
+    # L∞ = 1 keeps one of user 1's and one of user 5's two "home" rows.
+    got = _truth(
+        lp.aggregate_count, by="page", privacy_unit="user_id", epsilon=EPS,
+        public_groups=PUBLIC, max_partitions_per_user=2,
+        max_contributions_per_partition=1,
     )  # fmt: skip
-    got = {k: r["count"] for k, r in rows_of(out).items()}
-    scale = 2 / EPS
-    want = {"pricing": 1, "home": 3, "blog": 0, "docs": 3}
-    for k, v in want.items():
-        assert abs(got[k] - v) <= 15 * scale
+    assert got == {"pricing": 1, "home": 3, "blog": 0, "docs": 3}
 
 
 def test_heavy_user_is_bounded_by_linf():
@@ -268,25 +281,29 @@ def test_heavy_user_is_bounded_by_linf():
 
 
 def test_distinct_counts_users():
-    out = lp.aggregate_count(
-        SMALL, by="page", privacy_unit="user_id", epsilon=EPS, public_groups=["home", "docs"],
-        distinct=True, max_partitions_per_user=2, max_contributions_per_partition=5, rng=rng(),
+    common = dict(
+        by="page", privacy_unit="user_id", epsilon=EPS, public_groups=["home", "docs"],
+        max_partitions_per_user=2, max_contributions_per_partition=5,
     )  # fmt: skip
-    got = {k: r["count"] for k, r in rows_of(out).items()}
-    assert abs(got["home"] - 3) <= 15 * 2 / EPS  # users 1, 2, 5
-    assert abs(got["docs"] - 3) <= 15 * 2 / EPS  # users 1, 2, 4
+    # Users 1, 2, 5 visited "home" (5 rows); users 1, 2, 4 "docs" (3 rows).
+    assert _truth(lp.aggregate_count, distinct=True, **common) == {"home": 3, "docs": 3}
+    assert _truth(lp.aggregate_count, distinct=False, **common) == {
+        "home": 5,
+        "docs": 3,
+    }
 
 
 def test_sum_clamps_values():
-    out = lp.aggregate_sum(
-        SMALL, by="page", column="minutes", bounds=(0, 15), privacy_unit="user_id",
-        epsilon=EPS, public_groups=["docs", "home"], max_partitions_per_user=2,
-        max_contributions_per_partition=2, rng=rng(),
+    common = dict(
+        by="page", column="minutes", privacy_unit="user_id", epsilon=EPS,
+        public_groups=["docs", "home"], max_partitions_per_user=2,
+        max_contributions_per_partition=2,
     )  # fmt: skip
-    got = {k: r["sum"] for k, r in rows_of(out).items()}
-    scale = 2 * 2 * 15 / EPS
-    assert abs(got["docs"] - (5.0 + 7.5 + 15.0)) <= 15 * scale  # 100 clamped to 15
-    assert abs(got["home"] - (10.0 + 15.0 + 1.0 + 2.0)) <= 15 * scale  # null dropped
+    got = _truth(lp.aggregate_sum, bounds=(0, 15), **common)
+    # 100 and 20 are clamped to 15; the null is dropped.
+    assert got == {"docs": 5.0 + 7.5 + 15.0, "home": 10.0 + 15.0 + 1.0 + 2.0}
+    wide = _truth(lp.aggregate_sum, bounds=(0, 150), **common)
+    assert wide == {"docs": 5.0 + 7.5 + 100.0, "home": 10.0 + 20.0 + 1.0 + 2.0}
 
 
 def test_null_keys_are_their_own_group():

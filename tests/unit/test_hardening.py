@@ -424,7 +424,23 @@ def test_huge_epsilon_with_selection_has_a_finite_threshold():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", lp.PrivacyWarning)
         out = count(T, by="page", delta=1e-6, epsilon=800.0)
+        public = count(
+            T,
+            by="page",
+            public_groups=["a", "b"],
+            mechanism="gaussian",
+            epsilon=800.0,
+            delta=1e-6,
+        )
+        top = lp.aggregate_top_n(
+            T, column="page", n=2, privacy_unit="user_id", epsilon=800.0, delta=1e-6
+        )
     assert lp.privacy_info(out)["selection_threshold"] >= 2
+    # A huge epsilon is weak privacy, not an error: finite, exact-grid values.
+    for res in (public, top):
+        counts = np.asarray(res.column(res.column_names[1]).to_pylist(), float)
+        assert np.isfinite(counts).all()
+    assert public.column("page").to_pylist() == ["a", "b"]
 
 
 @pytest.mark.parametrize(
