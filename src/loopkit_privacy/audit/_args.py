@@ -224,3 +224,27 @@ def check_nonstring_iterable(value: Any, name: str, *, example: str) -> list[Any
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise fail(name, "must be a list (or other iterable) of values", value, example)
     return list(value)
+
+
+def check_names(value: Any, name: str, *, single: bool, example: str) -> list[str]:
+    """A non-empty list of strings; with ``single`` one string is one name.
+
+    A bare string is never split into its characters: with ``single=False``
+    it is refused.
+    """
+    if isinstance(value, str) and single:
+        return [value]
+    out: list[Any] | None = None
+    if not isinstance(value, str | bytes):
+        try:
+            out = list(value)
+        except TypeError:
+            out = None
+    if not out or not all(isinstance(v, str) for v in out):
+        rule = (
+            "must be a column name or a non-empty list of them"
+            if single
+            else "must be a non-empty tuple of strings"
+        )
+        raise fail(name, rule, value, example)
+    return out

@@ -25,9 +25,9 @@ from loopkit_privacy.audit._args import (
     check_choice,
     check_int_at_least,
     check_integer_array,
+    check_names,
     check_nonstring_iterable,
     check_probability,
-    fail,
 )
 from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError, PrivacyError
 
@@ -141,17 +141,7 @@ def _allowed_keys(allowed: Any) -> set[Any]:
 
 
 def _key_names(by: Any) -> list[str]:
-    names = [by] if isinstance(by, str) else None
-    if names is None and not isinstance(by, bytes):
-        try:
-            names = list(by)
-        except TypeError:
-            names = None
-    if not names or not all(isinstance(n, str) for n in names):
-        raise fail(
-            "by", "must be a column name or a non-empty list of them", by, '"page"'
-        )
-    return names
+    return check_names(by, "by", single=True, example='"page"')
 
 
 # Value columns of the aggregations' results (never keys).

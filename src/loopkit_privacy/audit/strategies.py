@@ -38,6 +38,7 @@ from loopkit_privacy._validate import check_finite, check_positive, check_positi
 from loopkit_privacy.audit._args import (
     check_bool,
     check_choice,
+    check_names,
     check_nonnegative,
     check_nonnegative_int,
     fail,
@@ -77,17 +78,9 @@ def _check_family(family: Any) -> str:
 
 
 def _check_groups(groups: Any) -> tuple[str, ...]:
-    out: tuple[Any, ...] | None = None
-    if not isinstance(groups, str | bytes):
-        try:
-            out = tuple(groups)
-        except TypeError:
-            out = None
-    if not out or not all(isinstance(g, str) for g in out):
-        raise fail(
-            "groups", "must be a non-empty tuple of strings", groups, '("home", "docs")'
-        )
-    return out
+    return tuple(
+        check_names(groups, "groups", single=False, example='("home", "docs")')
+    )
 
 
 def _check_size(max_users: Any, max_rows_per_user: Any) -> tuple[int, int]:
