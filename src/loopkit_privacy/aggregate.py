@@ -835,6 +835,8 @@ def _plan(
         centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
     quantum = fixed_point_quantum(bounds.bounds, centre=centre)
     mechs: dict[str, mech._AdditiveMechanism] = {}
+    l1: float
+    l2: float
     if stat_budget is not None and not (uses_units and selection is not None):
         if kind in ("count", "distinct", "top_n"):
             _, l1, l2 = (

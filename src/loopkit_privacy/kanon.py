@@ -890,10 +890,10 @@ def _numeric_input(data: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray, b
         return values, valid, True
     if not (pa.types.is_floating(typ) or pa.types.is_decimal(typ)):
         _refuse_type(name, typ, "numeric", "cast it to a number first")
-    values, valid = tables.numeric_column(data, name)
-    if valid is None:
-        valid = np.ones(values.shape[0], dtype=bool)
-    return values, valid, False
+    values, maybe_valid = tables.numeric_column(data, name)
+    if maybe_valid is None:
+        return values, np.ones(values.shape[0], dtype=bool), False
+    return values, maybe_valid, False
 
 
 def _dense_bins(bins: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

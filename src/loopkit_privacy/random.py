@@ -198,8 +198,8 @@ class SecureRandom:
             while pos < nbytes:
                 step = min(_CHUNK_BYTES, nbytes - pos)
                 self._encryptor.update_into(
-                    memoryview(self._zeros)[:step],
-                    memoryview(out)[pos : pos + step + 16],
+                    memoryview(self._zeros.data)[:step],
+                    memoryview(out.data)[pos : pos + step + 16],
                 )
                 pos += step
             self._since_key += nbytes

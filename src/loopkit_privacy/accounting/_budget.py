@@ -29,7 +29,7 @@ def unchecked(cls: type, **values: float) -> Any:
     """Build a loss object without validation (for an exhausted budget of 0)."""
     # The loss types refuse 0 because a *cost* of 0 is meaningless; a spent or
     # remaining amount of exactly 0 is meaningful and is shown as such.
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     for name, value in values.items():
         object.__setattr__(obj, name, value)
     return obj

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -64,10 +64,7 @@ def _gaussian_delta_ok(m: float, epsilon: float, delta: float) -> bool:
     if _reading_ok(lambda: cal._gauss_delta(m, 1.0, eps), delta):
         return True
     return any(
-        _reading_ok(
-            lambda units=units: cal.discrete_gaussian_delta(m * units, units, eps),
-            delta,
-        )
+        _reading_ok(partial(cal.discrete_gaussian_delta, m * units, units, eps), delta)
         for units in _GRID_UNITS
     )
 

@@ -73,7 +73,7 @@ def _check_fraction(value: Any) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not 0 < value <= 1
+        or not 0 < float(value) <= 1
     ):
         raise InvalidParameterError(
             f"`warn_fraction` must be a number in (0, 1], got {value!r}; pass e.g. "

@@ -163,10 +163,13 @@ def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
         )
     try:
         if all(zcdp):
-            rho = sum((_exact.dec(c.rho) for c in costs), Fraction(0))
+            rho = sum(
+                (_exact.dec(c.rho) for c in costs if isinstance(c, ZCDP)), Fraction(0)
+            )
             return ZCDP(_exact.float_up(rho))
-        eps = sum((_exact.dec(c.epsilon) for c in costs), Fraction(0))
-        delta = sum((_exact.dec(c.delta) for c in costs), Fraction(0))
+        dp = [c for c in costs if isinstance(c, PureDP | ApproxDP)]
+        eps = sum((_exact.dec(c.epsilon) for c in dp), Fraction(0))
+        delta = sum((_exact.dec(c.delta) for c in dp), Fraction(0))
         if all(isinstance(c, PureDP) for c in costs):
             return PureDP(_exact.float_up(eps))
         return ApproxDP(_exact.float_up(eps), _exact.float_up(delta))
@@ -371,7 +374,7 @@ def _check_orders(orders: Iterable[float] | None) -> tuple[float, ...]:
         return DEFAULT_ORDERS
     if isinstance(orders, str | bytes) or not isinstance(orders, Iterable):
         raise _orders_error(orders)
-    out = []
+    out: list[float] = []
     for a in orders:
         if isinstance(a, bool) or not isinstance(a, numbers.Real):
             raise _orders_error(orders)
@@ -553,7 +556,7 @@ def rdp_to_approx_dp(
     )
     if isinstance(rdp, str | bytes) or not isinstance(rdp, Iterable):
         raise bad_rdp
-    rdp_t = []
+    rdp_t: list[float] = []
     for r in rdp:
         if isinstance(r, bool) or not isinstance(r, numbers.Real):
             raise bad_rdp

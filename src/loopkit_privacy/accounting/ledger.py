@@ -55,7 +55,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from loopkit_privacy.accounting._budget import Policy
 from loopkit_privacy.accounting._chain import (
@@ -160,14 +160,14 @@ def _check_bool(value: Any, name: str) -> bool:
     return value
 
 
-def _check_synchronous(value: Any) -> str:
+def _check_synchronous(value: Any) -> Literal["full", "normal"]:
     if not isinstance(value, str) or value not in ("full", "normal"):
         raise InvalidParameterError(
             f"`synchronous` must be 'full' or 'normal', got {value!r}",
             parameter="synchronous",
             value=value,
         )
-    return value
+    return cast('Literal["full", "normal"]', value)
 
 
 def _check_name(value: Any, name: str = "dataset") -> str:
@@ -194,7 +194,7 @@ def _check_callback(value: Any, name: str = "on_event") -> Any:
 
 def _check_open_arguments(
     path: Any, *, create: Any, timeout: Any, synchronous: Any
-) -> tuple[str, bool, float, str]:
+) -> tuple[str, bool, float, Literal["full", "normal"]]:
     """Validate the file arguments of a ledger (nothing is touched)."""
     return (
         _check_path(path),
