@@ -358,7 +358,12 @@ def _prepare(
     # released key types, depend on the caller's arguments only.
     keys_public = tables.public_key_table(public_groups, by_list) if public else None
     data, family = _read_with_consent(
-        table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
+        table,
+        needed,
+        privacy_unit=privacy_unit,
+        purpose=purpose,
+        consent=consent,
+        values=[value_column] if value_column else [],
     )
     for name in by_list:
         tables.check_key_column(data, name)
@@ -394,6 +399,7 @@ def _read_with_consent(
     privacy_unit: str | None,
     purpose: str | None,
     consent: Any,
+    values: Sequence[str] = (),
 ) -> tuple[pa.Table, tables.Family]:
     """The needed columns as Arrow, keeping only rows consented to ``purpose``.
 
@@ -409,11 +415,11 @@ def _read_with_consent(
                 parameter="purpose",
                 value=None,
             )
-        return tables.as_arrow(table, needed, typed=True)
+        return tables.as_arrow(table, needed, typed=True, values=values)
     from loopkit_privacy import controls
 
     extra = controls.consent_columns(purpose, tables.columns_of(table))
-    data, family = tables.as_arrow(table, needed + extra, typed=True)
+    data, family = tables.as_arrow(table, needed + extra, typed=True, values=values)
     data = controls.consent_filter_arrow(
         data, purpose, privacy_unit=privacy_unit, consent=consent
     )

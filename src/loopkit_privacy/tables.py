@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -131,7 +132,11 @@ def columns_of(table: Any) -> list[str]:
 
 
 def as_arrow(
-    table: Any, columns: list[str], *, typed: bool = False
+    table: Any,
+    columns: list[str],
+    *,
+    typed: bool = False,
+    values: Sequence[str] = (),
 ) -> tuple[pa.Table, Family]:
     """Return the needed ``columns`` of ``table`` as a pyarrow Table, and its family.
 
@@ -146,7 +151,15 @@ def as_arrow(
         (missing values stay null). Releases use this so that the Arrow type
         of every column is a function of the declared schema alone: without
         it, one row holding an ``int`` among strings would change the type,
-        or make the conversion fail.
+        or make the conversion fail. An ``object`` column that holds only
+        dates or datetimes (and missing values) is read as Arrow dates or
+        timestamps instead, so that pandas date columns work as time columns.
+        In the pandas float columns that are not ``values``, NaN (pandas'
+        marker of a missing value) becomes null, as it does for
+        ``None``/``pd.NA``.
+    values : sequence of str
+        With ``typed``: the value columns, in which NaN stays NaN (it is then
+        refused, or dropped with ``invalid="drop"``, as a value).
 
     Returns
     -------
@@ -202,8 +215,12 @@ def as_arrow(
     for name in wanted:
         series = table[name]
         if typed and series.dtype == object:
+            temporal = _temporal_object(series)
+            if temporal is not None:
+                arrays[name] = temporal
+                continue
             series = series.astype("string")
-        keep_nan = series.dtype.kind == "f"
+        keep_nan = series.dtype.kind == "f" and (not typed or name in values)
         try:
             arrays[name] = pa.array(series, from_pandas=not keep_nan)
         except (pa.ArrowException, TypeError, ValueError) as err:
@@ -214,6 +231,25 @@ def as_arrow(
                 column=name,
             ) from None
     return pa.table(arrays), family
+
+
+def _temporal_object(series: Any) -> pa.Array | None:
+    """A pandas ``object`` column of dates as Arrow dates/timestamps, or None.
+
+    None when it holds anything but dates/datetimes and missing values (see
+    :func:`as_arrow`).
+    """
+    from pandas.api.types import infer_dtype
+
+    if infer_dtype(series, skipna=True) not in ("date", "datetime", "datetime64"):
+        return None
+    try:
+        inferred = pa.array(series, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if pa.types.is_date(inferred.type) or pa.types.is_timestamp(inferred.type):
+        return inferred
+    return None
 
 
 def from_arrow(result: pa.Table, family: Family) -> Any:

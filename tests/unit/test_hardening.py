@@ -501,3 +501,37 @@ def test_polars_categorical_keys_and_nan_values_are_handled():
         privacy_unit="user_id", epsilon=1.0, invalid="drop", rng=rng(),
     )  # fmt: skip
     assert out["page"].to_list() == ["a", "b"]
+
+
+def test_pandas_nan_privacy_unit_is_a_missing_unit_like_arrow_null():
+    # pandas stores a missing integer id as NaN in a float column: it is a
+    # missing unit (refused, or dropped with invalid="drop"), never one user.
+    arrow = pa.table({"user_id": [1.0, None, 3.0], "page": ["a", "a", "b"]})
+    frame = pd.DataFrame({"user_id": [1.0, np.nan, 3.0], "page": ["a", "a", "b"]})
+    with pytest.raises(SchemaError, match=r"privacy-unit column 'user_id' has nulls"):
+        count(frame, by="page", public_groups=["a", "b"])
+    kw = {"by": "page", "public_groups": ["a", "b"], "invalid": "drop"}
+    from_pandas = count(frame, **kw)
+    from_arrow = count(arrow, **kw)
+    assert from_pandas["count"].tolist() == from_arrow.column("count").to_pylist()
+
+
+def test_pandas_object_column_of_dates_is_a_time_column():
+    days = [dt.date(2026, 1, 3), dt.date(2026, 1, 9), None, dt.date(2026, 2, 2)]
+    frame = pd.DataFrame(
+        {"user_id": [1, 1, 2, 3], "day": pd.Series(days, dtype=object)}
+    )
+    arrow = pa.table({"user_id": [1, 1, 2, 3], "day": pa.array(days, pa.date32())})
+    kw = {
+        "privacy_unit": "user_id",
+        "time": "day",
+        "start": "2026-01-01",
+        "end": "2026-03-01",
+        "n_periods": 2,
+        "epsilon": 1.0,
+        "min_cohort_size": 0,
+        "invalid": "drop",
+    }
+    a = lp.cohort_retention(frame, rng=rng(), **kw)
+    b = lp.cohort_retention(arrow, rng=rng(), **kw)
+    assert a["active"].tolist() == b.column("active").to_pylist()
