@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from loopkit_privacy import accounting, audit, controls, kanon, loss, noise, random
+from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy.accounting import Accountant, Receipt, verify_ledger
 from loopkit_privacy.aggregate import (
     aggregate_average,
@@ -117,6 +118,7 @@ __all__ = [
     "LedgerError",
     "LedgerIntegrityError",
     "MissingKeyError",
+    "NoiseInfo",
     "NonFiniteValueError",
     "OptionalDependencyError",
     "PrivacyError",
@@ -126,6 +128,7 @@ __all__ = [
     "PureDP",
     "Receipt",
     "Release",
+    "ReleaseInfo",
     "ResultView",
     "SchemaError",
     "SecureRandom",

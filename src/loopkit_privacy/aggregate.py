@@ -34,8 +34,8 @@ Examples
 ...                          epsilon=1.0, public_groups=["a", "b"], rng=rng)
 >>> out.column_names
 ['page', 'count', 'count_ci_low', 'count_ci_high']
->>> lp.privacy_info(out)["cost"]
-'PureDP(epsilon=1.0)'
+>>> lp.privacy_info(out).cost
+PureDP(epsilon=1.0)
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ import pyarrow as pa
 from loopkit_privacy import _calibration as cal
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
+from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._validate import (
     check_accountant,
     check_delta,
@@ -450,7 +451,7 @@ def _finish(
     inp: _Input,
     group_idx: np.ndarray,
     columns: dict[str, Any],
-    info: dict[str, Any],
+    info: ReleaseInfo,
 ) -> Any:
     if inp.by:
         key_part = inp.keys.take(pa.array(group_idx, type=pa.int64()))
@@ -462,34 +463,43 @@ def _finish(
     return publish(pa.table(arrays), inp.family, info)
 
 
-def publish(result: pa.Table, family: tables.Family, info: dict[str, Any]) -> Any:
+def publish(result: pa.Table, family: tables.Family, info: ReleaseInfo) -> Any:
     """Convert a result to the caller's family with its privacy information.
 
-    The information travels as Arrow schema metadata, pandas ``attrs`` or an
-    attribute of the polars frame, where :func:`privacy_info` finds it.
+    The information travels as Arrow schema metadata (its JSON form), in
+    pandas ``attrs`` (the same dict) or as an attribute of the polars frame,
+    where :func:`privacy_info` finds it.
     """
-    result = result.replace_schema_metadata(
-        {_META_KEY: json.dumps(info, default=str).encode()}
-    )
+    data = info.to_dict()
+    result = result.replace_schema_metadata({_META_KEY: json.dumps(data).encode()})
     out = tables.from_arrow(result, family)
     if family == "pandas":
-        out.attrs[_ATTR] = info
+        out.attrs[_ATTR] = data
     elif family in ("polars", "polars_lazy"):
         object.__setattr__(out, _ATTR, info)
     return out
 
 
-def privacy_info(result: Any) -> dict[str, Any]:
-    """What a result of an aggregation cost and how it was made.
+def privacy_info(result: Any) -> ReleaseInfo:
+    """What a released table cost and how it was made.
 
-    Returns a dict with ``cost``, ``mechanisms``, ``receipt`` (its id, when
-    an accountant was charged), ``insecure``, ``confidence``, the contribution
-    bounds and the selection threshold.
+    Returns a :class:`~loopkit_privacy.ReleaseInfo`: the cost (a privacy
+    loss object), the receipt id (when an accountant was charged), the noise
+    mechanisms with their exact scales, the contribution bounds, how the groups
+    were chosen and the selection threshold, the confidence level, and whether
+    the randomness was insecure.
+
+    The information travels with the table: as Arrow schema metadata, in
+    pandas ``attrs`` and as an attribute of a polars frame. Arrow keeps it
+    through ``select``/``slice``; pandas keeps ``attrs`` through most
+    operations; polars drops it on any transformation (a new frame). To keep
+    it regardless, ask the release for it: ``out, info = lp.aggregate_count(...,
+    return_info=True)``.
 
     Parameters
     ----------
     result : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
-        A table returned by ``aggregate_*``.
+        A table returned by an ``aggregate_*`` function or ``cohort_retention``.
 
     Examples
     --------
@@ -500,8 +510,9 @@ def privacy_info(result: Any) -> dict[str, Any]:
     >>> t = pa.table({"user_id": [1, 2], "minutes": [3.0, 5.0]})
     >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 10), privacy_unit="user_id",
     ...                        epsilon=0.5, rng=rng)
-    >>> lp.privacy_info(out)["insecure"]
-    True
+    >>> info = lp.privacy_info(out)
+    >>> info.insecure, info.cost, info.bounds
+    (True, PureDP(epsilon=0.5), (0.0, 10.0))
     """
     if isinstance(result, pa.Table):
         meta = result.schema.metadata or {}
@@ -511,9 +522,9 @@ def privacy_info(result: Any) -> dict[str, Any]:
                 "aggregate_* function or cohort_retention returned",
                 parameter="result",
             )
-        return dict(json.loads(meta[_META_KEY]))
+        return ReleaseInfo.from_dict(json.loads(meta[_META_KEY]))
     if hasattr(result, "attrs") and _ATTR in getattr(result, "attrs", {}):
-        return dict(result.attrs[_ATTR])
+        return ReleaseInfo.from_dict(result.attrs[_ATTR])
     info = getattr(result, _ATTR, None)
     if info is None:
         raise InvalidParameterError(
@@ -522,33 +533,52 @@ def privacy_info(result: Any) -> dict[str, Any]:
             f"transformation); got an object of type {type(result).__name__}",
             parameter="result",
         )
-    return dict(info)
+    if not isinstance(info, ReleaseInfo):  # pragma: no cover - set by publish only
+        raise InvalidParameterError(
+            "`result` carries unreadable privacy information", parameter="result"
+        )
+    return info
+
+
+def _noise_info(
+    mechs: dict[str, mech._AdditiveMechanism], selection: _Selection | None
+) -> tuple[NoiseInfo, ...]:
+    out = []
+    if selection is not None:
+        n = selection.noise
+        out.append(NoiseInfo("selection", n.name, n.scale, n.granularity))
+    out += [
+        NoiseInfo(stat, m.name, m.scale, m.granularity) for stat, m in mechs.items()
+    ]
+    return tuple(out)
 
 
 def _info(
     *,
+    release: str,
     cost: PrivacyLoss,
     receipt: Any,
     source: RandomSource,
     confidence: float,
     bounds: ContributionBounds,
-    mechanisms: list[str],
+    noise: tuple[NoiseInfo, ...],
     selection: _Selection | None,
     public: bool,
-) -> dict[str, Any]:
-    return {
-        "cost": repr(cost),
-        "receipt": None if receipt is None else getattr(receipt, "id", repr(receipt)),
-        "insecure": bool(source.insecure),
-        "confidence": confidence,
-        "privacy_unit": bounds.privacy_unit,
-        "max_partitions_per_user": bounds.max_partitions_per_user,
-        "max_contributions_per_partition": bounds.max_contributions_per_partition,
-        "bounds": None if bounds.bounds is None else list(bounds.bounds),
-        "mechanisms": mechanisms,
-        "groups": "public" if public else ("selected" if selection else "total"),
-        "selection_threshold": None if selection is None else selection.threshold,
-    }
+) -> ReleaseInfo:
+    return ReleaseInfo(
+        release=release,
+        cost=cost,
+        receipt=None if receipt is None else str(getattr(receipt, "id", receipt)),
+        insecure=bool(source.insecure),
+        confidence=confidence,
+        privacy_unit=bounds.privacy_unit,
+        max_partitions_per_user=bounds.max_partitions_per_user,
+        max_contributions_per_partition=bounds.max_contributions_per_partition,
+        bounds=bounds.bounds,
+        noise=noise,
+        groups="public" if public else ("selected" if selection else "total"),
+        selection_threshold=None if selection is None else selection.threshold,
+    )
 
 
 def _charge(
@@ -1034,12 +1064,13 @@ def _release_table(
     if kind == "top_n":
         columns["rank"] = np.arange(1, group_idx.shape[0] + 1, dtype=np.int64)
     info = _info(
+        release=plan.name,
         cost=plan.cost,
         receipt=receipt,
         source=source,
         confidence=plan.level,
         bounds=plan.bounds,
-        mechanisms=plan.mech_names,
+        noise=_noise_info(plan.mechs, plan.selection),
         selection=plan.selection,
         public=inp.public,
     )
@@ -1253,7 +1284,11 @@ _COMMON_PARAMS = """
         ``SchemaError`` naming the column, and nothing is spent; ``"drop"``
         (for services answering untrusted queries) drops those rows before
         bounding — a per-row rule, so the release keeps its guarantee and
-        whether it succeeds no longer depends on any one user's rows."""
+        whether it succeeds no longer depends on any one user's rows.
+    return_info : bool
+        Also return the release's :class:`~loopkit_privacy.ReleaseInfo`, as
+        ``(table, info)``: the way to keep it through polars or pandas
+        transformations (see :func:`privacy_info`)."""
 
 
 def aggregate_count(
@@ -1277,6 +1312,7 @@ def aggregate_count(
     purpose: str | None = None,
     consent: Any = None,
     invalid: Literal["raise", "drop"] = "raise",
+    return_info: bool = False,
 ) -> Any:
     """Noisy count of rows (or of distinct users) per group.
 
@@ -1331,7 +1367,8 @@ def aggregate_count(
             parameter="distinct",
             value=distinct,
         )
-    return _run(
+    _check_return_info(return_info)
+    out = _run(
         kind="distinct" if bool(distinct) else "count",
         table=table,
         by=by,
@@ -1351,6 +1388,7 @@ def aggregate_count(
         consent=consent,
         invalid=invalid,
     )
+    return _with_info(out, return_info)
 
 
 def aggregate_sum(
@@ -1375,6 +1413,7 @@ def aggregate_sum(
     purpose: str | None = None,
     consent: Any = None,
     invalid: Literal["raise", "drop"] = "raise",
+    return_info: bool = False,
 ) -> Any:
     """Noisy sum of a value column per group, values clamped to ``bounds``.
 
@@ -1425,7 +1464,8 @@ def aggregate_sum(
     """
     budget = _Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
-    return _run(
+    _check_return_info(return_info)
+    out = _run(
         kind="sum",
         table=table,
         by=by,
@@ -1445,6 +1485,7 @@ def aggregate_sum(
         consent=consent,
         invalid=invalid,
     )
+    return _with_info(out, return_info)
 
 
 def aggregate_average(
@@ -1469,6 +1510,7 @@ def aggregate_average(
     purpose: str | None = None,
     consent: Any = None,
     invalid: Literal["raise", "drop"] = "raise",
+    return_info: bool = False,
 ) -> Any:
     """Noisy average of a value column per group (normalised-sum method).
 
@@ -1520,7 +1562,8 @@ def aggregate_average(
     """
     budget = _Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
-    return _run(
+    _check_return_info(return_info)
+    out = _run(
         kind="average",
         table=table,
         by=by,
@@ -1540,6 +1583,7 @@ def aggregate_average(
         consent=consent,
         invalid=invalid,
     )
+    return _with_info(out, return_info)
 
 
 def aggregate_top_n(
@@ -1562,6 +1606,7 @@ def aggregate_top_n(
     purpose: str | None = None,
     consent: Any = None,
     invalid: Literal["raise", "drop"] = "raise",
+    return_info: bool = False,
 ) -> Any:
     """The ``n`` values of ``column`` used by the most distinct users, privately.
 
@@ -1616,7 +1661,8 @@ def aggregate_top_n(
     budget = _Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
     count = check_positive_int(n, "n", example="5")
-    return _run(
+    _check_return_info(return_info)
+    out = _run(
         kind="top_n",
         table=table,
         by=column,
@@ -1637,6 +1683,24 @@ def aggregate_top_n(
         consent=consent,
         invalid=invalid,
     )
+    return _with_info(out, return_info)
+
+
+def _check_return_info(return_info: Any) -> None:
+    """Checked before anything is read or spent."""
+    if not isinstance(return_info, bool | np.bool_):
+        raise InvalidParameterError(
+            f"`return_info` must be True or False, got {return_info!r}",
+            parameter="return_info",
+            value=return_info,
+        )
+
+
+def _with_info(out: Any, return_info: bool) -> Any:
+    """``out``, or ``(out, privacy_info(out))`` when the caller asked for it."""
+    if not return_info or _TRIALS.get() is not None:
+        return out
+    return out, privacy_info(out)
 
 
 def _check_column_name(column: Any) -> None:

@@ -397,8 +397,8 @@ def _query(args: argparse.Namespace) -> int:
             print(table)
         info = aggregate.privacy_info(result)
         print(
-            f"cost: {info['cost']}; groups: {info['groups']}; "
-            f"insecure randomness: {info['insecure']}"
+            f"cost: {info.cost!r}; groups: {info.groups}; "
+            f"insecure randomness: {info.insecure}"
         )
         if accountant is not None:
             print(

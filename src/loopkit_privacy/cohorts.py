@@ -58,6 +58,7 @@ from scipy.optimize import isotonic_regression
 
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
+from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._kernels import cohorts as _kc
 from loopkit_privacy._validate import (
     check_accountant,
@@ -68,8 +69,10 @@ from loopkit_privacy._validate import (
 from loopkit_privacy.aggregate import (
     _Budget,
     _charge,
+    _check_return_info,
     _noise_mechanism,
     _read_with_consent,
+    _with_info,
     publish,
 )
 from loopkit_privacy.bounding import ContributionBounds, check_sizes
@@ -529,6 +532,7 @@ def cohort_retention(
     purpose: str | None = None,
     consent: Any = None,
     invalid: Literal["raise", "drop"] = "raise",
+    return_info: bool = False,
 ) -> Any:
     """Retention curves per cohort with user-level differential privacy.
 
@@ -592,6 +596,9 @@ def cohort_retention(
         column, nothing spent; ``"drop"`` (services answering untrusted
         queries) drops those rows (or users) before counting, by a rule on
         each user's own rows, so the release stays DP.
+    return_info : bool
+        Also return the release's :class:`~loopkit_privacy.ReleaseInfo`, as
+        ``(table, info)`` (see :func:`~loopkit_privacy.privacy_info`).
 
     Returns
     -------
@@ -643,6 +650,7 @@ def cohort_retention(
     level = check_level(confidence, "confidence")
     min_size = _check_min_size(min_cohort_size)
     check_accountant(accountant)
+    _check_return_info(return_info)
     if not isinstance(monotone, bool):
         raise InvalidParameterError(
             f"`monotone` must be True or False, got {monotone!r}",
@@ -688,27 +696,43 @@ def cohort_retention(
     ) as receipt:
         true = _true_counts(plan, data, source)
         noisy = _noisy(plan, true, 1, source)[0]
-        return _table(
+        out = _table(
             plan,
             noisy,
             level=level,
             min_size=min_size,
             monotone=monotone,
             family=family,
-            info={
-                "cost": repr(plan.cost),
-                "receipt": None if receipt is None else getattr(receipt, "id", None),
-                "insecure": bool(source.insecure),
-                "confidence": level,
-                "privacy_unit": privacy_unit,
-                "max_active_periods": plan.cap,
-                "l1_sensitivity": 1 + plan.cap,
-                "mechanisms": [mech_name],
-                "min_cohort_size": min_size,
-                "monotone": monotone,
-                "groups": "public",
-            },
+            info=ReleaseInfo(
+                release="cohort_retention",
+                cost=plan.cost,
+                receipt=None if receipt is None else str(getattr(receipt, "id", "")),
+                insecure=bool(source.insecure),
+                confidence=level,
+                privacy_unit=privacy_unit,
+                max_partitions_per_user=bounds.max_partitions_per_user,
+                max_contributions_per_partition=1,
+                bounds=None,
+                noise=(
+                    NoiseInfo(
+                        "cells",
+                        plan.noise.name,
+                        plan.noise.scale,
+                        plan.noise.granularity,
+                    ),
+                ),
+                groups="public",
+                parameters={
+                    "period": period,
+                    "n_periods": plan.n_periods,
+                    "max_active_periods": plan.cap,
+                    "l1_sensitivity": 1 + plan.cap,
+                    "min_cohort_size": min_size,
+                    "monotone": monotone,
+                },
+            ),
         )
+    return _with_info(out, return_info)
 
 
 def _check_min_size(min_cohort_size: Any) -> float | None:
@@ -766,7 +790,7 @@ def _table(
     min_size: float | None,
     monotone: bool,
     family: tables.Family,
-    info: dict[str, Any],
+    info: ReleaseInfo,
 ) -> Any:
     size = noisy[:, 0]
     active = noisy[:, 1:]
@@ -797,7 +821,7 @@ def _table(
         }
     )
     assert out.num_rows == rows
-    info = {**info, "suppressed_cohorts": int((~keep).sum())}
+    info = info.replace(parameters={"suppressed_cohorts": int((~keep).sum())})
     return publish(out, family, info)
 
 

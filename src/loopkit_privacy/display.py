@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import _html, tables
+from loopkit_privacy._info import ReleaseInfo
 from loopkit_privacy._validate import check_positive_int
 from loopkit_privacy.aggregate import privacy_info
 from loopkit_privacy.errors import (
@@ -96,7 +97,7 @@ class ResultView:
         max_rows = check_positive_int(max_rows, "max_rows", example="50")
         self.table = _arrow(result)
         try:
-            self.info: dict[str, Any] | None = privacy_info(result)
+            self.info: ReleaseInfo | None = privacy_info(result)
         except InvalidParameterError:
             self.info = None
         names = self.table.column_names
@@ -118,18 +119,16 @@ class ResultView:
     def _header(self) -> tuple[str, str]:
         if self.info is None:
             return "Private result", ""
-        bits = [f"cost {self.info.get('cost')}"]
-        level = self.info.get("confidence")
-        if level is not None:
-            bits.append(f"{100 * float(level):g}% intervals")
-        if self.info.get("receipt"):
-            bits.append(f"receipt {str(self.info['receipt'])[:8]}…")
+        bits = [f"cost {self.info.cost!r}"]
+        bits.append(f"{100 * self.info.confidence:g}% intervals")
+        if self.info.receipt:
+            bits.append(f"receipt {self.info.receipt[:8]}…")
         return "Private result", ", ".join(bits)
 
     def _repr_html_(self) -> str:
         title, note = self._header()
         out = _html.title(title, note)
-        if self.info and self.info.get("insecure"):
+        if self.info and self.info.insecure:
             out += (
                 "<div><b>INSECURE randomness (seeded): not a private release.</b></div>"
             )
@@ -159,8 +158,8 @@ class ResultView:
         out += _html.table(headers, rows, raw=True)
         if self.table.num_rows > n:
             out += f"<div>… {self.table.num_rows - n} more rows</div>"
-        if self.info and self.info.get("mechanisms"):
-            mech = "; ".join(str(m) for m in self.info["mechanisms"])
+        if self.info and self.info.noise:
+            mech = "; ".join(str(m) for m in self.info.noise)
             out += f'<div style="opacity:0.7">{html.escape(mech)}</div>'
         return out
 
@@ -317,7 +316,7 @@ def plot(
         xerr=np.vstack([vals - lo, hi - vals]),
         fmt="o",
         capsize=3,
-        label=f"noisy {name} ({100 * float((view.info or {}).get('confidence', 0.95)):g}% CI)",
+        label=f"noisy {name} ({100 * float(view.info.confidence if view.info else 0.95):g}% CI)",
     )
     if truth is not None:
         tv = [truth.get(label, np.nan) for label in labels]
@@ -327,7 +326,7 @@ def plot(
     ax.invert_yaxis()
     ax.set_xlabel(name)
     if view.info is not None:
-        ax.set_title(f"{name}, cost {view.info.get('cost')}", fontsize=9)
+        ax.set_title(f"{name}, cost {view.info.cost!r}", fontsize=9)
     ax.legend(fontsize=8, loc="best")
     return ax
 

@@ -359,9 +359,9 @@ def test_accountant_charged_exactly_the_stated_cost(table, calls):
         info = lp.privacy_info(out)
         assert len(acc.receipts) == before + 1
         receipt = acc.receipts[-1]
-        cost = parse_cost(info["cost"])
+        cost = info.cost
         assert receipt.cost == cost
-        assert info["receipt"] == receipt.id
+        assert info.receipt == receipt.id
         # never more than asked
         assert cost.epsilon <= epsilon * (1 + 1e-12)
         assert getattr(cost, "delta", 0.0) <= (delta or 0.0) * (1 + 1e-12)

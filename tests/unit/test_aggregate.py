@@ -187,10 +187,10 @@ def test_public_groups_same_family_columns_dtypes(function, family):
     else:
         assert t.column("page").to_pylist() == PUBLIC  # public order, absent included
     info = lp.privacy_info(out)
-    assert info["groups"] == "public"
-    assert info["selection_threshold"] is None
-    assert info["privacy_unit"] == "user_id"
-    assert parse_cost(info["cost"]) == PureDP(1.0)
+    assert info.groups == "public"
+    assert info.selection_threshold is None
+    assert info.privacy_unit == "user_id"
+    assert info.cost == PureDP(1.0)
 
 
 def test_selection_same_family_columns_dtypes(function, family):
@@ -207,9 +207,9 @@ def test_selection_same_family_columns_dtypes(function, family):
     else:
         assert t.column("page").to_pylist() == ["docs", "home", "pricing"]  # by key
     info = lp.privacy_info(out)
-    assert info["groups"] == "selected"
-    assert isinstance(info["selection_threshold"], int)
-    assert info["selection_threshold"] > 1
+    assert info.groups == "selected"
+    assert isinstance(info.selection_threshold, int)
+    assert info.selection_threshold > 1
 
 
 def test_no_by_gives_one_total(family):
@@ -218,7 +218,7 @@ def test_no_by_gives_one_total(family):
     t = to_arrow(out)
     assert t.column_names == ["count", "count_ci_low", "count_ci_high"]
     assert t.num_rows == 1
-    assert lp.privacy_info(out)["groups"] == "total"
+    assert lp.privacy_info(out).groups == "total"
     out = lp.aggregate_average(
         data,
         column="minutes",
@@ -503,7 +503,7 @@ def test_interval_is_value_plus_minus_accuracy(mechanism):
     assert (
         t2.column("sum_ci_high")[0].as_py() - t2.column("sum_ci_low")[0].as_py()
     ) < widths.pop()
-    assert lp.privacy_info(narrow)["confidence"] == 0.5
+    assert lp.privacy_info(narrow).confidence == 0.5
 
 
 def test_top_n_ranks_by_noisy_users_and_cuts_at_n():
@@ -571,9 +571,9 @@ def test_event_level_counts_rows_and_is_on_the_receipt():
         accountant=acc, rng=rng(),
     )  # fmt: skip
     info = lp.privacy_info(out)
-    assert info["privacy_unit"] is None
-    assert info["max_partitions_per_user"] == 1
-    assert info["max_contributions_per_partition"] == 1
+    assert info.privacy_unit is None
+    assert info.max_partitions_per_user == 1
+    assert info.max_contributions_per_partition == 1
     (receipt,) = acc.receipts
     assert receipt.privacy_unit == EVENT_LEVEL
     hot = lp.aggregate_count(
@@ -616,9 +616,9 @@ def test_accountant_charged_exactly_once_with_the_stated_cost(
     )
     info = lp.privacy_info(out)
     (receipt,) = acc.receipts
-    stated = parse_cost(info["cost"])
+    stated = info.cost
     assert receipt.cost == stated
-    assert info["receipt"] == receipt.id
+    assert info.receipt == receipt.id
     assert receipt.label == "q1"
     assert receipt.insecure is True
     assert receipt.privacy_unit == "user_id"
@@ -649,7 +649,7 @@ def test_stated_costs(call, want):
     out = lp.aggregate_count(
         big_events(), by="page", privacy_unit="user_id", epsilon=1.0, rng=rng(), **call
     )
-    assert parse_cost(lp.privacy_info(out)["cost"]) == want
+    assert lp.privacy_info(out).cost == want
 
 
 def test_rho_cost_and_zcdp_accountant():
@@ -658,7 +658,7 @@ def test_rho_cost_and_zcdp_accountant():
         SMALL, by="page", column="minutes", bounds=(0, 60), privacy_unit="user_id",
         rho=0.25, mechanism="gaussian", public_groups=PUBLIC, accountant=acc, rng=rng(),
     )  # fmt: skip
-    assert lp.privacy_info(out)["cost"] == "ZCDP(rho=0.25)"
+    assert lp.privacy_info(out).cost == lp.ZCDP(0.25)
     assert acc.spent == ZCDP(0.25)
     basic = Accountant(epsilon=1.0, delta=1e-6)
     with pytest.raises(UnsupportedCompositionError):
@@ -725,8 +725,8 @@ def test_secure_and_insecure_are_marked():
         accountant=acc,
         rng=rng(),
     )
-    assert lp.privacy_info(secure)["insecure"] is False
-    assert lp.privacy_info(seeded)["insecure"] is True
+    assert lp.privacy_info(secure).insecure is False
+    assert lp.privacy_info(seeded).insecure is True
     assert [r.insecure for r in acc.receipts] == [False, True]
 
 
@@ -762,12 +762,12 @@ def test_privacy_info_contents_and_refusal():
         max_contributions_per_partition=3, rng=rng(),
     )  # fmt: skip
     info = lp.privacy_info(out)
-    assert info["receipt"] is None
-    assert info["bounds"] == [0.0, 60.0]
-    assert info["max_partitions_per_user"] == 2
-    assert info["max_contributions_per_partition"] == 3
-    assert info["confidence"] == 0.95
-    assert any("LaplaceMechanism" in m for m in info["mechanisms"])
+    assert info.receipt is None
+    assert info.bounds == (0.0, 60.0)
+    assert info.max_partitions_per_user == 2
+    assert info.max_contributions_per_partition == 3
+    assert info.confidence == 0.95
+    assert any(m.mechanism == "LaplaceMechanism" for m in info.noise)
     for not_result in (SMALL, pl.from_arrow(SMALL), SMALL.to_pandas()):
         with pytest.raises(
             InvalidParameterError, match=r"carries no privacy information"
@@ -1211,3 +1211,62 @@ def test_error_classes_subclass_builtins():
             privacy_unit="user_id",
             epsilon=1.0,
         )
+
+
+# ---------------------------------------------------------------------------
+# Typed release information
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_return_info_gives_the_typed_info_beside_the_table(family):
+    acc = Accountant(epsilon=5.0, delta=1e-5)
+    out, info = lp.aggregate_sum(
+        FAMILIES[family](SMALL), column="minutes", bounds=(0, 60), by="page",
+        privacy_unit="user_id", epsilon=1.0, delta=1e-6, public_groups=PUBLIC,
+        max_partitions_per_user=2, accountant=acc, rng=rng(), return_info=True,
+    )  # fmt: skip
+    assert isinstance(info, lp.ReleaseInfo)
+    assert info == lp.privacy_info(out)
+    assert info.release == "aggregate_sum"
+    assert info.cost == acc.receipts[0].cost
+    assert info.receipt == acc.receipts[0].id
+    assert info.bounds == (0.0, 60.0)
+    assert info.max_partitions_per_user == 2
+    (noise,) = info.noise
+    assert noise.statistic == "sum"
+    assert noise.scale > 0
+    assert lp.ReleaseInfo.from_dict(info.to_dict()) == info
+
+
+def test_polars_drops_the_info_on_a_transformation_but_return_info_keeps_it():
+    out, info = lp.aggregate_count(
+        pl.from_arrow(SMALL), by="page", privacy_unit="user_id", epsilon=1.0,
+        public_groups=PUBLIC, rng=rng(), return_info=True,
+    )  # fmt: skip
+    with pytest.raises(InvalidParameterError, match=r"`result` carries no privacy"):
+        lp.privacy_info(out.filter(pl.col("count") > -1e9))
+    assert info.groups == "public"
+
+
+def test_cohort_info_is_the_same_type():
+    _, info = lp.cohort_retention(
+        pa.table({"user_id": [1, 2], "t": pa.array([0, 40], pa.date32())}),
+        privacy_unit="user_id", time="t", start="1970-01-01", end="1970-03-01",
+        n_periods=2, epsilon=1.0, rng=rng(), return_info=True,
+    )  # fmt: skip
+    assert isinstance(info, lp.ReleaseInfo)
+    assert info.release == "cohort_retention"
+    assert info.parameters["max_active_periods"] == 2  # every period, by default
+    assert info.parameters["l1_sensitivity"] == 3  # the size and two periods
+    assert info.noise[0].statistic == "cells"
+
+
+def test_return_info_must_be_a_bool_and_is_checked_before_spending():
+    acc = Accountant(epsilon=1.0)
+    with pytest.raises(InvalidParameterError, match=r"`return_info` must be True"):
+        lp.aggregate_count(
+            SMALL, privacy_unit="user_id", epsilon=1.0, accountant=acc,
+            return_info="yes",
+        )  # fmt: skip
+    assert acc.receipts == ()

@@ -222,8 +222,8 @@ def test_families_round_trip(family):
     cohorts = arrow["cohort"].to_pylist()
     assert sorted(set(cohorts)) == [dt.date(2026, m, 1) for m in (1, 2, 3)]
     info = lp.privacy_info(out)
-    assert info["cost"] == "PureDP(epsilon=1.0)"
-    assert info["l1_sensitivity"] == 4
+    assert info.cost == lp.PureDP(1.0)
+    assert info.parameters["l1_sensitivity"] == 4
 
 
 def test_output_sorted_and_rates_in_unit_interval():
@@ -244,23 +244,23 @@ def test_accountant_is_charged_once_with_the_receipt():
     out = _call(_events(), rng=_seeded(), accountant=acc, epsilon=0.5, label="ret")
     assert acc.spent.epsilon == pytest.approx(0.5)
     (receipt,) = acc.receipts
-    assert lp.privacy_info(out)["receipt"] == receipt.id
+    assert lp.privacy_info(out).receipt == receipt.id
     assert receipt.mechanism == "cohort_retention"
     assert receipt.privacy_unit == "user"
 
 
 def test_gaussian_rho_and_epsilon_delta():
     out = _call(_events(), rng=_seeded(), mechanism="gaussian", rho=0.5, epsilon=None)
-    assert lp.privacy_info(out)["cost"] == "ZCDP(rho=0.5)"
+    assert lp.privacy_info(out).cost == lp.ZCDP(0.5)
     out = _call(_events(), rng=_seeded(), mechanism="gaussian", epsilon=1.0, delta=1e-6)
-    assert lp.privacy_info(out)["cost"].startswith("ApproxDP(epsilon=1.0")
+    assert repr(lp.privacy_info(out).cost).startswith("ApproxDP(epsilon=1.0")
 
 
 def test_min_cohort_size_suppresses_on_noisy_size():
     t = _events(300)
     out = _call(t, rng=_seeded(), min_cohort_size=10**6)
     assert out.num_rows == 0
-    assert lp.privacy_info(out)["suppressed_cohorts"] == 3
+    assert lp.privacy_info(out).parameters["suppressed_cohorts"] == 3
     out = _call(t, rng=_seeded(), min_cohort_size=None)
     assert out.num_rows == 9
 
