@@ -356,7 +356,3 @@ class Chain:
     def is_pending(self, rid: str) -> bool:
         """Whether spend ``rid`` is a reservation not yet committed or released."""
         return self.status.get(rid) == "pending"
-
-    def is_zero(self) -> bool:
-        """Whether nothing is charged."""
-        return all(v == Fraction(0) for v in self.state)
