@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from fractions import Fraction
 from typing import Any
 
 from loopkit_privacy.accounting._budget import Policy, State, add, sub
