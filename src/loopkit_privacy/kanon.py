@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 from loopkit_privacy import tables
 from loopkit_privacy._kernels import grouping as _g
 from loopkit_privacy._validate import check_finite, check_positive, check_positive_int
-from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError, PrivacyError
+from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 
 __all__ = [
     "KAnonymityResult",
@@ -98,7 +98,7 @@ _RADIX_SLOTS_PER_ROW = 4
 
 
 # ---------------------------------------------------------------------------
-# Parameters and tables
+# Parameters
 # ---------------------------------------------------------------------------
 
 
@@ -153,27 +153,6 @@ def _check_k(k: Any, parameter: str = "k") -> int:
     return check_positive_int(k, parameter, example="5")
 
 
-def _family(table: Any, parameter: str = "table") -> tables.Family:
-    """The family of a table argument; anything else raises, naming ``parameter``.
-
-    Raises
-    ------
-    ColumnTypeError
-        If ``table`` is not a pyarrow Table, polars DataFrame/LazyFrame or
-        pandas DataFrame (the message names the parameter and the type only).
-    """
-    try:
-        return tables.family_of(table)
-    except PrivacyError:
-        kind = type(table)
-        raise ColumnTypeError(
-            f"`{parameter}` must be a pyarrow.Table, polars DataFrame/LazyFrame or "
-            f"pandas DataFrame, got an object of type {kind.__module__}.{kind.__name__}; "
-            f"pass e.g. {parameter}=pa.table(...) or a polars/pandas frame",
-            column=None,
-        ) from None
-
-
 def _check_bool(value: Any, parameter: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise InvalidParameterError(
@@ -183,81 +162,6 @@ def _check_bool(value: Any, parameter: str) -> bool:
             value=value,
         )
     return bool(value)
-
-
-def _frame(table: Any, columns: list[str]) -> tuple[Any, tables.Family]:
-    """The eager input (a LazyFrame is collected once) after checking ``columns``.
-
-    Missing columns raise before anything is collected.
-    """
-    family = _family(table)
-    available = set(tables.columns_of(table))
-    if any(name not in available for name in columns):
-        tables.as_arrow(table, columns)  # raises ColumnNotFoundError, listing columns
-    if family == "polars_lazy":
-        return table.collect(), family
-    return table, family
-
-
-def _read(frame: Any, columns: list[str]) -> pa.Table:
-    """The ``columns`` of an eager frame as Arrow (no copy of other columns)."""
-    return tables.as_arrow(frame, columns)[0]
-
-
-def _wrap(frame: Any, family: tables.Family) -> Any:
-    """Give a lazy caller a LazyFrame back."""
-    return frame.lazy() if family == "polars_lazy" else frame
-
-
-def _filter_rows(frame: Any, family: tables.Family, keep: np.ndarray) -> Any:
-    """Rows of an eager frame where ``keep`` is true, in order, other columns untouched."""
-    if family == "arrow":
-        return frame.filter(pa.array(keep, type=pa.bool_()))
-    if family == "pandas":
-        return frame[keep]
-    import polars as pl
-
-    return frame.filter(pl.Series(keep, dtype=pl.Boolean))
-
-
-def _write_column(
-    frame: Any,
-    family: tables.Family,
-    name: str,
-    values: pa.Array | pa.ChunkedArray,
-    *,
-    source: str | None = None,
-) -> Any:
-    """``frame`` with column ``name`` replaced (same position) or appended.
-
-    For pandas, when ``values`` has the Arrow type that ``source`` was read
-    as, the result is cast back to the source's pandas dtype (so a nullable
-    ``Int64`` stays ``Int64``).
-    """
-    if family == "arrow":
-        if name in frame.column_names:
-            index = frame.column_names.index(name)
-            return frame.set_column(index, pa.field(name, values.type), values)
-        return frame.append_column(pa.field(name, values.type), values)
-    if family in ("polars", "polars_lazy"):
-        import polars as pl
-
-        series = pl.from_arrow(values)
-        assert isinstance(series, pl.Series)
-        return _wrap(frame.with_columns(series.alias(name)), family)
-    series = values.to_pandas()
-    series.index = frame.index
-    if source is not None:
-        # Arrow -> pandas turns e.g. a nullable Int64 into float64; go back to
-        # the caller's dtype when it still fits (never for categoricals, whose
-        # categories may have changed).
-        dtype = frame[source].dtype
-        if str(dtype) != "category" and series.dtype != dtype:
-            with contextlib.suppress(TypeError, ValueError):
-                series = series.astype(dtype)
-    out = frame.copy(deep=False)
-    out[name] = series
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -393,7 +297,7 @@ def k_anonymity(table: Any, quasi_identifiers: str | Sequence[str]) -> int:
     >>> k_anonymity(df, quasi_identifiers="plan")
     2
     """
-    _family(table)
+    tables.family_of(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     data, _ = tables.as_arrow(table, qis)
     if data.num_rows == 0:
@@ -535,11 +439,11 @@ def ensure_k_anonymity(
     >>> report.suppressed.to_pylist()
     [{'age': '30-39', 'region': 'south', 'class_size': 1}]
     """
-    _family(table)
+    tables.family_of(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     k = _check_k(k)
-    frame, family = _frame(table, qis)
-    data = _read(frame, qis)
+    frame, family = tables.eager(table, qis)
+    data = tables.read_columns(frame, qis)
     n = data.num_rows
     codes, slots = _class_codes(data, qis)
     counts = np.bincount(codes, minlength=slots)
@@ -549,9 +453,9 @@ def ensure_k_anonymity(
     rows_kept = int(np.count_nonzero(keep))
 
     if rows_kept == n and family != "pandas":
-        out = frame
+        out = tables.restore(frame, family)
     else:
-        out = _filter_rows(frame, family, keep)
+        out = tables.filter_rows(frame, family, keep)
 
     # One row of each suppressed class gives its key; classes come out in
     # slot order, which is the order of ``small_slots``.
@@ -583,7 +487,7 @@ def ensure_k_anonymity(
             suppressed, "polars" if family == "polars_lazy" else family
         ),
     )
-    return KAnonymityResult(_wrap(out, family), report)
+    return KAnonymityResult(out, report)
 
 
 def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
@@ -634,7 +538,7 @@ def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
     >>> filter_groups(counts, k=10).column("page").to_pylist()
     ['/home', '/docs']
     """
-    family = _family(groups, "groups")
+    family = tables.family_of(groups, "groups")
     name = _column_name(count, "count")
     k = _check_k(k)
     if family == "polars_lazy":
@@ -649,7 +553,7 @@ def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
         col = pl.col(name).fill_nan(None) if dtype.is_float() else pl.col(name)
         out = groups.filter(col >= k)
     else:
-        data = _read(groups, [name])
+        data = tables.read_columns(groups, [name])
         column = data.column(name)
         typ = column.type
         if not (
@@ -660,7 +564,7 @@ def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
             _refuse_count_type(name, str(typ))
         mask = pc.fill_null(pc.greater_equal(column, pa.scalar(k)), False)
         keep = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
-        out = _filter_rows(groups, family, keep)
+        out = tables.filter_rows(groups, family, keep)
     info = getattr(groups, _PRIVACY_ATTR, None)
     if info is not None and family in ("polars", "polars_lazy"):
         object.__setattr__(out, _PRIVACY_ATTR, info)
@@ -737,7 +641,7 @@ def l_diversity(
     >>> l_diversity(t2, quasi_identifiers="zip", sensitive="diagnosis", entropy=True)
     2.0
     """
-    _family(table)
+    tables.family_of(table)
     qis = _names(quasi_identifiers, "quasi_identifiers")
     sens = _names(sensitive, "sensitive")
     entropy = _check_bool(entropy, "entropy")
@@ -834,7 +738,7 @@ def generalize_dates(
     >>> generalize_dates(df, column="signup", to="week")["signup"].to_list()[0]
     datetime.date(2024, 3, 11)
     """
-    _family(table)
+    tables.family_of(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if to not in _PERIODS:
@@ -844,8 +748,8 @@ def generalize_dates(
             parameter="to",
             value=to,
         )
-    frame, family = _frame(table, [name])
-    values = _read(frame, [name]).column(name)
+    frame, family = tables.eager(table, [name])
+    values = tables.read_columns(frame, [name]).column(name)
     typ = values.type
     if not (
         pa.types.is_timestamp(typ) or pa.types.is_date32(typ) or pa.types.is_date64(typ)
@@ -860,7 +764,7 @@ def generalize_dates(
     days = values.cast(pa.date32())
     if to != "day":
         days = pc.floor_temporal(days, unit=to, week_starts_monday=True)
-    return _write_column(frame, family, out_name, days)
+    return tables.set_column(frame, family, out_name, days)
 
 
 def _is_integral(value: Any) -> bool:
@@ -985,7 +889,7 @@ def generalize_numbers(
     >>> generalize_numbers(t, column="age", width=10, label="lower").column("age").to_pylist()
     [10, 20, 30, 70, None]
     """
-    _family(table)
+    tables.family_of(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if (width is None) == (edges is None):
@@ -1007,8 +911,8 @@ def generalize_numbers(
         o = check_finite(origin, "origin", example="0")
     else:
         edge_array = _check_edges(edges)
-    frame, family = _frame(table, [name])
-    values, valid, is_int = _numeric_input(_read(frame, [name]), name)
+    frame, family = tables.eager(table, [name])
+    values, valid, is_int = _numeric_input(tables.read_columns(frame, [name]), name)
     mask = None if valid.all() else ~valid
 
     if edge_array is not None:
@@ -1016,7 +920,7 @@ def generalize_numbers(
         bounds = np.concatenate([[-np.inf], edge_array, [np.inf]])
         if label == "lower":
             result = pa.array(bounds[bins], type=pa.float64(), mask=mask)
-            return _write_column(frame, family, out_name, result)
+            return tables.set_column(frame, family, out_name, result)
         index, distinct = _dense_bins(bins, valid)
         labels = [
             f"{'(' if b == 0 else '['}{_fmt(bounds[b])}, {_fmt(bounds[b + 1])})"
@@ -1044,7 +948,7 @@ def generalize_numbers(
                 result = pa.array(lower, type=pa.int64(), mask=mask)
             else:
                 result = pa.array(o + bins * w, type=pa.float64(), mask=mask)
-            return _write_column(frame, family, out_name, result)
+            return tables.set_column(frame, family, out_name, result)
         index, distinct = _dense_bins(bins, valid)
         if integral:
             starts = [oi + b * wi for b in distinct.tolist()]
@@ -1054,7 +958,7 @@ def generalize_numbers(
             labels = [f"[{_fmt(s)}, {_fmt(s + w)})" for s in starts_f]
     indices = pa.array(index, type=pa.int64(), mask=mask)
     result = pa.array(labels, type=pa.string()).take(indices)
-    return _write_column(frame, family, out_name, result)
+    return tables.set_column(frame, family, out_name, result)
 
 
 def _check_edges(edges: Any) -> np.ndarray:
@@ -1127,7 +1031,7 @@ def top_code(
     >>> top_code(df, column="sessions", upper=50, lower=5)["sessions"].tolist()
     [5, 7, 50, 40]
     """
-    _family(table)
+    tables.family_of(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     if upper is None and lower is None:
@@ -1144,8 +1048,8 @@ def top_code(
             parameter="lower",
             value=lower,
         )
-    frame, family = _frame(table, [name])
-    values = _read(frame, [name]).column(name)
+    frame, family = tables.eager(table, [name])
+    values = tables.read_columns(frame, [name]).column(name)
     typ = values.type
     is_int = pa.types.is_integer(typ)
     if not (is_int or pa.types.is_floating(typ)):
@@ -1196,7 +1100,7 @@ def top_code(
         ) from err
     if pa.types.is_floating(typ):
         clamped = pc.if_else(pc.is_nan(values), values, clamped)
-    return _write_column(frame, family, out_name, clamped, source=name)
+    return tables.set_column(frame, family, out_name, clamped, source=name)
 
 
 def generalize_rare(
@@ -1255,12 +1159,12 @@ def generalize_rare(
     >>> generalize_rare(df, column="browser", min_count=2)["browser"].to_list()
     ['chrome', 'chrome', 'chrome', 'firefox', 'firefox', 'other']
     """
-    _family(table)
+    tables.family_of(table)
     name = _column_name(column)
     out_name = _output_name(output, name)
     min_count = check_positive_int(min_count, "min_count", example="5")
-    frame, family = _frame(table, [name])
-    data = _read(frame, [name])
+    frame, family = tables.eager(table, [name])
+    data = tables.read_columns(frame, [name])
     # Nested columns (lists, structs, maps) have no categories: refused from
     # the schema, before ``other`` is matched to the type.
     tables.check_key_column(data, name, role="category")
@@ -1287,4 +1191,4 @@ def generalize_rare(
     if pa.types.is_dictionary(original):
         with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
             result = result.cast(original)
-    return _write_column(frame, family, out_name, result, source=name)
+    return tables.set_column(frame, family, out_name, result, source=name)

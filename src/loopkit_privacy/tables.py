@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -61,11 +62,19 @@ __all__ = [
     "check_key_column",
     "columns_of",
     "drop_invalid",
+    "eager",
     "family_of",
+    "filter_rows",
+    "flat",
     "from_arrow",
     "group_codes",
     "match_public_keys",
     "numeric_column",
+    "plain",
+    "read_columns",
+    "restore",
+    "set_column",
+    "type_kind",
     "unit_codes",
 ]
 
@@ -749,3 +758,261 @@ def public_key_table(public_groups: Any, by: list[str]) -> pa.Table:
         if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
             raise refuse(f"holds NaN for column {name!r} (NaN matches no row)")
     return groups
+
+
+# ---------------------------------------------------------------------------
+# Row-level plumbing of the record-level tools (``kanon``, ``controls``)
+# ---------------------------------------------------------------------------
+#
+# Those tools return the caller's table with rows dropped or a column
+# rewritten, not a new Arrow result. They work on the *eager* frame (a
+# LazyFrame is collected once, by :func:`eager`) and give the caller's family
+# back (a LazyFrame over the collected data).
+
+
+def eager(
+    table: Any, columns: Sequence[str] = (), *, name: str = "table"
+) -> tuple[Any, Family]:
+    """``table`` with a polars LazyFrame collected, and the caller's family.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame, polars.LazyFrame or pandas.DataFrame
+        The caller's table.
+    columns : sequence of str
+        Columns that must exist: a missing one raises before anything is
+        collected.
+    name : str
+        The caller's parameter, named in the error for a non-table.
+
+    Returns
+    -------
+    (table, str)
+        The eager table (the input itself unless it was lazy) and the
+        family of the input (``"polars_lazy"`` for a LazyFrame).
+
+    Raises
+    ------
+    ColumnTypeError
+        If ``table`` is not a table (the message names ``name``).
+    ColumnNotFoundError
+        If one of ``columns`` is missing.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame, family = eager(pl.LazyFrame({"a": [1, 2]}), ["a"])
+    >>> type(frame).__name__, family
+    ('DataFrame', 'polars_lazy')
+    """
+    family = _family_of(table, name)
+    if columns:
+        available = _columns_of(table, family)
+        if any(c not in available for c in columns):
+            as_arrow(table, list(columns))  # raises, listing the available columns
+    if family == "polars_lazy":
+        return table.collect(), family
+    return table, family
+
+
+def restore(frame: Any, family: Family) -> Any:
+    """Give an eager ``frame`` back in the caller's ``family`` (LazyFrame for lazy).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> type(restore(pl.DataFrame({"a": [1]}), "polars_lazy")).__name__
+    'LazyFrame'
+    """
+    return frame.lazy() if family == "polars_lazy" else frame
+
+
+def read_columns(
+    table: Any, columns: Sequence[str], *, nan_is_null: bool = False
+) -> pa.Table:
+    """Some columns of an eager table as a pyarrow Table (the others are not read).
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame or pandas.DataFrame
+        The table (see :func:`eager` for a LazyFrame).
+    columns : sequence of str
+        The columns (duplicates are ignored).
+    nan_is_null : bool, default False
+        Read a pandas NaN as a missing value (null) in every column, float
+        columns included. Record-level tools read ids, flags and times, for
+        which pandas spells "missing" as NaN; otherwise NaN in a float column
+        stays NaN, as in :func:`as_arrow`. Other families are read as they are.
+
+    Returns
+    -------
+    pyarrow.Table
+
+    Raises
+    ------
+    ColumnNotFoundError, SchemaError, ColumnTypeError
+        As :func:`as_arrow`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"user": [1.0, float("nan")], "page": ["a", "b"]})
+    >>> read_columns(df, ["user"], nan_is_null=True).column("user").to_pylist()
+    [1.0, None]
+    """
+    data, family = as_arrow(table, list(columns))
+    if not nan_is_null or family != "pandas":
+        return data
+    for i, field in enumerate(data.schema):
+        if pa.types.is_floating(field.type):
+            col = data.column(i)
+            nulled = pc.if_else(pc.is_nan(col), pa.scalar(None, field.type), col)
+            data = data.set_column(i, field, nulled)
+    return data
+
+
+def filter_rows(frame: Any, family: Family, keep: np.ndarray) -> Any:
+    """The rows of an eager ``frame`` where ``keep`` is true, in the caller's family.
+
+    Rows stay in their order and other columns are untouched; a pandas index
+    is kept.
+
+    Parameters
+    ----------
+    frame : pyarrow.Table, polars.DataFrame or pandas.DataFrame
+        The eager table (from :func:`eager`).
+    family : str
+        The caller's family (``"polars_lazy"`` gives a LazyFrame back).
+    keep : numpy.ndarray of bool
+        One flag per row.
+
+    Returns
+    -------
+    Same family as the caller's table
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> t = pa.table({"a": [1, 2, 3]})
+    >>> filter_rows(t, "arrow", np.array([True, False, True]))["a"].to_pylist()
+    [1, 3]
+    """
+    if family == "arrow":
+        return frame.filter(pa.array(keep, type=pa.bool_()))
+    if family == "pandas":
+        return frame[keep]
+    import polars as pl
+
+    return restore(frame.filter(pl.Series(keep, dtype=pl.Boolean)), family)
+
+
+def set_column(
+    frame: Any,
+    family: Family,
+    name: str,
+    values: pa.Array | pa.ChunkedArray,
+    *,
+    source: str | None = None,
+    metadata: dict[bytes, bytes] | None = None,
+) -> Any:
+    """``frame`` with column ``name`` replaced (same position) or appended.
+
+    Parameters
+    ----------
+    frame, family
+        The eager table and the caller's family, as for :func:`filter_rows`.
+    name : str
+        The column to write.
+    values : pyarrow.Array or pyarrow.ChunkedArray
+        One value per row.
+    source : str, optional
+        For pandas: the column ``values`` were computed from. When the
+        result has the Arrow type that column was read as, it is cast back
+        to the column's pandas dtype (so a nullable ``Int64`` stays
+        ``Int64``); categoricals are never cast back.
+    metadata : dict of bytes to bytes, optional
+        For a pyarrow Table: the new field's metadata (other families have
+        none).
+
+    Returns
+    -------
+    Same family as the caller's table
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"a": [1, 2], "b": ["x", "y"]})
+    >>> set_column(t, "arrow", "a", pa.array([3, 4])).to_pylist()
+    [{'a': 3, 'b': 'x'}, {'a': 4, 'b': 'y'}]
+    """
+    if family == "arrow":
+        fld = pa.field(name, values.type, metadata=metadata)
+        if name in frame.column_names:
+            return frame.set_column(frame.column_names.index(name), fld, values)
+        return frame.append_column(fld, values)
+    if family in ("polars", "polars_lazy"):
+        import polars as pl
+
+        series = pl.from_arrow(values)
+        assert isinstance(series, pl.Series)
+        return restore(frame.with_columns(series.alias(name)), family)
+    series = values.to_pandas()
+    series.index = frame.index
+    if source is not None:
+        # Arrow -> pandas turns e.g. a nullable Int64 into float64; go back to
+        # the caller's dtype when it still fits (never for categoricals, whose
+        # categories may have changed).
+        dtype = frame[source].dtype
+        if str(dtype) != "category" and series.dtype != dtype:
+            with contextlib.suppress(TypeError, ValueError):
+                series = series.astype(dtype)
+    out = frame.copy(deep=False)
+    out[name] = series
+    return out
+
+
+def flat(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous Arrow array (chunks are combined only when there are several).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> flat(pa.chunked_array([[1], [2, 3]])).to_pylist()
+    [1, 2, 3]
+    """
+    return _flat(col)
+
+
+def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """:func:`flat`, with dictionaries decoded and view types cast to large types.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> plain(pa.array(["a", "b", "a"]).dictionary_encode()).type
+    DataType(string)
+    """
+    arr = _flat(col)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_string_view(arr.type):
+        arr = arr.cast(pa.large_string())
+    elif pa.types.is_binary_view(arr.type):
+        arr = arr.cast(pa.large_binary())
+    return arr
+
+
+def type_kind(typ: pa.DataType) -> str:
+    """The kind of a key type: ``"int"``, ``"float"``, ``"string"``, ``"date"``, ...
+
+    The kinds that :func:`match_public_keys` compares (a dictionary has the
+    kind of its values; decimals are ``"float"``; zoned timestamps are
+    ``"timestamp_tz"``); other types are their own kind (``str(typ)``).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> type_kind(pa.large_string()), type_kind(pa.dictionary(pa.int8(), pa.int16()))
+    ('string', 'int')
+    """
+    return _kind(typ)

@@ -1,4 +1,4 @@
-"""controls.py: pseudonyms, consent, retention, erasure and export."""
+"""controls: pseudonyms, consent, retention, erasure and export."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import loopkit_privacy as lp
-from loopkit_privacy import controls, errors
+from loopkit_privacy import _consent_filter, controls, errors
 from loopkit_privacy.controls import (
     DEFAULT_PRIVACY_SETTINGS,
     PURPOSES,
@@ -44,6 +44,7 @@ from loopkit_privacy.controls import (
     update_consent,
     withdraw_consent,
 )
+from loopkit_privacy.controls._pseudonyms import _Hmac
 from loopkit_privacy.errors import (
     ColumnNotFoundError,
     ColumnTypeError,
@@ -89,6 +90,26 @@ def test_all_names_exist_and_are_documented_with_examples():
             doc = inspect.getdoc(obj) or ""
             assert "Examples" in doc, name
             assert "Parameters" in doc or "Returns" in doc, name
+
+
+def test_the_consent_filter_is_reexported_and_applies_the_default_settings():
+    # The filter lives below the releases (loopkit_privacy._consent_filter);
+    # without settings it applies the rules of DEFAULT_PRIVACY_SETTINGS.
+    assert controls.consent_filter_arrow is _consent_filter.consent_filter_arrow
+    assert controls.consent_columns is _consent_filter.consent_columns
+    assert controls.PURPOSES is _consent_filter.PURPOSES
+    assert controls.REQUIRED_PURPOSES is _consent_filter.REQUIRED_PURPOSES
+    rules = _consent_filter._rules(None)
+    assert rules.purposes == DEFAULT_PRIVACY_SETTINGS.purposes
+    assert dict(rules.consent_defaults) == dict(
+        DEFAULT_PRIVACY_SETTINGS.consent_defaults
+    )
+    assert rules.required_purposes == DEFAULT_PRIVACY_SETTINGS.required_purposes
+    assert isinstance(PrivacySettings(), _consent_filter.ConsentRules)
+    with pytest.raises(InvalidParameterError, match="`settings` must be"):
+        consent_filter_arrow(
+            EVENTS, "errorTracking", privacy_unit="user_id", settings={"a": 1}
+        )
 
 
 def test_new_errors_are_in_the_hierarchy_and_sorted():
@@ -242,7 +263,7 @@ def test_pseudonyms_follow_the_documented_construction():
 @pytest.mark.parametrize("size", [0, 1, 16, 32, 63, 64, 65, 200])
 def test_internal_hmac_equals_the_standard_library(size):
     key = bytes((7 * i + 3) % 256 for i in range(size))
-    mac = controls._Hmac(key)
+    mac = _Hmac(key)
     for message in [b"", b"a", b"s\x00hello", bytes(range(256)) * 3]:
         assert mac.digest(message) == hmac.digest(key, message, "sha256")
     assert len(mac.digest(b"x")) == hashlib.sha256().digest_size
@@ -432,13 +453,13 @@ def test_unsupported_types_are_refused():
 
 def test_each_distinct_value_is_hashed_once(monkeypatch):
     calls = []
-    original = controls._Hmac.digest
+    original = _Hmac.digest
 
     def counting(self, message):
         calls.append(message)
         return original(self, message)
 
-    monkeypatch.setattr(controls._Hmac, "digest", counting)
+    monkeypatch.setattr(_Hmac, "digest", counting)
     t = pa.table({"u": np.tile(np.array([7, 8, 9]), 1000)})
     out = pseudonymize(t, "u", key=KEY)
     assert out.num_rows == 3000
