@@ -417,11 +417,11 @@ def _read_with_consent(
                 value=None,
             )
         return tables.as_arrow(table, needed, typed=True, values=values)
-    from loopkit_privacy import controls
+    from loopkit_privacy import _consent_filter
 
-    extra = controls.consent_columns(purpose, tables.columns_of(table))
+    extra = _consent_filter.consent_columns(purpose, tables.columns_of(table))
     data, family = tables.as_arrow(table, needed + extra, typed=True, values=values)
-    data = controls.consent_filter_arrow(
+    data = _consent_filter.consent_filter_arrow(
         data, purpose, privacy_unit=privacy_unit, consent=consent
     )
     return data.select(list(dict.fromkeys(needed))), family

@@ -239,7 +239,9 @@ def test_public_members_are_collected():
     assert "loopkit_privacy.mechanisms.Release.confidence_interval" in ids
     assert "loopkit_privacy.bounding.ContributionBounds.magnitude" in ids
     assert "loopkit_privacy.accounting.ledger.SQLiteLedger.rows" in ids
-    assert "loopkit_privacy.controls.PseudonymKey.from_hex" in ids  # classmethod
+    assert (
+        "loopkit_privacy.controls._pseudonyms.PseudonymKey.from_hex" in ids
+    )  # classmethod
     # Fields of dataclasses and NamedTuples are not methods.
     assert "loopkit_privacy.mechanisms.Release.value" not in ids
     assert "loopkit_privacy.kanon.KAnonymityResult.table" not in ids
