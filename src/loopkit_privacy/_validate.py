@@ -106,6 +106,23 @@ def check_level(value: Any, name: str = "level") -> float:
     return x
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """Validate a flag: ``True`` or ``False`` (numpy booleans too).
+
+    Examples
+    --------
+    >>> check_bool(True, "monotone")
+    True
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidParameterError(
+            f"`{name}` must be True or False, got {value!r}; pass e.g. {name}=True",
+            parameter=name,
+            value=value,
+        )
+    return bool(value)
+
+
 def check_positive_int(value: Any, name: str, *, example: str = "1") -> int:
     """Validate an integer >= 1 (bool is refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

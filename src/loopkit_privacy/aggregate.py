@@ -58,6 +58,7 @@ from loopkit_privacy import tables
 from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._validate import (
     check_accountant,
+    check_bool,
     check_delta,
     check_epsilon,
     check_finite,
@@ -1361,12 +1362,7 @@ def aggregate_count(
     (['page', 'count', 'count_ci_low', 'count_ci_high'], ['docs', 'home'])
     """
     budget = _Budget.of(mechanism, epsilon, delta, rho)
-    if not isinstance(distinct, bool | np.bool_):
-        raise InvalidParameterError(
-            f"`distinct` must be True or False, got {distinct!r}",
-            parameter="distinct",
-            value=distinct,
-        )
+    distinct = check_bool(distinct, "distinct")
     _check_return_info(return_info)
     out = _run(
         kind="distinct" if bool(distinct) else "count",
@@ -1688,12 +1684,7 @@ def aggregate_top_n(
 
 def _check_return_info(return_info: Any) -> None:
     """Checked before anything is read or spent."""
-    if not isinstance(return_info, bool | np.bool_):
-        raise InvalidParameterError(
-            f"`return_info` must be True or False, got {return_info!r}",
-            parameter="return_info",
-            value=return_info,
-        )
+    check_bool(return_info, "return_info")
 
 
 def _with_info(out: Any, return_info: bool) -> Any:

@@ -62,6 +62,7 @@ from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._kernels import cohorts as _kc
 from loopkit_privacy._validate import (
     check_accountant,
+    check_bool,
     check_finite,
     check_level,
     check_positive_int,
@@ -651,12 +652,7 @@ def cohort_retention(
     min_size = _check_min_size(min_cohort_size)
     check_accountant(accountant)
     _check_return_info(return_info)
-    if not isinstance(monotone, bool):
-        raise InvalidParameterError(
-            f"`monotone` must be True or False, got {monotone!r}",
-            parameter="monotone",
-            value=monotone,
-        )
+    monotone = check_bool(monotone, "monotone")
     source = resolve_rng(rng)
     plan, data, family = _setup(
         table,
@@ -887,12 +883,7 @@ def plot_retention(
             parameter="value",
             value=value,
         )
-    if not isinstance(annotate, bool | np.bool_):
-        raise InvalidParameterError(
-            f"`annotate` must be True or False, got {annotate!r}",
-            parameter="annotate",
-            value=annotate,
-        )
+    annotate = check_bool(annotate, "annotate")
     if not isinstance(cmap, str) and not callable(cmap):
         raise InvalidParameterError(
             f"`cmap` must be a matplotlib colormap or its name, got {cmap!r}; "

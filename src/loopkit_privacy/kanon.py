@@ -61,7 +61,12 @@ import pyarrow.compute as pc
 
 from loopkit_privacy import tables
 from loopkit_privacy._kernels import grouping as _g
-from loopkit_privacy._validate import check_finite, check_positive, check_positive_int
+from loopkit_privacy._validate import (
+    check_bool,
+    check_finite,
+    check_positive,
+    check_positive_int,
+)
 from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 
 __all__ = [
@@ -153,15 +158,7 @@ def _check_k(k: Any, parameter: str = "k") -> int:
     return check_positive_int(k, parameter, example="5")
 
 
-def _check_bool(value: Any, parameter: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise InvalidParameterError(
-            f"`{parameter}` must be True or False, got {value!r}; "
-            f"pass e.g. {parameter}=True",
-            parameter=parameter,
-            value=value,
-        )
-    return bool(value)
+_check_bool = check_bool
 
 
 # ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from loopkit_privacy import _html
+from loopkit_privacy._validate import check_bool
 from loopkit_privacy.accounting import _budget
 from loopkit_privacy.accounting._budget import Policy, State
 from loopkit_privacy.accounting._chain import Chain, check_chain_key
@@ -247,12 +248,7 @@ class Accountant:
         on_event: EventHandler | None,
         warn_fraction: float,
     ) -> None:
-        if not isinstance(allow_insecure, bool):
-            raise InvalidParameterError(
-                f"`allow_insecure` must be True or False, got {allow_insecure!r}",
-                parameter="allow_insecure",
-                value=allow_insecure,
-            )
+        allow_insecure = check_bool(allow_insecure, "allow_insecure")
         if on_event is not None and not callable(on_event):
             raise InvalidParameterError(
                 f"`on_event` must be callable, got {on_event!r}",
@@ -645,12 +641,7 @@ class Accountant:
     ) -> _Draft:
         cost = self._check_cost(cost)
         event = self._check_event(event)
-        if not isinstance(insecure, bool):
-            raise InvalidParameterError(
-                f"`insecure` must be True or False, got {insecure!r}",
-                parameter="insecure",
-                value=insecure,
-            )
+        insecure = check_bool(insecure, "insecure")
         fields = {
             "label": _check_str(label, "label"),
             "mechanism": _check_str(mechanism, "mechanism"),

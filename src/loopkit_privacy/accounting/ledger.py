@@ -57,6 +57,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from loopkit_privacy._validate import check_bool
 from loopkit_privacy.accounting._budget import Policy
 from loopkit_privacy.accounting._chain import (
     MAC_ALGORITHM,
@@ -150,14 +151,7 @@ def _check_timeout(value: Any) -> float:
     return float(value)
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(
-            f"`{name}` must be True or False, got {value!r}",
-            parameter=name,
-            value=value,
-        )
-    return value
+_check_bool = check_bool
 
 
 def _check_synchronous(value: Any) -> Literal["full", "normal"]:

@@ -49,6 +49,7 @@ from loopkit_privacy._consent_filter import (
     consent_filter_arrow,
     default_consent,
 )
+from loopkit_privacy._validate import check_bool
 from loopkit_privacy.errors import InvalidParameterError
 
 __all__ = [
@@ -335,15 +336,8 @@ class PrivacySettings:
                 parameter="name",
                 value=name,
             )
-        for flag, value in (("default", default), ("required", required)):
-            if not isinstance(value, bool | np.bool_):
-                raise InvalidParameterError(
-                    f"`{flag}` must be True or False, got {value!r}; "
-                    f"pass e.g. {flag}=True",
-                    parameter=flag,
-                    value=value,
-                )
-        default, required = bool(default), bool(required)
+        default = check_bool(default, "default")
+        required = check_bool(required, "required")
         return dataclasses.replace(
             self,
             custom_purposes=(*self.custom_purposes, name),
@@ -715,12 +709,7 @@ def update_consent(
     if consent is not None:
         _consent_family(consent)
     _check_purpose_name(purpose, resolved.purposes, parameter="purpose")
-    if not isinstance(granted, bool | np.bool_):
-        raise InvalidParameterError(
-            f"`granted` must be True or False, got {granted!r}",
-            parameter="granted",
-            value=granted,
-        )
+    granted = check_bool(granted, "granted")
     if purpose in resolved.required_purposes and not granted:
         raise InvalidParameterError(
             f"`granted`=False refuses purpose {purpose!r}, which is required "
