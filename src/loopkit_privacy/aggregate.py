@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,15 +55,23 @@ from loopkit_privacy import _calibration as cal
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._info import NoiseInfo, ReleaseInfo
+from loopkit_privacy._release import (
+    Budget,
+    charge,
+    check_return_info,
+    noise_mechanism,
+    privacy_info,
+    publish,
+    read_with_consent,
+    total_cost,
+    with_info,
+)
 from loopkit_privacy._validate import (
     check_accountant,
     check_bool,
-    check_delta,
-    check_epsilon,
     check_finite,
     check_level,
     check_positive_int,
-    check_rho,
 )
 from loopkit_privacy.bounding import (
     BoundedAggregates,
@@ -74,7 +81,7 @@ from loopkit_privacy.bounding import (
     fixed_point_quantum,
 )
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
+from loopkit_privacy.loss import ApproxDP, PrivacyLoss
 from loopkit_privacy.random import RandomSource, resolve_rng
 
 __all__ = [
@@ -85,102 +92,13 @@ __all__ = [
     "privacy_info",
 ]
 
-#: What receipts record as the privacy unit of an event-level release.
-EVENT_LEVEL = "<event-level: each row>"
-
-_META_KEY = b"loopkit_privacy"
 #: Thresholds are capped here (no count of distinct units comes close), so
 #: they stay comparable with int64 noisy counts.
 _MAX_THRESHOLD = 1 << 62
-_ATTR = tables.INFO_ATTR
 
 # ---------------------------------------------------------------------------
 # Privacy parameters and budget split
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Budget:
-    """Validated privacy parameters of one aggregation call."""
-
-    mechanism: Literal["laplace", "gaussian"]
-    epsilon: float | None
-    delta: float | None
-    rho: float | None
-
-    @staticmethod
-    def of(
-        mechanism: str, epsilon: float | None, delta: float | None, rho: float | None
-    ) -> _Budget:
-        if mechanism not in ("laplace", "gaussian"):
-            raise InvalidParameterError(
-                f"`mechanism` must be 'laplace' or 'gaussian', got {mechanism!r}",
-                parameter="mechanism",
-                value=mechanism,
-            )
-        if rho is not None:
-            if epsilon is not None or delta is not None:
-                raise InvalidParameterError(
-                    "give either `rho` (zCDP) or `epsilon`/`delta`, not both; got "
-                    f"epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
-                    parameter="rho",
-                    value=rho,
-                )
-            if mechanism != "gaussian":
-                raise InvalidParameterError(
-                    "`rho` (zCDP) needs mechanism='gaussian'",
-                    parameter="rho",
-                    value=rho,
-                )
-            return _Budget("gaussian", None, None, check_rho(rho))
-        if epsilon is None:
-            raise InvalidParameterError(
-                "`epsilon` is required (or `rho` with mechanism='gaussian'); "
-                "pass e.g. epsilon=1.0",
-                parameter="epsilon",
-                value=None,
-            )
-        eps = check_epsilon(epsilon)
-        d = None if delta is None else check_delta(delta, allow_zero=True) or None
-        if mechanism == "gaussian" and d is None:
-            raise InvalidParameterError(
-                "mechanism='gaussian' needs `delta` in (0, 1) (or `rho`); pass e.g. delta=1e-6",
-                parameter="delta",
-                value=delta,
-            )
-        return _Budget(mechanism, eps, d, None)  # type: ignore[arg-type]
-
-    def split(self, share: float) -> tuple[_Budget, _Budget]:
-        """Two budgets whose composition is this one (ε, δ, ρ split by ``share``)."""
-        a = _Budget(
-            self.mechanism,
-            None if self.epsilon is None else self.epsilon * share,
-            None if self.delta is None else self.delta * share,
-            None if self.rho is None else self.rho * share,
-        )
-        b = _Budget(
-            self.mechanism,
-            None if self.epsilon is None else self.epsilon - a.epsilon,  # type: ignore[operator]
-            None if self.delta is None else self.delta - a.delta,  # type: ignore[operator]
-            None if self.rho is None else self.rho - a.rho,  # type: ignore[operator]
-        )
-        return a, b
-
-
-def _noise_mechanism(
-    budget: _Budget, *, l1: float, l2: float, dimension: int, integer: bool
-) -> mech._AdditiveMechanism:
-    """The additive mechanism for one statistic (pure Laplace or Gaussian)."""
-    if budget.mechanism == "laplace":
-        assert budget.epsilon is not None
-        cls_l = mech.GeometricMechanism if integer else mech.LaplaceMechanism
-        return cls_l(sensitivity=l1, epsilon=budget.epsilon, dimension=dimension)
-    cls_g = mech.DiscreteGaussianMechanism if integer else mech.GaussianMechanism
-    if budget.rho is not None:
-        return cls_g(sensitivity=l2, rho=budget.rho, dimension=dimension)
-    return cls_g(
-        sensitivity=l2, epsilon=budget.epsilon, delta=budget.delta, dimension=dimension
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -246,7 +164,7 @@ def _selection_threshold(
     return min(k_hi, _MAX_THRESHOLD - 1) + 1
 
 
-def _make_selection(budget: _Budget, bounds: ContributionBounds) -> _Selection:
+def _make_selection(budget: Budget, bounds: ContributionBounds) -> _Selection:
     """Partition selection on distinct-user counts: (ε, δ) from ``budget``."""
     l0 = bounds.max_partitions_per_user
     _, l1, l2 = bounds.units_sensitivity()
@@ -267,12 +185,12 @@ def _make_selection(budget: _Budget, bounds: ContributionBounds) -> _Selection:
         )
     assert budget.epsilon is not None
     if budget.mechanism == "laplace":
-        noise = _noise_mechanism(budget, l1=l1, l2=l2, dimension=l0, integer=True)
+        noise = noise_mechanism(budget, l1=l1, l2=l2, dimension=l0, integer=True)
         sel_delta = budget.delta
     else:
         # Half of δ for the Gaussian noise itself, half for unseen groups.
-        half = _Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
-        noise = _noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
+        half = Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
+        noise = noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
         sel_delta = budget.delta / 2.0
     tau = _selection_threshold(noise, l0, budget.epsilon, sel_delta)
     return _Selection(noise, tau, sel_delta, ApproxDP(budget.epsilon, budget.delta))
@@ -359,7 +277,7 @@ def _prepare(
     # Public groups are parsed before the data is read: their errors, and the
     # released key types, depend on the caller's arguments only.
     keys_public = tables.public_key_table(public_groups, by_list) if public else None
-    data, family = _read_with_consent(
+    data, family = read_with_consent(
         table,
         needed,
         privacy_unit=privacy_unit,
@@ -392,40 +310,6 @@ def _prepare(
     if valid is not None:
         codes = np.where(valid, codes, -1)  # null values are dropped
     return _Input(family, units, n_units, codes, keys, public, values, by_list)
-
-
-def _read_with_consent(
-    table: Any,
-    needed: list[str],
-    *,
-    privacy_unit: str | None,
-    purpose: str | None,
-    consent: Any,
-    values: Sequence[str] = (),
-) -> tuple[pa.Table, tables.Family]:
-    """The needed columns as Arrow, keeping only rows consented to ``purpose``.
-
-    Filtering on each user's own consent is a per-user transformation: a
-    neighbouring table (one user more or less) stays neighbouring, so the
-    guarantee of the release is unchanged.
-    """
-    if purpose is None:
-        if consent is not None:
-            raise InvalidParameterError(
-                "`consent` is given without `purpose`: name the purpose of the "
-                "query, e.g. purpose='productResearch'",
-                parameter="purpose",
-                value=None,
-            )
-        return tables.as_arrow(table, needed, typed=True, values=values)
-    from loopkit_privacy import _consent_filter
-
-    extra = _consent_filter.consent_columns(purpose, tables.columns_of(table))
-    data, family = tables.as_arrow(table, needed + extra, typed=True, values=values)
-    data = _consent_filter.consent_filter_arrow(
-        data, purpose, privacy_unit=privacy_unit, consent=consent
-    )
-    return data.select(list(dict.fromkeys(needed))), family
 
 
 def _n_groups(inp: _Input) -> int:
@@ -462,83 +346,6 @@ def _finish(
     for name, col in columns.items():
         arrays[name] = pa.array(col)
     return publish(pa.table(arrays), inp.family, info)
-
-
-def publish(result: pa.Table, family: tables.Family, info: ReleaseInfo) -> Any:
-    """Convert a result to the caller's family with its privacy information.
-
-    The information travels as Arrow schema metadata (its JSON form), in
-    pandas ``attrs`` (the same dict) or as an attribute of the polars frame,
-    where :func:`privacy_info` finds it.
-    """
-    data = info.to_dict()
-    result = result.replace_schema_metadata({_META_KEY: json.dumps(data).encode()})
-    out = tables.from_arrow(result, family)
-    if family == "pandas":
-        out.attrs[_ATTR] = data
-    elif family in ("polars", "polars_lazy"):
-        object.__setattr__(out, _ATTR, info)
-    return out
-
-
-def privacy_info(result: Any) -> ReleaseInfo:
-    """What a released table cost and how it was made.
-
-    Returns a :class:`~loopkit_privacy.ReleaseInfo`: the cost (a privacy
-    loss object), the receipt id (when an accountant was charged), the noise
-    mechanisms with their exact scales, the contribution bounds, how the groups
-    were chosen and the selection threshold, the confidence level, and whether
-    the randomness was insecure.
-
-    The information travels with the table: as Arrow schema metadata, in
-    pandas ``attrs`` and as an attribute of a polars frame. Arrow keeps it
-    through ``select``/``slice``; pandas keeps ``attrs`` through most
-    operations; polars drops it on any transformation (a new frame). To keep
-    it regardless, ask the release for it: ``out, info = lp.aggregate_count(...,
-    return_info=True)``.
-
-    Parameters
-    ----------
-    result : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
-        A table returned by an ``aggregate_*`` function or ``cohort_retention``.
-
-    Examples
-    --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(1)
-    >>> t = pa.table({"user_id": [1, 2], "minutes": [3.0, 5.0]})
-    >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 10), privacy_unit="user_id",
-    ...                        epsilon=0.5, rng=rng)
-    >>> info = lp.privacy_info(out)
-    >>> info.insecure, info.cost, info.bounds
-    (True, PureDP(epsilon=0.5), (0.0, 10.0))
-    """
-    if isinstance(result, pa.Table):
-        meta = result.schema.metadata or {}
-        if _META_KEY not in meta:
-            raise InvalidParameterError(
-                "`result` carries no privacy information: pass the table an "
-                "aggregate_* function or cohort_retention returned",
-                parameter="result",
-            )
-        return ReleaseInfo.from_dict(json.loads(meta[_META_KEY]))
-    if hasattr(result, "attrs") and _ATTR in getattr(result, "attrs", {}):
-        return ReleaseInfo.from_dict(result.attrs[_ATTR])
-    info = getattr(result, _ATTR, None)
-    if info is None:
-        raise InvalidParameterError(
-            "`result` carries no privacy information: pass the table an aggregate_* "
-            "function or cohort_retention returned (polars drops it on any "
-            f"transformation); got an object of type {type(result).__name__}",
-            parameter="result",
-        )
-    if not isinstance(info, ReleaseInfo):  # pragma: no cover - set by publish only
-        raise InvalidParameterError(
-            "`result` carries unreadable privacy information", parameter="result"
-        )
-    return info
 
 
 def _noise_info(
@@ -579,30 +386,6 @@ def _info(
         noise=noise,
         groups="public" if public else ("selected" if selection else "total"),
         selection_threshold=None if selection is None else selection.threshold,
-    )
-
-
-def _charge(
-    accountant: Any,
-    cost: PrivacyLoss,
-    *,
-    label: str | None,
-    name: str,
-    bounds: ContributionBounds,
-    parameters: dict[str, Any],
-    source: RandomSource,
-) -> Any:
-    """The accountant's transaction for the whole call (or a no-op)."""
-    if accountant is None:
-        return contextlib.nullcontext(None)
-    return accountant.transaction(
-        cost,
-        label=label or name,
-        mechanism=name,
-        parameters=parameters,
-        # Event-level privacy must be visible on the receipt.
-        privacy_unit=bounds.privacy_unit or EVENT_LEVEL,
-        insecure=bool(source.insecure),
     )
 
 
@@ -782,7 +565,7 @@ def _plan(
     bounds_value: Any,
     max_partitions_per_user: int,
     max_contributions_per_partition: int,
-    budget: _Budget,
+    budget: Budget,
     public_groups: Any,
     min_threshold: float | None,
     confidence: float,
@@ -864,8 +647,8 @@ def _plan(
             sel_budget, stat_budget = budget.split(0.5)
             if budget.mechanism == "laplace" and budget.delta is not None:
                 # Laplace noise needs no δ: all of it goes to the selection.
-                sel_budget = _Budget("laplace", sel_budget.epsilon, budget.delta, None)
-                stat_budget = _Budget("laplace", stat_budget.epsilon, None, None)
+                sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
+                stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
             selection = _make_selection(sel_budget, bounds)
     centre = 0.0
     if kind == "average" and bounds.bounds is not None:
@@ -879,32 +662,32 @@ def _plan(
             _, l1, l2 = (
                 bounds.units_sensitivity() if uses_units else bounds.count_sensitivity()
             )
-            mechs["count"] = _noise_mechanism(
+            mechs["count"] = noise_mechanism(
                 stat_budget, l1=l1, l2=l2, dimension=l0, integer=True
             )
         elif kind == "sum":
             _, l1, l2 = bounds.sum_sensitivity(quantum=quantum)
-            mechs["sum"] = _noise_mechanism(
+            mechs["sum"] = noise_mechanism(
                 stat_budget, l1=l1, l2=l2, dimension=l0, integer=False
             )
         else:  # average: noisy row count and noisy centred sum, half each
             b_count, b_sum = stat_budget.split(0.5)
             _, l1c, l2c = bounds.count_sensitivity()
-            mechs["count"] = _noise_mechanism(
+            mechs["count"] = noise_mechanism(
                 b_count, l1=l1c, l2=l2c, dimension=l0, integer=True
             )
             lo, hi = bounds.bounds  # type: ignore[misc]
             _, l1s, l2s = bounds.sum_sensitivity(
                 centre=(lo + hi) / 2.0, quantum=quantum
             )
-            mechs["sum"] = _noise_mechanism(
+            mechs["sum"] = noise_mechanism(
                 b_sum, l1=l1s, l2=l2s, dimension=l0, integer=False
             )
     parts: list[PrivacyLoss] = []
     if selection is not None:
         parts.append(selection.cost)
     parts.extend(m.cost for m in mechs.values())
-    cost = _total(parts)
+    cost = total_cost(parts)
     mech_names = (
         [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
         if selection
@@ -1134,7 +917,7 @@ def _run(
     bounds_value: Any,
     max_partitions_per_user: int,
     max_contributions_per_partition: int,
-    budget: _Budget,
+    budget: Budget,
     public_groups: Any,
     min_threshold: float | None,
     confidence: float,
@@ -1171,7 +954,7 @@ def _run(
     if request is not None:
         return _trials(plan, request, accountant)
     source = plan.source
-    with _charge(
+    with charge(
         accountant,
         plan.cost,
         label=label,
@@ -1222,18 +1005,6 @@ def _average(
     low = np.where(ok, np.clip(mid + corners.min(axis=0), lo, hi), lo)
     high = np.where(ok, np.clip(mid + corners.max(axis=0), lo, hi), hi)
     return avg, low, high
-
-
-def _total(parts: list[PrivacyLoss]) -> PrivacyLoss:
-    total = parts[0]
-    for p in parts[1:]:
-        if isinstance(total, ZCDP) and isinstance(p, ZCDP):
-            total = ZCDP(total.rho + p.rho)
-        else:
-            total = total + p
-    if isinstance(total, ApproxDP) and total.delta == 0:
-        return PureDP(total.epsilon)
-    return total
 
 
 # ---------------------------------------------------------------------------
@@ -1361,9 +1132,9 @@ def aggregate_count(
     >>> out.columns, out["page"].to_list()
     (['page', 'count', 'count_ci_low', 'count_ci_high'], ['docs', 'home'])
     """
-    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    budget = Budget.of(mechanism, epsilon, delta, rho)
     distinct = check_bool(distinct, "distinct")
-    _check_return_info(return_info)
+    check_return_info(return_info)
     out = _run(
         kind="distinct" if bool(distinct) else "count",
         table=table,
@@ -1458,9 +1229,9 @@ def aggregate_sum(
     >>> out.column_names
     ['sum', 'sum_ci_low', 'sum_ci_high']
     """
-    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    budget = Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
-    _check_return_info(return_info)
+    check_return_info(return_info)
     out = _run(
         kind="sum",
         table=table,
@@ -1556,9 +1327,9 @@ def aggregate_average(
     >>> 0 <= float(out["average"].iloc[0]) <= 60
     True
     """
-    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    budget = Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
-    _check_return_info(return_info)
+    check_return_info(return_info)
     out = _run(
         kind="average",
         table=table,
@@ -1654,10 +1425,10 @@ def aggregate_top_n(
     >>> out["feature"].to_pylist()
     ['export']
     """
-    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    budget = Budget.of(mechanism, epsilon, delta, rho)
     _check_column_name(column)
     count = check_positive_int(n, "n", example="5")
-    _check_return_info(return_info)
+    check_return_info(return_info)
     out = _run(
         kind="top_n",
         table=table,
@@ -1682,16 +1453,9 @@ def aggregate_top_n(
     return _with_info(out, return_info)
 
 
-def _check_return_info(return_info: Any) -> None:
-    """Checked before anything is read or spent."""
-    check_bool(return_info, "return_info")
-
-
 def _with_info(out: Any, return_info: bool) -> Any:
-    """``out``, or ``(out, privacy_info(out))`` when the caller asked for it."""
-    if not return_info or _TRIALS.get() is not None:
-        return out
-    return out, privacy_info(out)
+    # Audit trials (see _trial_releases) return their releases as they are.
+    return out if _TRIALS.get() is not None else with_info(out, return_info)
 
 
 def _check_column_name(column: Any) -> None:

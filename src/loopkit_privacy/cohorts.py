@@ -60,21 +60,21 @@ from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._kernels import cohorts as _kc
+from loopkit_privacy._release import (
+    Budget,
+    charge,
+    check_return_info,
+    noise_mechanism,
+    publish,
+    read_with_consent,
+    with_info,
+)
 from loopkit_privacy._validate import (
     check_accountant,
     check_bool,
     check_finite,
     check_level,
     check_positive_int,
-)
-from loopkit_privacy.aggregate import (
-    _Budget,
-    _charge,
-    _check_return_info,
-    _noise_mechanism,
-    _read_with_consent,
-    _with_info,
-    publish,
 )
 from loopkit_privacy.bounding import ContributionBounds, check_sizes
 from loopkit_privacy.errors import (
@@ -269,7 +269,7 @@ def _prepare(
             value=invalid,
         )
     needed = [privacy_unit, time] + ([cohort] if cohort else [])
-    data, family = _read_with_consent(
+    data, family = read_with_consent(
         table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
     )
     # Types are checked from the schema, before any row is looked at.
@@ -341,7 +341,7 @@ def _plan(
     period: str,
     n_periods: int,
     max_active_periods: int | None,
-    budget: _Budget,
+    budget: Budget,
 ) -> _Plan:
     if period not in _KINDS:
         raise InvalidParameterError(
@@ -400,7 +400,7 @@ def _plan(
         # A cell is observed when its period starts before `until`.
         observed = cell_start_days * tpd < until
     l1 = 1 + cap
-    noise = _noise_mechanism(
+    noise = noise_mechanism(
         budget, l1=float(l1), l2=math.sqrt(l1), dimension=l1, integer=True
     )
     return _Plan(
@@ -651,7 +651,7 @@ def cohort_retention(
     level = check_level(confidence, "confidence")
     min_size = _check_min_size(min_cohort_size)
     check_accountant(accountant)
-    _check_return_info(return_info)
+    check_return_info(return_info)
     monotone = check_bool(monotone, "monotone")
     source = resolve_rng(rng)
     plan, data, family = _setup(
@@ -663,7 +663,7 @@ def cohort_retention(
         period=period,
         n_periods=n_periods,
         cohort=cohort,
-        budget=_Budget.of(mechanism, epsilon, delta, rho),
+        budget=Budget.of(mechanism, epsilon, delta, rho),
         max_active_periods=max_active_periods,
         observed_until=observed_until,
         purpose=purpose,
@@ -681,7 +681,7 @@ def cohort_retention(
         "cohort_rule": cohort or "first event",
         "mechanisms": [mech_name],
     }
-    with _charge(
+    with charge(
         accountant,
         plan.cost,
         label=label,
@@ -728,7 +728,7 @@ def cohort_retention(
                 },
             ),
         )
-    return _with_info(out, return_info)
+    return with_info(out, return_info)
 
 
 def _check_min_size(min_cohort_size: Any) -> float | None:
@@ -747,7 +747,7 @@ def _setup(
     period: str,
     n_periods: int,
     cohort: str | None,
-    budget: _Budget,
+    budget: Budget,
     max_active_periods: int | None,
     observed_until: Any,
     purpose: str | None,
@@ -977,7 +977,7 @@ def _cohort_trials(
     fixed hash salt it is a per-user deterministic map, so each trial is a
     release of the same DP mechanism.
     """
-    budget = _Budget.of(mechanism, epsilon, delta, rho)
+    budget = Budget.of(mechanism, epsilon, delta, rho)
     source = resolve_rng(rng)
     plan, data, _ = _setup(
         table,

@@ -90,7 +90,7 @@ def test_weeks_start_on_monday():
 
 
 def _true(table, **kw):
-    budget = lp.aggregate._Budget.of("laplace", 1.0, None, None)
+    budget = lp._release.Budget.of("laplace", 1.0, None, None)
     plan, data, _ = C._setup(
         table,
         privacy_unit=kw.pop("privacy_unit", "user"),

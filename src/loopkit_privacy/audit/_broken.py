@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy._release import Budget
 from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.audit.builtin import AuditCase, neighbouring_tables
 from loopkit_privacy.bounding import ContributionBounds
@@ -51,9 +52,7 @@ def _count_plan(table: Any, **kwargs: Any) -> aggregate._Plan:
         "bounds_value": None,
         "max_partitions_per_user": 1,
         "max_contributions_per_partition": 1,
-        "budget": aggregate._Budget.of(
-            "laplace", _EPS, kwargs.pop("delta", None), None
-        ),
+        "budget": Budget.of("laplace", _EPS, kwargs.pop("delta", None), None),
         "public_groups": None,
         "min_threshold": None,
         "confidence": 0.95,
