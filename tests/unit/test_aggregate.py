@@ -17,8 +17,8 @@ import pyarrow as pa
 import pytest
 
 import loopkit_privacy as lp
-from loopkit_privacy.accounting import Accountant
 from loopkit_privacy._release import EVENT_LEVEL
+from loopkit_privacy.accounting import Accountant
 from loopkit_privacy.errors import (
     BudgetExceededError,
     ColumnNotFoundError,
