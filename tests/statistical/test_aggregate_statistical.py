@@ -28,7 +28,7 @@ import pytest
 from scipy import stats
 
 import loopkit_privacy as lp
-from loopkit_privacy import aggregate as agg
+from loopkit_privacy import _release as release
 from loopkit_privacy.bounding import ContributionBounds, fixed_point_quantum
 from tests import reference_aggregate as ref
 
@@ -109,14 +109,14 @@ def _unbounded(kind):
 
 def _mechanism(kind, mechanism):
     bounds = ContributionBounds("user_id", L0, LINF, BOUNDS)
-    budget = agg._Budget.of(
+    budget = release.Budget.of(
         mechanism, EPSILON, DELTA if mechanism == "gaussian" else None, None
     )
     if kind == "count":
         _, l1, l2 = bounds.count_sensitivity()
-        return agg._noise_mechanism(budget, l1=l1, l2=l2, dimension=L0, integer=True)
+        return release.noise_mechanism(budget, l1=l1, l2=l2, dimension=L0, integer=True)
     _, l1, l2 = bounds.sum_sensitivity(quantum=fixed_point_quantum(BOUNDS))
-    return agg._noise_mechanism(budget, l1=l1, l2=l2, dimension=L0, integer=False)
+    return release.noise_mechanism(budget, l1=l1, l2=l2, dimension=L0, integer=False)
 
 
 def _noise_units(m):

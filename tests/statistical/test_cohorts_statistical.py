@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from loopkit_privacy import aggregate as agg
+from loopkit_privacy import _release as release
 from loopkit_privacy import cohorts as C
 from tests import reference as ref
 from tests.statistical import ALPHA
@@ -80,7 +80,7 @@ def _plan():
         period="month",
         n_periods=P,
         max_active_periods=None,
-        budget=agg._Budget.of("laplace", 1.0, None, None),
+        budget=release.Budget.of("laplace", 1.0, None, None),
     )
 
 
@@ -165,13 +165,13 @@ def test_empirical_audit_with_one_extra_user_stays_within_epsilon():
 
 
 def test_empirical_audit_catches_noise_for_one_cell(monkeypatch):
-    original = agg._noise_mechanism
+    original = release.noise_mechanism
 
     def one_cell(budget, *, l1, l2, dimension, integer):
         # A broken release: noise calibrated as if a user touched one cell.
         return original(budget, l1=1.0, l2=1.0, dimension=1, integer=integer)
 
-    monkeypatch.setattr(C, "_noise_mechanism", one_cell)
+    monkeypatch.setattr(C, "noise_mechanism", one_cell)
     d0 = _known_curve_table()
     d1 = _known_curve_table(extra_user=True)
     n = 50_000
