@@ -209,8 +209,8 @@ def loss_from(
         return ZCDP(rho)
     if epsilon is None:
         raise InvalidParameterError(
-            "a privacy parameter is required: pass `epsilon=` (and optionally "
-            "`delta=`) or `rho=`",
+            "a privacy parameter is required: pass `epsilon` (and optionally "
+            "`delta`) or `rho`, e.g. epsilon=1.0",
             parameter="epsilon",
             value=None,
         )
