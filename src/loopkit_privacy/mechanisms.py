@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
@@ -45,6 +46,7 @@ from loopkit_privacy import _calibration as cal
 from loopkit_privacy import _html, noise
 from loopkit_privacy._kernels import selection as _sel
 from loopkit_privacy._validate import (
+    check_accountant,
     check_delta,
     check_epsilon,
     check_level,
@@ -81,10 +83,99 @@ _MAX_GAUSSIAN_UNITS = 2.0**25
 # Inputs are clamped to ±2**1000 (1-Lipschitz, so sensitivity is unchanged)
 # so that adding noise can never overflow to infinity.
 _CLAMP = 2.0**1000
+#: Supported sensitivities (every mechanism). Below 2**-1000 the grids and
+#: scaled scores would be subnormal; above 2**900 a grid step times the
+#: largest noise sample (< 2**62 steps) could overflow a float.
+MIN_SENSITIVITY = 2.0**-1000
+MAX_SENSITIVITY = 2.0**900
+#: Largest epsilon of the selection mechanisms (exponential mechanism,
+#: permute-and-flip, report_noisy_max). Above it e^ε is beyond 10**222 and
+#: the selection is an argmax in all but name; a larger value is almost
+#: certainly a unit mistake.
+MAX_SELECTION_EPSILON = 512.0
+# Grids are powers of two 2**j with j >= _MIN_GRID_EXP (normal floats).
+_MIN_GRID_EXP = -1022
+# Selection grid 2**-G: G <= 62 keeps 1 << G inside int64.
+_MAX_SELECTION_GRID_BITS = 62
 
 
-def _pow2_floor(x: float) -> float:
-    return math.ldexp(1.0, math.frexp(x)[1] - 1)
+def _check_sensitivity(value: Any, name: str = "sensitivity") -> float:
+    """A sensitivity: finite, > 0 and within [2**-1000, 2**900]."""
+    x = check_positive(value, name)
+    if not (MIN_SENSITIVITY <= x <= MAX_SENSITIVITY):
+        raise InvalidParameterError(
+            f"`{name}` must be between 2**-1000 and 2**900 (about 9.3e-302 to "
+            f"8.5e270), got {value!r}; rescale the query (e.g. to other units)",
+            parameter=name,
+            value=value,
+        )
+    return x
+
+
+#: Largest ``dimension`` of the additive mechanisms (no array is larger).
+MAX_DIMENSION = 2**48
+
+
+def _check_dimension(value: Any) -> int:
+    d = check_positive_int(value, "dimension")
+    if d > MAX_DIMENSION:
+        raise InvalidParameterError(
+            f"`dimension` must be at most 2**48, got {value!r}",
+            parameter="dimension",
+            value=value,
+        )
+    return d
+
+
+def _div_up(num: float, den: float) -> float:
+    """``num / den`` rounded towards +inf (exact comparison with fractions)."""
+    q = num / den
+    if not math.isfinite(q):
+        return math.inf
+    exact = Fraction(num) / Fraction(den)
+    for _ in range(4):
+        if Fraction(q) >= exact:
+            return q
+        q = math.nextafter(q, math.inf)
+    raise AssertionError("_div_up did not converge")
+
+
+def _sqrt_up(n: int) -> float:
+    """√n rounded up: the float r returned has r² >= n exactly."""
+    r = math.sqrt(n)
+    while Fraction(r) ** 2 < n:
+        r = math.nextafter(r, math.inf)
+    return r
+
+
+def _add_up(a: float, b: float) -> float:
+    """``a + b`` rounded towards +inf."""
+    s = a + b
+    if Fraction(s) < Fraction(a) + Fraction(b):
+        s = math.nextafter(s, math.inf)
+    return s
+
+
+def _finest_grid(j0: int, j_max: int, ok: Any) -> int | None:
+    """Smallest grid exponent j in [j0, j_max] with ``ok(j)``, or ``None``.
+
+    ``ok`` is monotone in j in practice (a coarser grid means fewer
+    sensitivity units and less noise in grid units); the search needs only
+    that ``ok(j_max)`` holds when any j does, and always returns a j for
+    which ``ok`` was checked true. Bisection: at most about 12 calls.
+    """
+    if ok(j0):
+        return j0
+    if j_max <= j0 or not ok(j_max):
+        return None
+    lo, hi = j0, j_max  # ok(lo) false, ok(hi) true
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def laplace_scale(sensitivity: float, epsilon: float) -> float:
@@ -95,7 +186,17 @@ def laplace_scale(sensitivity: float, epsilon: float) -> float:
     >>> laplace_scale(2.0, 0.5)
     4.0
     """
-    return check_positive(sensitivity, "sensitivity") / check_epsilon(epsilon)
+    sens = check_positive(sensitivity, "sensitivity")
+    eps = check_epsilon(epsilon)
+    scale = sens / eps
+    if not (math.isfinite(scale) and scale >= 2.0**-1022):
+        raise InvalidParameterError(
+            f"the Laplace scale sensitivity/`epsilon` = {sens!r}/{eps!r} is not a "
+            "finite normal float; pass an epsilon closer to 1 or rescale the query",
+            parameter="epsilon",
+            value=epsilon,
+        )
+    return scale
 
 
 def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
@@ -104,6 +205,17 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
     The smallest σ for which continuous Gaussian noise gives (ε, δ)-DP for a
     query of L2 sensitivity Δ (their Theorem 8, solved numerically and rounded
     up). :class:`GaussianMechanism` uses its discrete analogue.
+
+    One-sided: the result is never below the exact σ and exceeds it by a
+    relative 1e-10 or so (a deliberate margin over the solver's error, see
+    :func:`loopkit_privacy._calibration.analytic_gaussian_sigma`), for any
+    ε >= 2**-1000 and δ in (0, 1).
+
+    Raises
+    ------
+    InvalidParameterError
+        For invalid parameters, ``epsilon`` below 2**-1000, or a σ that
+        overflows or underflows a float (named ``sensitivity``).
 
     Examples
     --------
@@ -139,7 +251,16 @@ def gaussian_sigma(
                 parameter="rho",
                 value=rho,
             )
-        return sens / math.sqrt(2.0 * check_rho(rho))
+        sigma = cal.zcdp_sigma(sens, check_rho(rho))
+        if not (math.isfinite(sigma) and sigma >= 2.0**-1022):
+            raise InvalidParameterError(
+                f"σ = sensitivity/√(2·`rho`) for sensitivity={sens!r}, rho={rho!r} "
+                "is not a finite normal float; pass a rho closer to 1 or rescale "
+                "the query",
+                parameter="rho",
+                value=rho,
+            )
+        return sigma
     if epsilon is None or delta is None:
         raise InvalidParameterError(
             "the Gaussian mechanism needs `epsilon` and `delta` (or `rho`); "
@@ -440,18 +561,18 @@ class _AdditiveMechanism:
         if self.integer and arr.dtype.kind != "i":
             raise InvalidParameterError(
                 f"{self.name} adds integer noise and needs integer values, got "
-                f"dtype {arr.dtype}; use LaplaceMechanism/GaussianMechanism for "
-                "real values",
+                f"dtype {arr.dtype} for `value`; use LaplaceMechanism/"
+                "GaussianMechanism for real values",
                 parameter="value",
                 value=None,
             )
         if arr.size > self.dimension:
             raise InvalidParameterError(
                 f"{self.name} was calibrated for `dimension`={self.dimension} "
-                f"coordinates but got {arr.size} values; construct it with "
-                f"dimension={arr.size} (the sensitivity covers the whole array)",
-                parameter="dimension",
-                value=self.dimension,
+                f"coordinates but got {arr.size} values in `value`; construct it "
+                f"with dimension={arr.size} (the sensitivity covers the whole array)",
+                parameter="value",
+                value=None,
             )
         return arr, scalar
 
@@ -591,6 +712,7 @@ class _AdditiveMechanism:
         >>> r.receipt.label, budget.remaining
         ('signups', PureDP(epsilon=1.0))
         """
+        check_accountant(accountant, "accountant")
         arr, scalar = self._prepare(value)
         lvl = check_level(level)
         source = resolve_rng(rng)
@@ -654,12 +776,23 @@ class LaplaceMechanism(_AdditiveMechanism):
     Notes
     -----
     Privacy. Output = round(x, g) + g·Z with Z exact discrete Laplace of scale
-    b = Δ_g / ε, where Δ_g = floor(Δ/g) + dimension bounds the L1 distance in
-    grid units of two rounded neighbouring inputs. The discrete Laplace with
-    that scale is ε-DP for integer queries of L1 sensitivity Δ_g, so the
-    release is ε-DP; the float sum is post-processing. The grid is
-    g = 2**(floor(log2(Δ/dimension)) - 20), so rounding costs at most a
-    fraction 2**-20 of the sensitivity.
+    b >= Δ_g / ε, where Δ_g = floor(Δ/g) + dimension bounds the L1 distance in
+    grid units of two rounded neighbouring inputs (for any grid g). The
+    discrete Laplace with that scale is (Δ_g/b)-DP, hence ε-DP, for integer
+    queries of L1 sensitivity Δ_g, so the release is ε-DP; the float sum is
+    post-processing. ``b`` is Δ_g/ε rounded up (exactly, then to the
+    sampler's rational t/2**m, up again), so the cost charged is never below
+    the true loss.
+
+    Grid. The finest power of two g = 2**j, j >= j0 = floor(log2(Δ/dimension))
+    - 20 (rounding costs at most a fraction 2**-20 of the sensitivity), for
+    which the noise stays within the exact sampler's range, b <= 2**39 grid
+    steps. j is found by bisection over [j0, j1], j1 the first grid above Δ
+    (where Δ_g = dimension, its minimum): a closed search, never an
+    unbounded loop. A grid exists exactly when ε >= dimension·2**-39;
+    otherwise ``epsilon`` is refused. For a huge ε the scale is raised to
+    the sampler's smallest, 2**-20 grid steps: more noise than ε needs, so
+    still ε-DP.
 
     Examples
     --------
@@ -677,19 +810,37 @@ class LaplaceMechanism(_AdditiveMechanism):
     def __init__(
         self, *, sensitivity: float, epsilon: float, dimension: int = 1
     ) -> None:
-        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.sensitivity = _check_sensitivity(sensitivity)
         eps = check_epsilon(epsilon)
-        self.dimension = check_positive_int(dimension, "dimension")
+        self.dimension = _check_dimension(dimension)
         self.cost = PureDP(eps)
-        g = _pow2_floor(self.sensitivity / self.dimension) * 2.0**-_LAPLACE_GRID_BITS
-        while True:
-            units = math.floor(self.sensitivity / g) + self.dimension
-            if units / eps <= _MAX_LAPLACE_UNITS:
-                break
-            g *= 2.0
+        sens, dim = self.sensitivity, self.dimension
+
+        def units_at(j: int) -> int:
+            return math.floor(math.ldexp(sens, -j)) + dim
+
+        def ok(j: int) -> bool:
+            return _div_up(units_at(j), eps) <= _MAX_LAPLACE_UNITS
+
+        j0 = max(_MIN_GRID_EXP, math.frexp(sens / dim)[1] - 1 - _LAPLACE_GRID_BITS)
+        j1 = max(j0, math.frexp(sens)[1] + 1)  # 2**j1 > Δ: Δ_g = dimension
+        j = _finest_grid(j0, j1, ok)
+        if j is None:
+            raise InvalidParameterError(
+                f"`epsilon`={eps!r} is too small for {self.name} with "
+                f"dimension={dim}: the exact sampler draws at most 2**39 grid "
+                f"steps of noise, which needs epsilon >= dimension·2**-39 = "
+                f"{dim * 2.0**-39:.6g}",
+                parameter="epsilon",
+                value=epsilon,
+            )
+        units = units_at(j)
+        g = math.ldexp(1.0, j)
         self.granularity = g
         self._units_sensitivity = float(units)
-        self._lap = noise.discrete_laplace_parameters(units / eps)
+        self._lap = noise.discrete_laplace_parameters(
+            max(_div_up(units, eps), noise.MIN_SCALE)
+        )
         self.scale = self._lap.scale * g
 
 
@@ -710,8 +861,12 @@ class GeometricMechanism(_AdditiveMechanism):
 
     Notes
     -----
-    Privacy. Noise P(z) ∝ exp(-ε|z|/Δ) on the integers is ε-DP for integer
-    queries of L1 sensitivity Δ (Ghosh, Roughgarden & Sundararajan 2009).
+    Privacy. Noise P(z) ∝ exp(-|z|/b) on the integers is (Δ/b)-DP for integer
+    queries of L1 sensitivity Δ (Ghosh, Roughgarden & Sundararajan 2009);
+    b is ceil(Δ)/ε rounded up (exactly, then to the sampler's rational), so
+    the release is ε-DP. The exact sampler takes b <= 2**40: a smaller ε
+    than ceil(Δ)·2**-40 is refused (``epsilon``). For a huge ε, b is raised
+    to the sampler's smallest scale 2**-20 (more noise, still ε-DP).
 
     Examples
     --------
@@ -727,13 +882,24 @@ class GeometricMechanism(_AdditiveMechanism):
     def __init__(
         self, *, sensitivity: float, epsilon: float, dimension: int = 1
     ) -> None:
-        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.sensitivity = _check_sensitivity(sensitivity)
         eps = check_epsilon(epsilon)
-        self.dimension = check_positive_int(dimension, "dimension")
+        self.dimension = _check_dimension(dimension)
         self.cost = PureDP(eps)
         self.granularity = None
-        self._units_sensitivity = float(math.ceil(self.sensitivity))
-        self._lap = noise.discrete_laplace_parameters(self._units_sensitivity / eps)
+        units = math.ceil(self.sensitivity)
+        b = _div_up(units, eps)
+        if b > noise.MAX_LAPLACE_SCALE:
+            raise InvalidParameterError(
+                f"`epsilon`={eps!r} is too small for {self.name} with sensitivity "
+                f"{self.sensitivity!r}: the exact sampler's scale is at most 2**40, "
+                f"which needs epsilon >= ceil(sensitivity)·2**-40 = "
+                f"{units * 2.0**-40:.6g}",
+                parameter="epsilon",
+                value=epsilon,
+            )
+        self._units_sensitivity = float(units)
+        self._lap = noise.discrete_laplace_parameters(max(b, noise.MIN_SCALE))
         self.scale = self._lap.scale
 
 
@@ -750,29 +916,88 @@ def _gaussian_cost(
             )
         return ZCDP(check_rho(rho))
     if epsilon is None or delta is None:
+        missing = "epsilon" if epsilon is None else "delta"
         raise InvalidParameterError(
             "the Gaussian mechanism needs `epsilon` and `delta` in (0, 1), or "
             f"`rho`; got epsilon={epsilon!r}, delta={delta!r}; pass e.g. "
-            "epsilon=1.0, delta=1e-6",
-            parameter="delta",
-            value=delta,
+            f"epsilon=1.0, delta=1e-6 (`{missing}` is missing)",
+            parameter=missing,
+            value=None,
         )
     return ApproxDP(check_epsilon(epsilon), check_delta(delta))
 
 
-def _dg_sigma_units(
-    cost: PrivacyLoss, units: float, dimension: int, integer_units: int
-) -> float:
-    """σ in grid units for a discrete Gaussian release of the given cost."""
-    if isinstance(cost, ZCDP):
-        return units / math.sqrt(2.0 * cost.rho)
-    assert isinstance(cost, ApproxDP)
-    if dimension == 1:
-        # Exact privacy curve of the 1-D discrete Gaussian (CKS 2020, Thm 7).
-        return cal.discrete_gaussian_sigma(integer_units, cost.epsilon, cost.delta)
-    # Vectors: the discrete Gaussian is Δ²/(2σ²)-zCDP (CKS 2020, Thm 14),
-    # converted with their tight zCDP -> (ε, δ) bound.
-    return cal.zcdp_sigma_for(units, cost.epsilon, cost.delta)
+class _GaussianCalibration:
+    """σ in grid units for a discrete Gaussian release of a given cost.
+
+    * ρ-zCDP: σ = units/√(2ρ) (CKS 2020, Thm 14), rounded up exactly.
+    * (ε, δ), several coordinates: the same with ρ* = the largest ρ whose
+      zCDP guarantee converts to (ε, δ) (CKS 2020, Cor 13), rounded down.
+    * (ε, δ), one coordinate: the smallest σ on the discrete Gaussian's
+      exact privacy curve (CKS 2020, Thm 7) for the integer sensitivity.
+
+    ``sigma`` returns ``inf`` when σ would exceed the sampler's 2**25: each
+    call is bounded (the exact curve is bisected below 2**25 only).
+    """
+
+    def __init__(self, cost: PrivacyLoss, dimension: int) -> None:
+        self.cost = cost
+        self.dimension = dimension
+        self.rho: float | None = None
+        if isinstance(cost, ZCDP):
+            self.rho = cost.rho
+        elif dimension > 1:
+            assert isinstance(cost, ApproxDP)
+            # 0.0 when ρ* underflows (tiny ε): then σ is infinite, refused.
+            self.rho = cal.zcdp_rho_for(cost.epsilon, cost.delta)
+
+    def sigma(self, units: float, integer_units: int) -> float:
+        if self.rho is not None:
+            if self.rho <= 0.0:
+                return math.inf
+            return cal.zcdp_sigma(units, self.rho)
+        assert isinstance(self.cost, ApproxDP)
+        return cal.discrete_gaussian_sigma(
+            integer_units, self.cost.epsilon, self.cost.delta, _MAX_GAUSSIAN_UNITS
+        )
+
+    def finish(self, sigma: float, units: float, integer_units: int) -> float:
+        """σ raised to the sampler's smallest, 2**-20 (more noise: still private)."""
+        if sigma >= noise.MIN_SCALE:
+            return sigma
+        if self.rho is None:
+            # The exact curve is checked at the raised σ (as the sampler rounds it).
+            assert isinstance(self.cost, ApproxDP)
+            eff = noise.discrete_gaussian_parameters(noise.MIN_SCALE).sigma
+            got = cal.discrete_gaussian_delta(eff, integer_units, self.cost.epsilon)
+            if got > self.cost.delta:
+                raise InvalidParameterError(
+                    f"`epsilon`={self.cost.epsilon!r} with delta={self.cost.delta!r} "
+                    "is outside the supported range of the Gaussian mechanism "
+                    "(the noise would be below the sampler's smallest scale)",
+                    parameter="epsilon",
+                    value=self.cost.epsilon,
+                )
+        return noise.MIN_SCALE
+
+    def refuse(self, mechanism: str, detail: str) -> InvalidParameterError:
+        if isinstance(self.cost, ZCDP):
+            return InvalidParameterError(
+                f"`rho`={self.cost.rho!r} is too small for {mechanism} {detail}: "
+                "the exact sampler draws a discrete Gaussian of σ at most 2**25 "
+                "grid steps; pass a larger rho (or a smaller sensitivity)",
+                parameter="rho",
+                value=self.cost.rho,
+            )
+        assert isinstance(self.cost, ApproxDP)
+        return InvalidParameterError(
+            f"`epsilon`={self.cost.epsilon!r} with delta={self.cost.delta!r} is too "
+            f"small for {mechanism} {detail}: the exact sampler draws a discrete "
+            "Gaussian of σ at most 2**25 grid steps; pass a larger epsilon or "
+            "delta (or a smaller sensitivity)",
+            parameter="epsilon",
+            value=self.cost.epsilon,
+        )
 
 
 class GaussianMechanism(_AdditiveMechanism):
@@ -800,8 +1025,19 @@ class GaussianMechanism(_AdditiveMechanism):
     (CKS 2020, Thm 7), the discrete analogue of the analytic Gaussian
     mechanism (Balle & Wang 2018); for several coordinates, σ comes from the
     zCDP bound converted to (ε, δ) (CKS 2020, Cor 13), which is valid for any
-    direction of the difference vector. The grid is
-    g = 2**(floor(log2(Δ/√dimension)) - 12).
+    direction of the difference vector. σ is rounded up at every step
+    (exact rational checks, then the sampler's rational σ² rounded up), so
+    the cost charged is never below the true loss.
+
+    Grid. The finest power of two g = 2**j, j >= j0 = floor(log2(Δ/√dimension))
+    - 12, with σ at most 2**25 grid steps (the exact sampler's range), found
+    by bisection over [j0, j1] where 2**j1 is far above Δ (Δ_g at its
+    minimum, 1 or about √dimension): a bounded search of about a dozen
+    calibrations, never an unbounded loop. When even that grid needs more
+    than 2**25 steps, ``rho`` (or ``epsilon``) is refused. A σ below the
+    sampler's smallest (2**-20 steps, only for a huge ε or ρ) is raised to
+    it: more noise, still private (for one coordinate under (ε, δ) the exact
+    curve is re-checked at the raised σ).
 
     Examples
     --------
@@ -827,22 +1063,31 @@ class GaussianMechanism(_AdditiveMechanism):
         rho: float | None = None,
         dimension: int = 1,
     ) -> None:
-        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.sensitivity = _check_sensitivity(sensitivity)
         self.cost = _gaussian_cost(epsilon, delta, rho)
-        self.dimension = check_positive_int(dimension, "dimension")
-        root_d = math.sqrt(self.dimension)
-        g = _pow2_floor(self.sensitivity / root_d) * 2.0**-_GAUSSIAN_GRID_BITS
-        while True:
-            int_units = math.floor(self.sensitivity / g) + 1
-            units = (
-                self.sensitivity / g + root_d
-                if self.dimension > 1
-                else float(int_units)
-            )
-            sigma_units = _dg_sigma_units(self.cost, units, self.dimension, int_units)
-            if sigma_units <= _MAX_GAUSSIAN_UNITS:
-                break
-            g *= 2.0
+        self.dimension = _check_dimension(dimension)
+        sens, dim = self.sensitivity, self.dimension
+        root_d = _sqrt_up(dim)
+        calib = _GaussianCalibration(self.cost, dim)
+        found: dict[int, tuple[float, int, float]] = {}
+
+        def ok(j: int) -> bool:
+            q = math.ldexp(sens, -j)  # Δ/g, exact
+            int_units = math.floor(q) + 1
+            units = _add_up(q, root_d) if dim > 1 else float(int_units)
+            sigma = calib.sigma(units, int_units)
+            found[j] = (units, int_units, sigma)
+            return sigma <= _MAX_GAUSSIAN_UNITS
+
+        j0 = max(_MIN_GRID_EXP, math.frexp(sens / root_d)[1] - 1 - _GAUSSIAN_GRID_BITS)
+        # 2**j1 >= 2**60·Δ: Δ_g is 1 (one coordinate) or √dimension (1 + 2**-60).
+        j1 = max(j0, math.frexp(sens)[1] + 60)
+        j = _finest_grid(j0, j1, ok)
+        if j is None:
+            raise calib.refuse(self.name, f"with dimension={dim}")
+        units, int_units, sigma_units = found[j]
+        sigma_units = calib.finish(sigma_units, units, int_units)
+        g = math.ldexp(1.0, j)
         self.granularity = g
         self._units_sensitivity = units
         self._dg = noise.discrete_gaussian_parameters(sigma_units)
@@ -867,7 +1112,9 @@ class DiscreteGaussianMechanism(_AdditiveMechanism):
     -----
     Privacy. As :class:`GaussianMechanism` without the grid: σ from the exact
     1-D privacy curve (CKS 2020, Thm 7) for one coordinate, from
-    ρ = Δ²/(2σ²) otherwise.
+    ρ = Δ²/(2σ²) otherwise, rounded up. σ above 2**25 (the exact sampler's
+    range) is refused (``rho`` or ``epsilon``); σ below 2**-20 is raised to
+    it (more noise, still private).
 
     Examples
     --------
@@ -888,12 +1135,19 @@ class DiscreteGaussianMechanism(_AdditiveMechanism):
         rho: float | None = None,
         dimension: int = 1,
     ) -> None:
-        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.sensitivity = _check_sensitivity(sensitivity)
         self.cost = _gaussian_cost(epsilon, delta, rho)
-        self.dimension = check_positive_int(dimension, "dimension")
+        self.dimension = _check_dimension(dimension)
         int_units = math.ceil(self.sensitivity)
         units = float(int_units) if self.dimension == 1 else self.sensitivity
-        sigma = _dg_sigma_units(self.cost, units, self.dimension, int_units)
+        calib = _GaussianCalibration(self.cost, self.dimension)
+        sigma = calib.sigma(units, int_units)
+        if not sigma <= _MAX_GAUSSIAN_UNITS:
+            raise calib.refuse(
+                self.name,
+                f"with sensitivity={self.sensitivity!r} and dimension={self.dimension}",
+            )
+        sigma = calib.finish(sigma, units, int_units)
         self.granularity = None
         self._units_sensitivity = units
         self._dg = noise.discrete_gaussian_parameters(sigma)
@@ -925,11 +1179,29 @@ class ExponentialMechanism:
 
     Notes
     -----
-    Privacy. Scores are scaled by c = ε'/(2Δ) (ε'/Δ if monotonic), rounded to
-    a grid of 2**-G and clamped to ±2**(50-G), where ε' = ε - 2**-(G-2) absorbs
-    the rounding, so the chosen index is exactly ε-DP. Selection
-    probabilities are realised with exact Bernoulli(exp(-γ)) draws on the
-    rounded integers (no floating-point ``exp``).
+    Privacy. Candidate i gets the integer weight
+    wᵢ = rint(K · clip(uᵢ/Δ, ±2**50/K)), K = ε'·2**(G-1) (ε'·2**G if
+    monotonic), and is chosen with probability ∝ exp(wᵢ / 2**G), realised
+    with exact Bernoulli(exp(-γ)) draws on the integers (no floating-point
+    ``exp``). The grid exponent is G = clamp(21 - e, 0, 62) for
+    ε = m·2**e (m in [1/2, 1)): ε·2**G is in [2**20, 2**21) whenever
+    G < 62, and G <= 62 keeps 2**G inside int64. The working ε' is ε rounded
+    down conservatively, ε' = max(0, ε - 4·2**-G).
+
+    Why the cost ε is an upper bound: for neighbouring scores
+    (|uᵢ - u'ᵢ| <= Δ) every step is monotone and the clipped quotient differs
+    by at most 1 + 2**-52·L (division rounding, L = 2**50/K); the product
+    adds a rounding of at most 2**-3 per score and rint half a unit. So
+    |wᵢ - w'ᵢ| <= K + 1.5 + 2**-40 and the likelihood ratio of any index is
+    at most exp(2(K + 1.5)/2**G) = exp(ε' + 3·2**-G) <= exp(ε) (monotonic,
+    with the doubled K: every weight moves within [-1.5, K + 1.5], so
+    exp((K + 3)/2**G), the same bound; it holds for permute-and-flip too).
+    When ε <= 2**-60, ε' is 0 and the selection is exactly uniform (0-DP,
+    charged ε); below 2**-41 the grid is capped at 2**-62 and ε' is a
+    fraction 1 - 2**-60/ε of ε. Clipping scores to ±2**50/K (2**29 to 2**31
+    sensitivities above 2**-41) is 1-Lipschitz, so it never adds privacy
+    loss. ε is limited to ``MAX_SELECTION_EPSILON``
+    (512); the sensitivity to [2**-1000, 2**900].
 
     Examples
     --------
@@ -950,38 +1222,63 @@ class ExponentialMechanism:
         monotonic: bool = False,
         method: Literal["exponential", "permute_and_flip"] = "exponential",
     ) -> None:
-        self.sensitivity = check_positive(sensitivity, "sensitivity")
+        self.sensitivity = _check_sensitivity(sensitivity)
         eps = check_epsilon(epsilon)
+        if eps > MAX_SELECTION_EPSILON:
+            raise InvalidParameterError(
+                f"`epsilon` of a selection must be at most {MAX_SELECTION_EPSILON:g}, "
+                f"got {epsilon!r}; above it the selection is an argmax in all "
+                "but name (pass e.g. epsilon=1.0)",
+                parameter="epsilon",
+                value=epsilon,
+            )
         if method not in ("exponential", "permute_and_flip"):
             raise InvalidParameterError(
                 f"`method` must be 'exponential' or 'permute_and_flip', got {method!r}",
                 parameter="method",
                 value=method,
             )
+        if not isinstance(monotonic, bool | np.bool_):
+            raise InvalidParameterError(
+                f"`monotonic` must be True or False, got {monotonic!r}",
+                parameter="monotonic",
+                value=monotonic,
+            )
         self.method = method
         self.monotonic = bool(monotonic)
         self.cost = PureDP(eps)
-        self._grid_bits = max(20, 20 + math.ceil(-math.log2(eps)))
-        eps_used = eps - 2.0 ** -(self._grid_bits - 2)
-        self._factor = eps_used / (
-            self.sensitivity if self.monotonic else 2.0 * self.sensitivity
-        )
+        g = min(_MAX_SELECTION_GRID_BITS, max(0, 21 - math.frexp(eps)[1]))
+        self._grid_bits = g
+        eps_used = max(0.0, eps - math.ldexp(1.0, 2 - g))
+        # K: the factor from u/Δ to grid units of the exponent.
+        self._k = math.ldexp(eps_used, g if self.monotonic else g - 1)
+        self._limit = math.ldexp(1.0, 50) / self._k if self._k > 0.0 else math.inf
         self.name = (
             "ExponentialMechanism" if method == "exponential" else "PermuteAndFlip"
         )
 
     def _weights(self, scores: Any) -> np.ndarray:
-        arr = check_numeric_array(scores, "scores").astype(np.float64).ravel()
+        arr = check_numeric_array(scores, "scores").astype(np.float64)
+        if arr.ndim > 1:
+            raise InvalidParameterError(
+                f"`scores` must be one-dimensional (one score per candidate), got "
+                f"shape {arr.shape}",
+                parameter="scores",
+                value=None,
+            )
+        arr = arr.ravel()
         if arr.size == 0:
             raise InvalidParameterError(
                 "`scores` must hold at least one candidate",
                 parameter="scores",
                 value=None,
             )
-        g = self._grid_bits
-        limit = 2.0 ** (50 - g) / self._factor
-        w = np.rint(np.clip(arr, -limit, limit) * self._factor * 2.0**g)
-        return w.astype(np.int64)
+        if self._k == 0.0:  # ε < 2**-60: exactly uniform (see the class notes)
+            return np.zeros(arr.size, dtype=np.int64)
+        with np.errstate(over="ignore", under="ignore"):
+            x = arr / self.sensitivity  # ±inf on overflow: clipped just below
+        np.clip(x, -self._limit, self._limit, out=x)
+        return np.rint(x * self._k).astype(np.int64)
 
     def _draw(self, w: np.ndarray, n: int, source: RandomSource) -> np.ndarray:
         """``n`` independent selections over the rounded weights ``w``.
@@ -996,6 +1293,8 @@ class ExponentialMechanism:
         st = np.zeros(4, dtype=np.int64)
         words = source.words(block * min(n, 4096))
         perm = np.empty(w.size, dtype=np.int64)
+        if not 0 <= self._grid_bits <= _MAX_SELECTION_GRID_BITS:
+            raise AssertionError("selection grid outside int64")
         g = np.int64(self._grid_bits)
         i = 0
         while i < n:
@@ -1085,6 +1384,7 @@ class ExponentialMechanism:
         >>> s.index, s.cost, budget.spent
         (1, PureDP(epsilon=0.5), PureDP(epsilon=0.5))
         """
+        check_accountant(accountant, "accountant")
         w = self._weights(scores)
         source = resolve_rng(rng)
         with _charge(
@@ -1151,6 +1451,7 @@ def report_noisy_max(
     >>> report_noisy_max([3.0, 400.0, 5.0], sensitivity=1.0, epsilon=1.0, rng=rng)
     1
     """
+    check_accountant(accountant, "accountant")
     mech = ExponentialMechanism(
         sensitivity=sensitivity,
         epsilon=epsilon,
@@ -1229,6 +1530,7 @@ def add_noise(
     >>> lp.add_noise(np.array([1.5, 2.5]), sensitivity=1.0, epsilon=1.0, rng=rng).dtype
     dtype('float64')
     """
+    check_accountant(accountant, "accountant")
     mech, arr = _add_noise_mechanism(
         value, sensitivity=sensitivity, epsilon=epsilon, delta=delta, rho=rho,
         mechanism=mechanism,

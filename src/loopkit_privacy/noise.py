@@ -240,7 +240,14 @@ def granularity_for(scale: float) -> float:
     True
     """
     b = check_positive(scale, "scale")
-    return math.ldexp(1.0, math.frexp(b)[1] - 1 - GRANULARITY_BITS)
+    g = math.ldexp(1.0, math.frexp(b)[1] - 1 - GRANULARITY_BITS)
+    if g < 2.0**-1022:
+        raise InvalidParameterError(
+            f"`scale` must be at least 2**-1002 for a normal-float grid, got {scale!r}",
+            parameter="scale",
+            value=scale,
+        )
+    return g
 
 
 def _check_scale(value: Any, name: str, maximum: float) -> float:
@@ -259,13 +266,28 @@ def _check_scale(value: Any, name: str, maximum: float) -> float:
 def _size(size: int | tuple[int, ...] | None) -> tuple[tuple[int, ...], int]:
     if size is None:
         return (), 1
-    shape = (size,) if isinstance(size, int | np.integer) else tuple(size)
+    if isinstance(size, int | np.integer) and not isinstance(size, bool):
+        shape: tuple[Any, ...] = (size,)
+    elif isinstance(size, tuple | list):
+        shape = tuple(size)
+    else:
+        shape = (None,)
+    if not all(
+        isinstance(d, int | np.integer) and not isinstance(d, bool | np.bool_)
+        for d in shape
+    ):
+        raise InvalidParameterError(
+            f"`size` must be an integer or a tuple of integers, got {size!r}; "
+            "pass e.g. size=10",
+            parameter="size",
+            value=size,
+        )
     if any(int(d) < 0 for d in shape):
         raise InvalidParameterError(
             f"`size` must be non-negative, got {size!r}", parameter="size", value=size
         )
-    shape = tuple(int(d) for d in shape)
-    return shape, math.prod(shape)
+    out = tuple(int(d) for d in shape)
+    return out, math.prod(out)
 
 
 def _fill_range(

@@ -608,10 +608,10 @@ def test_too_many_coordinates(factory):
     value = np.arange(2) if m.integer else np.arange(2.0)
     with pytest.raises(
         lp.InvalidParameterError,
-        match=r"was calibrated for `dimension`=1 coordinates but got 2 values; construct it with dimension=2",
+        match=r"was calibrated for `dimension`=1 coordinates but got 2 values in `value`; construct it with dimension=2",
     ) as info:
         m.release(value, rng=_rng())
-    assert info.value.parameter == "dimension"
+    assert info.value.parameter == "value"
     m3 = type(m)(sensitivity=1, dimension=3, **_budget(m))
     assert m3.release(value, rng=_rng()).value.shape == (2,)  # fewer is fine
 

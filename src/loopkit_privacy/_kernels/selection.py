@@ -6,6 +6,12 @@ Bernoulli(exp(-(w_max - w[i]) / 2**g)) exactly with the samplers of
 ``sampling`` (no floating-point ``exp``), so the selection probabilities are
 exactly those of the mechanism.
 
+Integer ranges (the caller, ``mechanisms.ExponentialMechanism``, guarantees
+them): 0 <= g <= 62, so the denominator ``1 << g`` is a positive int64 (at
+g = 63 it would wrap to a negative number, at 64 and above to garbage), and
+|w[i]| <= 2**50, so every numerator w_max - w[i] <= 2**51 fits. With those,
+``bernoulli_exp`` needs no product beyond 2**62.
+
 Word-stream contract as in ``sampling``: on exhaustion the kernel returns -1
 with ``st[0]`` rewound to where it started, and the caller appends words and
 calls again (a replay, so nothing is discarded).
