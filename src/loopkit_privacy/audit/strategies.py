@@ -98,32 +98,33 @@ def _check_pair(value: Any, name: str, example: str) -> tuple[Any, Any]:
     return lo, hi
 
 
-def _check_value_range(value_range: Any) -> tuple[float, float]:
-    lo, hi = _check_pair(value_range, "value_range", "(-100.0, 1000.0)")
-    lo_f = check_finite(lo, "value_range", example="(-100.0, 1000.0)")
-    hi_f = check_finite(hi, "value_range", example="(-100.0, 1000.0)")
-    if lo_f > hi_f:
+def _check_ordered_pair(
+    value: Any, name: str, example: str, check: Any
+) -> tuple[Any, Any]:
+    """``(low, high)`` with each end passing ``check`` and low <= high."""
+    lo, hi = _check_pair(value, name, example)
+    lo_v = check(lo, name, example=example)
+    hi_v = check(hi, name, example=example)
+    if lo_v > hi_v:
         raise InvalidParameterError(
-            f"`value_range` must be (low, high) with low <= high, got {value_range!r}; "
-            "pass e.g. value_range=(-100.0, 1000.0)",
-            parameter="value_range",
-            value=value_range,
+            f"`{name}` must be (low, high) with low <= high, got {value!r}; "
+            f"pass e.g. {name}={example}",
+            parameter=name,
+            value=value,
         )
-    return lo_f, hi_f
+    return lo_v, hi_v
+
+
+def _check_value_range(value_range: Any) -> tuple[float, float]:
+    return _check_ordered_pair(
+        value_range, "value_range", "(-100.0, 1000.0)", check_finite
+    )
 
 
 def _check_heavy_rows(heavy_rows: Any) -> tuple[int, int]:
-    lo, hi = _check_pair(heavy_rows, "heavy_rows", "(1000, 5000)")
-    lo_i = check_positive_int(lo, "heavy_rows", example="(1000, 5000)")
-    hi_i = check_positive_int(hi, "heavy_rows", example="(1000, 5000)")
-    if lo_i > hi_i:
-        raise InvalidParameterError(
-            f"`heavy_rows` must be (low, high) with low <= high, got {heavy_rows!r}; "
-            "pass e.g. heavy_rows=(1000, 5000)",
-            parameter="heavy_rows",
-            value=heavy_rows,
-        )
-    return lo_i, hi_i
+    return _check_ordered_pair(
+        heavy_rows, "heavy_rows", "(1000, 5000)", check_positive_int
+    )
 
 
 def _to_family(columns: dict[str, Any], family: str) -> Any:
