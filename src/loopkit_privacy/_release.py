@@ -147,6 +147,7 @@ def read_with_consent(
     purpose: str | None,
     consent: Any,
     values: Sequence[str] = (),
+    times: Sequence[str] = (),
 ) -> tuple[pa.Table, tables.Family]:
     """The needed columns as Arrow, keeping only rows consented to ``purpose``.
 
@@ -162,11 +163,13 @@ def read_with_consent(
                 parameter="purpose",
                 value=None,
             )
-        return tables.as_arrow(table, needed, typed=True, values=values)
+        return tables.as_arrow(table, needed, typed=True, values=values, times=times)
     from loopkit_privacy import _consent_filter
 
     extra = _consent_filter.consent_columns(purpose, tables.columns_of(table))
-    data, family = tables.as_arrow(table, needed + extra, typed=True, values=values)
+    data, family = tables.as_arrow(
+        table, needed + extra, typed=True, values=values, times=times
+    )
     data = _consent_filter.consent_filter_arrow(
         data, purpose, privacy_unit=privacy_unit, consent=consent
     )

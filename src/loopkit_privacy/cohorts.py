@@ -270,7 +270,12 @@ def _prepare(
         )
     needed = [privacy_unit, time] + ([cohort] if cohort else [])
     data, family = read_with_consent(
-        table, needed, privacy_unit=privacy_unit, purpose=purpose, consent=consent
+        table,
+        needed,
+        privacy_unit=privacy_unit,
+        purpose=purpose,
+        consent=consent,
+        times=[time] if cohort is None else [time, cohort],
     )
     # Types are checked from the schema, before any row is looked at.
     tables.check_key_column(data, privacy_unit, role="privacy-unit")

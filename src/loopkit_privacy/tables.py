@@ -146,6 +146,7 @@ def as_arrow(
     *,
     typed: bool = False,
     values: Sequence[str] = (),
+    times: Sequence[str] = (),
 ) -> tuple[pa.Table, Family]:
     """Return the needed ``columns`` of ``table`` as a pyarrow Table, and its family.
 
@@ -160,15 +161,18 @@ def as_arrow(
         (missing values stay null). Releases use this so that the Arrow type
         of every column is a function of the declared schema alone: without
         it, one row holding an ``int`` among strings would change the type,
-        or make the conversion fail. An ``object`` column that holds only
-        dates or datetimes (and missing values) is read as Arrow dates or
-        timestamps instead, so that pandas date columns work as time columns.
+        or make the conversion fail. A ``times`` column of dtype ``object``
+        that holds only dates or datetimes (and missing values) is read as
+        Arrow dates or timestamps instead, so that pandas date columns work as
+        time columns (key columns stay strings whatever they hold).
         In the pandas float columns that are not ``values``, NaN (pandas'
         marker of a missing value) becomes null, as it does for
         ``None``/``pd.NA``.
     values : sequence of str
         With ``typed``: the value columns, in which NaN stays NaN (it is then
         refused, or dropped with ``invalid="drop"``, as a value).
+    times : sequence of str
+        With ``typed``: the time columns (see ``typed``).
 
     Returns
     -------
@@ -224,7 +228,7 @@ def as_arrow(
     for name in wanted:
         series = table[name]
         if typed and series.dtype == object:
-            temporal = _temporal_object(series)
+            temporal = _temporal_object(series) if name in times else None
             if temporal is not None:
                 arrays[name] = temporal
                 continue

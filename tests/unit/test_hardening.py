@@ -535,3 +535,13 @@ def test_pandas_object_column_of_dates_is_a_time_column():
     a = lp.cohort_retention(frame, rng=rng(), **kw)
     b = lp.cohort_retention(arrow, rng=rng(), **kw)
     assert a["active"].tolist() == b.column("active").to_pylist()
+
+
+def test_pandas_object_key_of_dates_is_still_a_string_key():
+    # Only time columns infer dates; a key's type must not depend on whether
+    # every row happens to hold a date.
+    days = pd.Series([dt.date(2026, 1, 3), dt.date(2026, 1, 9)], dtype=object)
+    frame = pd.DataFrame({"user_id": [1, 2], "day": days})
+    out = count(frame, by="day", public_groups=["2026-01-03"])
+    assert out["day"].tolist() == ["2026-01-03"]
+    assert out["count"].dtype == np.int64
