@@ -277,6 +277,16 @@ def assert_nothing_spent(acc: lp.Accountant, backend: str, tmp_path: Path) -> No
 # ---------------------------------------------------------------------------
 
 
+def names_pattern(name: str | tuple[str, ...]) -> str:
+    """A ``pytest.raises(match=...)`` pattern for a message naming ``name``.
+
+    It accepts exactly the spellings :func:`assert_names` accepts: ```name```
+    for a parameter, or the column's ``repr`` for a schema error.
+    """
+    names = (name,) if isinstance(name, str) else name
+    return "|".join(re.escape(s) for n in names for s in (f"`{n}`", repr(n)))
+
+
 def assert_names(err: BaseException, name: str | tuple[str, ...]) -> None:
     """The error names the caller's parameter (or column) ``name``.
 

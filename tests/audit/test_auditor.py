@@ -85,7 +85,9 @@ def test_assert_dp_message_and_type():
     def broken(x, n):
         return mech.randomize(3 * x, n)  # true ε = 3
 
-    with pytest.raises(audit.PrivacyViolationError) as info:
+    with pytest.raises(
+        audit.PrivacyViolationError, match=r"VIOLATION: times three: claimed ε=1"
+    ) as info:
         audit.assert_dp(broken, 0, 1, epsilon=1.0, trials=50_000, name="times three")
     err = info.value
     assert isinstance(err, AssertionError)

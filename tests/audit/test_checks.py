@@ -40,7 +40,9 @@ def test_check_keys_several_columns():
         {"page": ["a", "b"], "country": ["de", "fr"], "sum": [1.0, 2.0]}
     )
     audit.check_keys(released, allowed=[("a", "de"), ("b", "fr")])
-    with pytest.raises(audit.KeyLeakError):
+    with pytest.raises(
+        audit.KeyLeakError, match=r"released keys not allowed: \[\('b', 'fr'\)\]"
+    ):
         audit.check_keys(released, allowed=[("a", "de")])
     audit.check_keys(released, allowed=["a", "b"], by="page")
 

@@ -384,6 +384,19 @@ BAD = {
     "budget": dict(epsilon=4.0),
     "insecure": dict(rng="insecure"),
 }
+# What each refusal's message must say, so a different error cannot pass.
+BAD_MATCH = {
+    "unknown column": r"column 'nope' is not in the table",
+    "null unit": r"privacy-unit column 'maybe' has nulls",
+    "text value": r"value column 'page' must be numeric",
+    "nan value": r"value column 'bad' contains NaN or infinite values",
+    "bounds": r"`bounds` must be finite with lo < hi",
+    "epsilon": r"`epsilon` must be a finite number > 0",
+    "no delta": r"partition selection, which costs `delta` > 0",
+    "public duplicates": r"`public_groups` contains duplicates",
+    "budget": r"needs PureDP\(epsilon=4.0\) but only",
+    "insecure": r"uses insecure \(seeded\) randomness",
+}
 
 
 @SLOW
@@ -410,6 +423,6 @@ def test_a_failed_call_spends_nothing(table, bad, family, first):
         with pytest.warns(lp.InsecureRandomnessWarning):
             kwargs["rng"] = lp.random.InsecureSeededRandom(1)
     f = lp.aggregate_sum if "column" in kwargs else lp.aggregate_count
-    with pytest.raises(PrivacyError):
+    with pytest.raises(PrivacyError, match=BAD_MATCH[bad]):
         f(FAMILIES[family](table), **kwargs)
     assert (repr(acc.spent), acc.receipts) == before

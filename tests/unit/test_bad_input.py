@@ -55,6 +55,7 @@ from tests.bad_inputs import (
     duplicated,
     duplicated_pandas,
     make_accountant,
+    names_pattern,
     resolve,
 )
 
@@ -1345,8 +1346,18 @@ def _mechanism_cases():
             name="accountant",
         ),
         rel("release-label-int", change={"label": 5}, error=IPE, name="label"),
-        rel("release-level-one", change={"level": 1.0}, error=IPE, name="level"),
-        rel("release-level-str", change={"level": "0.95"}, error=IPE, name="level"),
+        rel(
+            "release-confidence-one",
+            change={"confidence": 1.0},
+            error=IPE,
+            name="confidence",
+        ),
+        rel(
+            "release-confidence-str",
+            change={"confidence": "0.95"},
+            error=IPE,
+            name="confidence",
+        ),
         case(
             "gaussian-release-value-str",
             _gaussian_release,
@@ -1496,36 +1507,36 @@ def _mechanism_cases():
     ]
     out += [
         case(
-            "accuracy-level-zero",
+            "accuracy-confidence-zero",
             _accuracy,
-            {"level": 0.95},
-            {"level": 0.0},
+            {"confidence": 0.95},
+            {"confidence": 0.0},
             IPE,
-            "level",
+            "confidence",
         ),
         case(
-            "accuracy-level-bool",
+            "accuracy-confidence-bool",
             _accuracy,
-            {"level": 0.95},
-            {"level": True},
+            {"confidence": 0.95},
+            {"confidence": True},
             IPE,
-            "level",
+            "confidence",
         ),
         case(
-            "interval-level-two",
+            "interval-confidence-two",
             _interval,
-            {"level": 0.9},
-            {"level": 2.0},
+            {"confidence": 0.9},
+            {"confidence": 2.0},
             IPE,
-            "level",
+            "confidence",
         ),
         case(
-            "interval-level-nan",
+            "interval-confidence-nan",
             _interval,
-            {"level": 0.9},
-            {"level": NAN},
+            {"confidence": 0.9},
+            {"confidence": NAN},
             IPE,
-            "level",
+            "confidence",
         ),
     ]
     # Scale calculators.
@@ -4273,7 +4284,7 @@ def test_bad_input(c: Case, backend: str | None, tmp_path):
     acc = make_accountant(backend, tmp_path) if backend else None
     kwargs = resolve(c.kwargs, tmp_path)
     before = set(tmp_path.iterdir())
-    with pytest.raises(Exception) as info:
+    with pytest.raises(Exception, match=names_pattern(c.name)) as info:
         _call(c, kwargs, acc)
     err = info.value
     assert isinstance(err, lp.PrivacyError), (

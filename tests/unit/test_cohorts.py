@@ -406,6 +406,9 @@ def test_bad_input_raises_and_spends_nothing(case):
 
 def test_budget_refusal_spends_nothing():
     acc = lp.Accountant(epsilon=0.5)
-    with pytest.raises(lp.BudgetExceededError):
+    with pytest.raises(
+        lp.BudgetExceededError,
+        match=r"release 'cohort_retention' needs PureDP\(epsilon=1.0\)",
+    ):
         _call(_events(), accountant=acc, epsilon=1.0)
     assert len(acc.receipts) == 0

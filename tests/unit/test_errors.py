@@ -63,7 +63,9 @@ def test_invalid_parameter_error_attributes():
 
 
 def test_invalid_parameter_error_requires_parameter_name():
-    with pytest.raises(TypeError):
+    with pytest.raises(
+        TypeError, match=r"missing 1 required keyword-only argument: 'parameter'"
+    ):
         lp.InvalidParameterError("message")  # type: ignore[call-arg]
 
 

@@ -135,10 +135,13 @@ def test_many_distinct_values_take_the_dense_path():
 @pytest.mark.parametrize("bad", [[], (), ""])
 def test_empty_quasi_identifiers_refused(bad):
     if bad == "":
-        with pytest.raises(ColumnNotFoundError):
+        with pytest.raises(ColumnNotFoundError, match=r"column '' is not in the table"):
             k_anonymity(PEOPLE, quasi_identifiers=bad)
         return
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"`quasi_identifiers` must name at least one column",
+    ) as info:
         k_anonymity(PEOPLE, quasi_identifiers=bad)
     assert info.value.parameter == "quasi_identifiers"
     assert "at least one column" in str(info.value)
@@ -146,7 +149,9 @@ def test_empty_quasi_identifiers_refused(bad):
 
 @pytest.mark.parametrize("bad", [None, 3, ["age", 1]])
 def test_quasi_identifiers_must_be_names(bad):
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`quasi_identifiers` must"
+    ) as info:
         k_anonymity(PEOPLE, quasi_identifiers=bad)
     assert info.value.parameter == "quasi_identifiers"
 
@@ -158,7 +163,9 @@ def test_unknown_column_lists_available(family):
         lambda: ensure_k_anonymity(data, quasi_identifiers=["zip"]),
         lambda: l_diversity(data, quasi_identifiers="age", sensitive="salary"),
     ):
-        with pytest.raises(ColumnNotFoundError) as info:
+        with pytest.raises(
+            ColumnNotFoundError, match=r"is not in the table; available columns"
+        ) as info:
             call()
         message = str(info.value)
         assert "'region'" in message
@@ -172,7 +179,7 @@ def test_unknown_column_of_a_lazy_frame_does_not_collect():
     lazy = pl.LazyFrame({"a": [1, 2]}).with_columns(
         pl.col("a").map_batches(boom, return_dtype=pl.Int64)
     )
-    with pytest.raises(ColumnNotFoundError):
+    with pytest.raises(ColumnNotFoundError, match=r"column 'zip' is not in the table"):
         ensure_k_anonymity(lazy, quasi_identifiers=["zip"])
 
 
@@ -185,7 +192,7 @@ def test_ungroupable_column_type():
 
 
 def test_not_a_table():
-    with pytest.raises(ColumnTypeError):
+    with pytest.raises(ColumnTypeError, match=r"`table` must be a pyarrow.Table"):
         k_anonymity({"age": [1]}, quasi_identifiers="age")
 
 
@@ -336,13 +343,15 @@ def test_report_repr_and_immutability():
     assert "suppressed=" not in text.replace("rows_suppressed", "").replace(
         "classes_suppressed", ""
     )
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=r"cannot assign to field 'k'"):
         report.k = 3  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, 5.0, True, False, "5", None])
 def test_bad_k_refused(bad):
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`k` must be an integer >= 1"
+    ) as info:
         ensure_k_anonymity(PEOPLE, quasi_identifiers=QIS, k=bad)
     assert info.value.parameter == "k"
     assert "k=5" in str(info.value)
@@ -412,10 +421,15 @@ def test_l_diversity_empty(family):
 
 
 def test_l_diversity_bad_input():
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`sensitive` must name at least one column"
+    ) as info:
         l_diversity(PEOPLE, quasi_identifiers=QIS, sensitive=[])
     assert info.value.parameter == "sensitive"
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"`quasi_identifiers` must name at least one column",
+    ):
         l_diversity(PEOPLE, quasi_identifiers=[], sensitive="disease")
 
 
@@ -454,12 +468,16 @@ def test_filter_groups_errors():
     for data in (GROUPS, pl.from_arrow(GROUPS).lazy(), GROUPS.to_pandas()):
         with pytest.raises(ColumnTypeError, match="numeric"):
             filter_groups(data, count="page")
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`k` must be an integer >= 1, got 0"
+    ) as info:
         filter_groups(GROUPS, k=0)
     assert info.value.parameter == "k"
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(
+        InvalidParameterError, match=r"`k` must be an integer >= 1, got True"
+    ):
         filter_groups(GROUPS, k=True)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"`count` must be a column name"):
         filter_groups(GROUPS, count=3)  # type: ignore[arg-type]
 
 
@@ -592,12 +610,14 @@ def test_generalize_dates_pandas_datetimes():
 def test_generalize_dates_errors():
     with pytest.raises(ColumnTypeError, match="parse it first"):
         generalize_dates(pa.table({"d": ["2024-01-01"]}), column="d")
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`to` must be one of .*got 'fortnight'"
+    ) as info:
         generalize_dates(DATES, column="d", to="fortnight")  # type: ignore[arg-type]
     assert info.value.parameter == "to"
-    with pytest.raises(ColumnNotFoundError):
+    with pytest.raises(ColumnNotFoundError, match=r"column 'date' is not in the table"):
         generalize_dates(DATES, column="date")
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"`output` must be a column name"):
         generalize_dates(DATES, column="d", output=1)  # type: ignore[arg-type]
 
 
@@ -705,26 +725,32 @@ def test_generalize_numbers_errors():
     with pytest.raises(InvalidParameterError, match="exactly one"):
         generalize_numbers(AGES, column="age", width=5, edges=[1, 2])
     for bad in (0, -1, float("inf"), True, "5"):
-        with pytest.raises(InvalidParameterError) as info:
+        with pytest.raises(InvalidParameterError, match=r"`width` must be a") as info:
             generalize_numbers(AGES, column="age", width=bad)
         assert info.value.parameter == "width"
     for bad in ([], [3, 2], [1, 1], [1, float("nan")], "abc", 5, [True]):
-        with pytest.raises(InvalidParameterError) as info:
+        with pytest.raises(
+            InvalidParameterError, match=r"`edges` must be a non-empty list"
+        ) as info:
             generalize_numbers(AGES, column="age", edges=bad)
         assert info.value.parameter == "edges"
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`label` must be 'interval' or 'lower'"
+    ) as info:
         generalize_numbers(AGES, column="age", width=5, label="upper")  # type: ignore[arg-type]
     assert info.value.parameter == "label"
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(InvalidParameterError, match=r"`origin` must be finite") as info:
         generalize_numbers(AGES, column="age", width=5, origin=float("nan"))
     assert info.value.parameter == "origin"
     with pytest.raises(InvalidParameterError, match="too small"):
         generalize_numbers(pa.table({"v": [1e300]}), column="v", width=1e-300)
     with pytest.raises(ColumnTypeError, match="numeric"):
         generalize_numbers(pa.table({"v": ["1"]}), column="v", width=1)
-    with pytest.raises(ColumnTypeError):
+    with pytest.raises(ColumnTypeError, match=r"column 'v' must be numeric"):
         generalize_numbers(pa.table({"v": [True]}), column="v", width=1)
-    with pytest.raises(NonFiniteValueError):
+    with pytest.raises(
+        NonFiniteValueError, match=r"column 'v' contains NaN or infinite values"
+    ):
         generalize_numbers(pd.DataFrame({"v": [1.0, np.nan]}), column="v", width=1)
 
 
@@ -780,16 +806,18 @@ def test_top_code_errors():
     )
     with pytest.raises(InvalidParameterError, match="upper"):
         top_code(t, column="n")
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`lower` must not exceed `upper`"
+    ) as info:
         top_code(t, column="n", upper=1, lower=2)
     assert info.value.parameter == "lower"
     with pytest.raises(InvalidParameterError, match="not an integer"):
         top_code(t, column="n", upper=1.5)
     with pytest.raises(InvalidParameterError, match="do not fit"):
         top_code(t, column="n", lower=1000)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"`upper` must be finite"):
         top_code(t, column="n", upper=float("inf"))
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"`upper` must be a real number"):
         top_code(t, column="n", upper=True)
     for name in ("s", "b"):
         with pytest.raises(ColumnTypeError, match="cast it to a number"):
@@ -845,7 +873,9 @@ def test_generalize_rare_integers_need_an_integer_other():
     assert generalize_rare(t, column="zip", min_count=2, other=-1).column(
         "zip"
     ).to_pylist() == [101, 101, -1]
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`other`='other' cannot be stored in column 'zip'"
+    ) as info:
         generalize_rare(t, column="zip", min_count=2)
     assert info.value.parameter == "other"
     assert "cast the column to string" in str(info.value)
@@ -853,7 +883,9 @@ def test_generalize_rare_integers_need_an_integer_other():
 
 @pytest.mark.parametrize("bad", [0, 1.5, True, None])
 def test_generalize_rare_bad_min_count(bad):
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(
+        InvalidParameterError, match=r"`min_count` must be an integer >= 1"
+    ) as info:
         generalize_rare(BROWSERS, column="browser", min_count=bad)
     assert info.value.parameter == "min_count"
 

@@ -44,7 +44,9 @@ class TestConstruction:
         assert type(ZCDP(2).rho) is float
 
     def test_frozen(self):
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(
+            dataclasses.FrozenInstanceError, match=r"cannot assign to field 'epsilon'"
+        ):
             PureDP(1.0).epsilon = 2.0  # type: ignore[misc]
 
     def test_repr_reads_like_the_api(self):
@@ -186,7 +188,9 @@ class TestLossFrom:
         ],
     )
     def test_invalid_values(self, kwargs, param):
-        with pytest.raises(lp.InvalidParameterError) as info:
+        with pytest.raises(
+            lp.InvalidParameterError, match=f"`{param}` must be"
+        ) as info:
             loss_from(**kwargs)
         assert info.value.parameter == param
 

@@ -193,7 +193,7 @@ def test_the_smallest_accepted_laplace_epsilon_works():
         eps
     )
     assert math.isfinite(m.release(0.0, rng=_rng()).value)
-    with pytest.raises(IPE):
+    with pytest.raises(IPE, match=r"`epsilon`=.* is too small for LaplaceMechanism"):
         lp.LaplaceMechanism(sensitivity=1.0, epsilon=math.nextafter(eps, 0.0))
 
 
@@ -219,7 +219,9 @@ def test_the_smallest_accepted_laplace_epsilon_works():
 @pytest.mark.parametrize("sens", [1e-320, 1e-318, 1e308])
 def test_degenerate_sensitivity_is_refused(make, sens):
     # Before: ZeroDivisionError (subnormal), or an infinite scale (1e308).
-    with pytest.raises(IPE) as info:
+    with pytest.raises(
+        IPE, match=r"`sensitivity` must be between 2\*\*-1000 and 2\*\*900"
+    ) as info:
         make(sens)
     _names(info.value, "sensitivity")
     assert "2**-1000 and 2**900" in str(info.value)
@@ -227,7 +229,7 @@ def test_degenerate_sensitivity_is_refused(make, sens):
 
 def test_huge_sensitivity_release_is_refused_not_infinite():
     # Before: LaplaceMechanism(sensitivity=1e308, epsilon=0.01) released ±inf.
-    with pytest.raises(IPE) as info:
+    with pytest.raises(IPE, match=r"`sensitivity` must be between") as info:
         lp.add_noise(0.0, sensitivity=1e308, epsilon=0.01)
     _names(info.value, "sensitivity")
     for sens in (2.0**900, 1e270):
@@ -264,7 +266,7 @@ def test_gaussian_at_huge_epsilon_releases(eps):
             assert np.isfinite(r.value)
             assert math.isfinite(r.half_width)
             assert m.cost == lp.ApproxDP(eps, 1e-6)
-        assert math.isfinite(lp.analytic_gaussian_sigma(1.0, eps, 1e-6))
+        assert math.isfinite(lp.analytic_gaussian_sigma(1.0, epsilon=eps, delta=1e-6))
 
 
 @pytest.mark.parametrize("eps", [1e300, 800.0])
@@ -295,7 +297,7 @@ def test_aggregations_at_tiny_epsilon_name_epsilon(eps):
             TABLE, column="v", privacy_unit="u", bounds=(0.0, 10.0), epsilon=eps
         ),
     ):
-        with pytest.raises(IPE) as info:
+        with pytest.raises(IPE, match=r"`epsilon`=.* is too small for") as info:
             fn()
         _names(info.value, "epsilon")
 
@@ -312,13 +314,13 @@ def test_aggregations_at_huge_epsilon_release():
 
 
 def test_scale_calculators_name_the_callers_parameter():
-    with pytest.raises(IPE) as info:
-        lp.laplace_scale(1e300, 1e-10)
+    with pytest.raises(IPE, match=r"the Laplace scale sensitivity/`epsilon`") as info:
+        lp.laplace_scale(1e300, epsilon=1e-10)
     _names(info.value, "epsilon")
-    with pytest.raises(IPE) as info:
-        lp.analytic_gaussian_sigma(1e300, 1e-10, 1e-10)
+    with pytest.raises(IPE, match=r"the analytic Gaussian σ for `sensitivity`") as info:
+        lp.analytic_gaussian_sigma(1e300, epsilon=1e-10, delta=1e-10)
     _names(info.value, "sensitivity")
-    with pytest.raises(IPE) as info:
+    with pytest.raises(IPE, match=r"σ = sensitivity/√\(2·`rho`\)") as info:
         lp.gaussian_sigma(1e300, rho=1e-300)
     _names(info.value, "rho")
 
@@ -376,11 +378,13 @@ def _exact_sigma_ratio(eps: float, delta: float):
 def test_analytic_gaussian_sigma_is_one_sided(eps, delta):
     ratio, mp = _exact_sigma_ratio(eps, delta)
     with _quiet():
-        got = lp.analytic_gaussian_sigma(1.0, eps, delta)
+        got = lp.analytic_gaussian_sigma(1.0, epsilon=eps, delta=delta)
     assert mp.mpf(got) >= ratio, "rounded below the exact σ"
     assert mp.mpf(got) <= ratio * (1 + mp.mpf("1e-9")), "too far above the exact σ"
     # Scale invariance σ(Δ) = Δ·σ(1), still rounded up.
-    got3 = lp.analytic_gaussian_sigma(3.0, eps, delta) if eps <= 5 else None
+    got3 = (
+        lp.analytic_gaussian_sigma(3.0, epsilon=eps, delta=delta) if eps <= 5 else None
+    )
     if got3 is not None:
         assert mp.mpf(got3) >= 3 * ratio
 
@@ -422,6 +426,6 @@ def test_calibration_helpers_are_bounded_and_safe():
 )
 @pytest.mark.parametrize("bad", ["acc", 1.0, object()])
 def test_bad_accountant_is_refused(call, bad):
-    with pytest.raises(IPE) as info:
+    with pytest.raises(IPE, match=r"`accountant` must be an Accountant") as info:
         call(bad)
     _names(info.value, "accountant")

@@ -185,7 +185,10 @@ class TestInsecureSeededRandom:
             match=r"insecure seeded randomness is forbidden in this process",
         ):
             lr.InsecureSeededRandom(1)
-        with pytest.raises(lp.InsecureRandomnessError):
+        with pytest.raises(
+            lp.InsecureRandomnessError,
+            match=r"insecure seeded randomness is forbidden in this process",
+        ):
             lr.insecure(seed=1)
 
     @pytest.mark.parametrize("value", ["", "0"])
@@ -237,13 +240,21 @@ class TestResolveRng:
 
     def test_refused_everywhere_rng_is_accepted(self):
         gen = np.random.default_rng(0)
-        with pytest.raises(lp.InsecureRandomnessError):
+        with pytest.raises(
+            lp.InsecureRandomnessError, match=r"`rng` must be None .* of type Generator"
+        ):
             lp.add_noise(1, sensitivity=1, epsilon=1.0, rng=gen)
-        with pytest.raises(lp.InsecureRandomnessError):
+        with pytest.raises(
+            lp.InsecureRandomnessError, match=r"`rng` must be None .* got 0 of type int"
+        ):
             lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0).release(1.0, rng=0)
-        with pytest.raises(lp.InsecureRandomnessError):
+        with pytest.raises(
+            lp.InsecureRandomnessError, match=r"`rng` must be None .* got 7 of type int"
+        ):
             lp.noise.sample_discrete_laplace(1.0, rng=7)
-        with pytest.raises(lp.InsecureRandomnessError):
+        with pytest.raises(
+            lp.InsecureRandomnessError, match=r"`rng` must be None .* of type Random"
+        ):
             lp.report_noisy_max(
                 [1.0, 2.0], sensitivity=1.0, epsilon=1.0, rng=py_random.Random(1)
             )

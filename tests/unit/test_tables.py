@@ -154,7 +154,9 @@ def test_numeric_column_refuses_non_numeric(arr):
 def test_numeric_column_refuses_non_finite_without_saying_where(vals):
     # The message names the column and what to do, never how many rows or
     # which: those are facts about individual users.
-    with pytest.raises(NonFiniteValueError) as err:
+    with pytest.raises(
+        NonFiniteValueError, match=r"value column 'x' contains NaN or infinite values"
+    ) as err:
         tables.numeric_column(pa.table({"x": pa.array(vals, pa.float64())}), "x")
     msg = str(err.value)
     assert msg.startswith("value column 'x' contains NaN or infinite values; drop")

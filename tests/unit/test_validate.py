@@ -188,7 +188,10 @@ class TestCheckNumericArray:
         assert isinstance(info.value, lp.InvalidParameterError)
 
     def test_counts_all_non_finite(self):
-        with pytest.raises(lp.NonFiniteValueError) as info:
+        with pytest.raises(
+            lp.NonFiniteValueError,
+            match=r"`value` contains 3 NaN or infinite value\(s\) \(first at flat index 1\)",
+        ) as info:
             v.check_numeric_array([1.0, math.nan, math.inf, 0.0, -math.inf])
         assert info.value.count == 3
         assert info.value.first_index == 1

@@ -81,7 +81,9 @@ class AccountantContract:
             "release 'daily_active' needs PureDP(epsilon=0.5) but only "
             "PureDP(epsilon=0.2) remains; nothing was spent"
         )
-        with pytest.raises(BudgetExceededError) as info:
+        with pytest.raises(
+            BudgetExceededError, match=r"needs PureDP\(epsilon=0.5\)"
+        ) as info:
             acc.spend(PureDP(0.5), label="daily_active")
         assert str(info.value) == expected
         assert info.value.requested == PureDP(0.5)
@@ -93,7 +95,10 @@ class AccountantContract:
         acc.spend(ApproxDP(0.5, 5e-7), label="a")
         before = (acc.spent, acc.remaining, acc.receipts)
         for cost in (PureDP(0.6), ApproxDP(0.1, 6e-7), ApproxDP(0.6, 1e-7)):
-            with pytest.raises(BudgetExceededError):
+            with pytest.raises(
+                BudgetExceededError,
+                match=r"release 'too much' needs .* remains; nothing was spent",
+            ):
                 acc.spend(cost, label="too much")
         assert (acc.spent, acc.remaining, acc.receipts) == before
 
@@ -104,12 +109,17 @@ class AccountantContract:
             acc.spend(ApproxDP(0.1, 1e-12))
         acc.spend(PureDP(0.9))  # pure epsilon still fits: delta is not needed
         assert acc.spent == ApproxDP(1.0, 1e-6)
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(
+            BudgetExceededError, match=r"needs PureDP\(epsilon=0.01\) but only ApproxDP"
+        ):
             acc.spend(PureDP(0.01))
 
     def test_pure_budget_refuses_any_delta(self):
         acc = self.make(epsilon=1.0)
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(
+            BudgetExceededError,
+            match=r"needs ApproxDP\(epsilon=0.1, delta=1e-09\) but only PureDP",
+        ):
             acc.spend(ApproxDP(0.1, 1e-9))
         assert acc.receipts == ()
 
@@ -190,7 +200,10 @@ class AccountantContract:
     def test_refused_transaction_does_not_run_the_block(self):
         acc = self.make(epsilon=1.0)
         ran = []
-        with pytest.raises(BudgetExceededError), acc.transaction(PureDP(2.0)):
+        with (
+            pytest.raises(BudgetExceededError, match=r"needs PureDP\(epsilon=2.0\)"),
+            acc.transaction(PureDP(2.0)),
+        ):
             ran.append(True)
         assert ran == []
         assert acc.receipts == ()
@@ -208,7 +221,10 @@ class AccountantContract:
 
     def test_released_request_id_can_be_retried(self):
         acc = self.make(epsilon=1.0)
-        with pytest.raises(KeyError), acc.transaction(PureDP(0.5), request_id="r"):
+        with (
+            pytest.raises(KeyError, match="failed before output"),
+            acc.transaction(PureDP(0.5), request_id="r"),
+        ):
             raise KeyError("failed before output")
         receipt = acc.spend(PureDP(0.5), request_id="r")
         assert acc.receipts == (receipt,)
@@ -223,7 +239,9 @@ class AccountantContract:
         acc.spend(PureDP(0.375), label="b")  # 0.875 >= 0.8
         acc.spend(PureDP(0.0625), label="c")  # already past: no second event
         assert events == [BudgetThresholdCrossed(acc.dataset, 0.8, 0.875, "b")]
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(
+            BudgetExceededError, match=r"release 'd' needs PureDP\(epsilon=0.5\)"
+        ):
             acc.spend(PureDP(0.5), label="d")
         assert isinstance(events[-1], BudgetRefused)
         assert events[-1].label == "d"
@@ -274,7 +292,7 @@ class AccountantContract:
         assert acc.remaining == ZCDP(0.125)
         acc.spend(PureDP(0.5))
         assert acc.spent == ZCDP(0.5)
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(BudgetExceededError, match=r"needs ZCDP\(rho=1e-09\)"):
             acc.spend(ZCDP(1e-9))
 
     def test_zcdp_with_epsilon_delta_budget_uses_the_cks_conversion(self):
@@ -282,7 +300,7 @@ class AccountantContract:
         acc = self.make(epsilon=1.0, delta=1e-6, accounting="zcdp")
         acc.spend(ZCDP(limit))
         assert acc.remaining.rho == 0.0
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(BudgetExceededError, match=r"needs ZCDP\(rho=1e-12\)"):
             acc.spend(ZCDP(1e-12))
 
     def test_zcdp_needs_an_event_for_approx_dp(self):

@@ -186,7 +186,9 @@ def test_pure_dp_rdp_is_the_minimum_of_the_two_bounds():
 
 def test_basic_composition():
     assert basic_composition(PureDP(0.5), PureDP(0.25)) == PureDP(0.75)
-    with pytest.raises(UnsupportedCompositionError):
+    with pytest.raises(
+        UnsupportedCompositionError, match=r"cannot add ZCDP\(rho=0.1\) and PureDP"
+    ):
         basic_composition(PureDP(0.5), ZCDP(0.1))
     with pytest.raises(InvalidParameterError, match=r"at least one"):
         basic_composition()
@@ -296,6 +298,6 @@ def test_basic_composition_refuses_what_is_not_a_cost(costs, match):
     ],
 )
 def test_wrong_arguments_raise_a_privacy_error_naming_the_parameter(call, parameter):
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(InvalidParameterError, match=f"`{parameter}`") as info:
         call()
     assert info.value.parameter == parameter

@@ -41,7 +41,10 @@ class TestSQLiteAccountant(AccountantContract):
 
     def test_bad_budgets_write_nothing(self):
         path = self.tmp_path / "never.ledger"
-        with pytest.raises(InvalidParameterError):
+        with pytest.raises(
+            InvalidParameterError,
+            match=r"`epsilon` must be a finite number > 0, got nan",
+        ):
             Accountant.open(path, dataset="d", epsilon=float("nan"))
         assert not path.exists()
 
@@ -64,7 +67,7 @@ def test_reopen_keeps_the_total(tmp_path):
         assert acc.spent == PureDP(0.3)
         assert [r.label for r in acc.receipts] == ["q0", "q1", "q2"]
         acc.spend(PureDP(0.7))
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(BudgetExceededError, match=r"needs PureDP\(epsilon=0.1\)"):
             acc.spend(PureDP(0.1))
     # the recorded budget is used when none is given
     with Accountant.open(path, dataset="d") as acc:
@@ -147,7 +150,10 @@ def test_files_that_are_not_ledgers_are_refused_untouched(tmp_path):
         before = _digest(path)
         with pytest.raises(LedgerError, match=match):
             Accountant.open(path, dataset="d", epsilon=1.0)
-        with pytest.raises(LedgerError):
+        with pytest.raises(
+            LedgerError,
+            match=r"not a loopkit-privacy ledger; refusing to open it|is not a loopkit-privacy ledger or is corrupted",
+        ):
             verify_ledger(path)
         assert _digest(path) == before
     with pytest.raises(LedgerError, match=r"directory"):
@@ -162,7 +168,9 @@ def test_truncated_ledger_refuses_to_open(tmp_path):
     data = path.read_bytes()
     assert len(data) > 8192
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(LedgerError):
+    with pytest.raises(
+        LedgerError, match=r"is not a loopkit-privacy ledger or is corrupted"
+    ):
         Accountant.open(path, dataset="d", epsilon=1.0)
     report = None
     with contextlib.suppress(LedgerError):
@@ -200,7 +208,9 @@ def test_tamper_edit_a_cost_is_detected(tmp_path):
     report = verify_ledger(path)
     assert not report.ok
     assert {(p.index, p.kind) for p in report.problems} >= {(2, "altered")}
-    with pytest.raises(LedgerIntegrityError) as info:
+    with pytest.raises(
+        LedgerIntegrityError, match=r"receipt 2: stored text does not match its hash"
+    ) as info:
         Accountant.open(path, dataset="d", epsilon=1.0)
     assert info.value.index == 2
 
@@ -290,7 +300,9 @@ def test_verification_failure_event(tmp_path):
     assert events
     assert all(isinstance(e, VerificationFailed) for e in events)
     opened = []
-    with pytest.raises(LedgerIntegrityError):
+    with pytest.raises(
+        LedgerIntegrityError, match=r"receipt at position 0 says index 1"
+    ):
         Accountant.open(path, dataset="d", epsilon=1.0, on_event=opened.append)
     assert len(opened) == 1
     assert opened[0].dataset == "d"
@@ -306,10 +318,14 @@ def test_live_accountant_detects_tampering_by_another_writer(tmp_path):
     _tamper(
         path, ("UPDATE entries SET hash = 'x' || substr(hash, 2) WHERE idx = 2", ())
     )
-    with pytest.raises(LedgerIntegrityError):
+    with pytest.raises(
+        LedgerIntegrityError, match=r"receipt 2: stored text does not match its hash"
+    ):
         acc.spend(PureDP(0.1))
     # once broken, it stays refused (fail closed)
-    with pytest.raises(LedgerIntegrityError):
+    with pytest.raises(
+        LedgerIntegrityError, match=r"receipt 2: stored text does not match its hash"
+    ):
         acc.spend(PureDP(0.1))
     assert any(isinstance(e, VerificationFailed) for e in events)
     acc.close()
@@ -410,7 +426,10 @@ def test_forged_double_release_is_detected(tmp_path):
     path = tmp_path / "b.ledger"
     with Accountant.open(path, dataset="d", epsilon=1.0) as acc:
         acc.spend(PureDP(0.5), label="kept")
-        with pytest.raises(RuntimeError), acc.transaction(PureDP(0.25)) as failed:
+        with (
+            pytest.raises(RuntimeError, match="release failed"),
+            acc.transaction(PureDP(0.25)) as failed,
+        ):
             raise RuntimeError("release failed")
     released = [r for r in _rows(path) if r[2] == "release"]
     assert len(released) == 1
@@ -422,7 +441,10 @@ def test_forged_double_release_is_detected(tmp_path):
 def test_forged_commit_after_release_is_detected(tmp_path):
     path = tmp_path / "b.ledger"
     with Accountant.open(path, dataset="d", epsilon=1.0) as acc:
-        with pytest.raises(RuntimeError), acc.transaction(PureDP(0.25)):
+        with (
+            pytest.raises(RuntimeError, match="release failed"),
+            acc.transaction(PureDP(0.25)),
+        ):
             raise RuntimeError("release failed")
         with acc.transaction(PureDP(0.25), label="ok"):
             pass
@@ -587,7 +609,9 @@ def test_keyed_chain_detects_a_completely_rewritten_chain(tmp_path):
     report = verify_ledger(path, key=KEY)
     assert not report.ok
     assert 1 in {p.index for p in report.problems}
-    with pytest.raises(LedgerIntegrityError) as info:
+    with pytest.raises(
+        LedgerIntegrityError, match=r"receipt 1 has a MAC that does not match"
+    ) as info:
         Accountant.open(path, dataset="d", chain_key=KEY)
     assert info.value.index == 1
 
@@ -601,7 +625,9 @@ def test_keyed_chain_detects_a_forged_entry_with_a_copied_mac(tmp_path):
     _tamper(path, ("UPDATE entries SET mac = ? WHERE idx = ?", (mac, bad)))
     report = verify_ledger(path, key=KEY)
     assert bad in {p.index for p in report.problems}
-    with pytest.raises(LedgerIntegrityError) as info:
+    with pytest.raises(
+        LedgerIntegrityError, match=rf"receipt {bad} has a MAC that does not match"
+    ) as info:
         Accountant.open(path, dataset="d", chain_key=KEY)
     assert info.value.index == bad
 
@@ -620,7 +646,7 @@ def test_keyed_chain_detects_a_truncated_chain(tmp_path):
     )
     report = verify_ledger(path, key=KEY)
     assert not report.ok
-    with pytest.raises(LedgerIntegrityError):
+    with pytest.raises(LedgerIntegrityError, match=r"the head's MAC does not match"):
         Accountant.open(path, dataset="d", chain_key=KEY)
 
 
@@ -649,7 +675,7 @@ def test_chain_key_never_shows(tmp_path):
     texts = [repr(acc), acc._repr_html_(), repr(receipt), json.dumps(receipt.to_dict())]
     acc.close()
     for key in (OTHER_KEY, None):
-        with pytest.raises(LedgerError) as info:
+        with pytest.raises(LedgerError, match=r"chain key") as info:
             Accountant.open(path, dataset="d", chain_key=key)
         texts += [str(info.value), repr(info.value.args)]
     texts.append(verify_ledger(path, key=OTHER_KEY).summary())
@@ -691,7 +717,10 @@ def test_pending_reservation_stays_charged_for_other_processes(tmp_path):
     with a.transaction(PureDP(0.75), label="slow"):
         # durably reserved: a second process sees it before the release exists
         assert b.spent == PureDP(0.75)
-        with pytest.raises(BudgetExceededError):
+        with pytest.raises(
+            BudgetExceededError,
+            match=r"needs PureDP\(epsilon=0.5\) but only PureDP\(epsilon=0.25\)",
+        ):
             b.spend(PureDP(0.5))
         report = verify_ledger(path)
         assert report.ok
@@ -795,7 +824,7 @@ def test_open_refuses_bad_arguments_before_touching_the_file(
 ):
     path = tmp_path / "never.ledger"
     args = {"path": path, "dataset": "d", "epsilon": 1.0, **kwargs}
-    with pytest.raises(InvalidParameterError) as info:
+    with pytest.raises(InvalidParameterError, match=f"`{parameter}`") as info:
         Accountant.open(args.pop("path"), **args)
     assert info.value.parameter == parameter
     assert not path.exists()
@@ -847,7 +876,7 @@ def test_ledger_functions_refuse_bad_arguments(tmp_path):
         (lambda: add_ledger_commands(None), "subparsers"),
     ]
     for call, parameter in calls:
-        with pytest.raises(InvalidParameterError) as info:
+        with pytest.raises(InvalidParameterError, match=f"`{parameter}`") as info:
             call()
         assert info.value.parameter == parameter, (parameter, info.value)
     with led.write() as con:
@@ -857,7 +886,7 @@ def test_ledger_functions_refuse_bad_arguments(tmp_path):
             (lambda: led.append(con, "receipt", "committed"), "receipt"),
             (lambda: led.sync(con, "chain"), "chain"),
         ]:
-            with pytest.raises(InvalidParameterError) as info:
+            with pytest.raises(InvalidParameterError, match=f"`{parameter}`") as info:
                 call()
             assert info.value.parameter == parameter
     led.close()
