@@ -1,48 +1,76 @@
-"""The release steps every statistic shares (aggregations and cohorts).
+"""The release pipeline every statistic shares (aggregations and cohorts).
 
-A release validates its privacy parameters into a :class:`Budget`, reads the
-needed columns (with the consent filter) through :func:`read_with_consent`,
-chooses one additive mechanism per statistic with :func:`noise_mechanism`,
-adds their costs with :func:`total_cost`, charges the accountant in one
-transaction (:func:`charge`), and publishes the table with its
-:class:`~loopkit_privacy.ReleaseInfo` (:func:`publish`, read back by
-:func:`privacy_info`). The statistic-specific steps (bounding, reducing,
-partition selection) stay with each statistic.
+A public statistic is a thin function decorated with :func:`release_function`:
+it validates its arguments into one frozen :class:`Request` (the caller's
+table, privacy unit, :class:`Budget`, confidence, entropy source, accountant
+and the statistic's own options) and the pipeline runs the named steps of
+its :class:`Statistic`:
+
+1. **plan** - read the needed columns (with the consent filter,
+   :func:`read_with_consent`), fix the contribution bounds, choose the
+   mechanisms (:func:`noise_mechanism`) and the total cost
+   (:func:`total_cost`). No randomness is used and nothing is charged.
+2. **bound** - bound each privacy unit's contributions and reduce to the
+   statistic's per-group totals (keyed by a salt drawn from the source).
+3. **charge** - one accountant transaction for the whole cost
+   (:func:`charge`); a refused charge raises and nothing is spent.
+4. **noise** - draw the noise (for ``n`` independent releases at once).
+5. **publish** - post-process release 0 into the caller's table family
+   with its :class:`~loopkit_privacy.ReleaseInfo` (:func:`publish`, read
+   back by :func:`privacy_info`).
+
+The audit asks the same request for ``n`` releases with
+:meth:`Request.trials`: the same plan, the bounding once under a fixed salt,
+noise for ``n`` releases, and the statistic's post-processing as arrays;
+nothing is charged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, ParamSpec, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._info import ReleaseInfo
 from loopkit_privacy._validate import (
+    check_accountant,
     check_bool,
     check_delta,
     check_epsilon,
+    check_level,
+    check_positive_int,
     check_rho,
 )
 from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
-from loopkit_privacy.random import RandomSource
+from loopkit_privacy.random import RandomSource, resolve_rng
 
 __all__ = [
     "EVENT_LEVEL",
     "Budget",
+    "FixedSalt",
+    "Request",
+    "Statistic",
+    "TrialReleases",
     "charge",
     "check_return_info",
     "noise_mechanism",
     "privacy_info",
     "publish",
     "read_with_consent",
+    "release_function",
+    "request_of",
     "total_cost",
     "with_info",
 ]
@@ -297,3 +325,250 @@ def check_return_info(return_info: Any) -> None:
 def with_info(out: Any, return_info: bool) -> Any:
     """``out``, or ``(out, privacy_info(out))`` when the caller asked for it."""
     return (out, privacy_info(out)) if return_info else out
+
+
+# ---------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------
+
+
+class Plan(Protocol):
+    """What every statistic's plan carries for the shared steps."""
+
+    @property
+    def cost(self) -> PrivacyLoss: ...
+
+    @property
+    def bounds(self) -> ContributionBounds: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+
+
+class Statistic(Protocol):
+    """The statistic-specific steps of a release (see the module docstring).
+
+    ``plan`` is deterministic (reads the table, uses no randomness);
+    ``bound`` takes its keyed-hash salt from ``source``; ``noise`` draws the
+    noise of ``n`` independent releases from ``source``; ``publish`` turns
+    release 0 into the caller's table; ``trials`` turns all ``n`` into the
+    arrays an audit compares.
+    """
+
+    @property
+    def name(self) -> str:
+        """The public function's name (on receipts and in ``ReleaseInfo``)."""
+        ...
+
+    def plan(self, request: Request) -> Any: ...
+
+    def bound(self, plan: Any, source: RandomSource) -> Any: ...
+
+    def noise(self, plan: Any, bounded: Any, n: int, source: RandomSource) -> Any: ...
+
+    def publish(self, plan: Any, noisy: Any, receipt: Any) -> Any: ...
+
+    def trials(self, plan: Any, noisy: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TrialReleases:
+    """``n`` releases of one aggregation at once (for audits).
+
+    ``keys`` lists every group that could be released (one dict of key
+    columns each; a single ``{}`` without groups); ``present`` (n, G) marks
+    the groups each release returned and ``values`` (n, G) their value (NaN
+    where absent), after every post-processing step of the public function.
+    """
+
+    keys: list[dict[str, Any]]
+    present: np.ndarray
+    values: np.ndarray
+
+
+class FixedSalt:
+    """A source whose every word is one fixed salt (the bounding's keyed hash key).
+
+    Given to the **bound** step in place of the entropy source, it fixes
+    which rows each unit keeps (the audit's trials, and the reference tests).
+    """
+
+    insecure = False
+
+    def __init__(self, salt: int) -> None:
+        self._salt = np.uint64(salt)
+
+    def words(self, n: int) -> np.ndarray:
+        return np.full(int(n), self._salt, dtype=np.uint64)
+
+
+def check_label(label: Any) -> str | None:
+    if label is not None and (not isinstance(label, str) or not label):
+        raise InvalidParameterError(
+            f"`label` must be a non-empty string (or None), got {label!r}; pass "
+            "e.g. label='weekly active users'",
+            parameter="label",
+            value=label,
+        )
+    return label
+
+
+def check_invalid(invalid: Any) -> Literal["raise", "drop"]:
+    if invalid not in ("raise", "drop"):
+        raise InvalidParameterError(
+            f"`invalid` must be 'raise' or 'drop', got {invalid!r}",
+            parameter="invalid",
+            value=invalid,
+        )
+    return invalid  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One public call, validated once: what a release is made from.
+
+    Built by a public statistic from its arguments (:meth:`make`); the
+    statistic-specific, already validated arguments are in ``options``.
+    :meth:`release` runs the pipeline once (what the public function
+    returns); :meth:`trials` runs it for ``n`` independent releases without
+    charging (audits).
+    """
+
+    statistic: Statistic
+    table: Any
+    privacy_unit: str | None
+    budget: Budget
+    confidence: float
+    source: RandomSource
+    accountant: Any
+    label: str | None
+    purpose: str | None
+    consent: Any
+    invalid: Literal["raise", "drop"]
+    return_info: bool
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(
+        cls,
+        statistic: Statistic,
+        table: Any,
+        *,
+        privacy_unit: str | None,
+        epsilon: float | None,
+        delta: float | None,
+        rho: float | None,
+        mechanism: str,
+        confidence: float,
+        accountant: Any,
+        rng: Any,
+        label: str | None,
+        purpose: str | None,
+        consent: Any,
+        invalid: str,
+        return_info: bool,
+        options: Mapping[str, Any],
+    ) -> Request:
+        """Validate the arguments every statistic shares (nothing is read)."""
+        budget = Budget.of(mechanism, epsilon, delta, rho)
+        check_return_info(return_info)
+        level = check_level(confidence, "confidence")
+        inv = check_invalid(invalid)
+        check_accountant(accountant)
+        return cls(
+            statistic=statistic,
+            table=table,
+            privacy_unit=privacy_unit,
+            budget=budget,
+            confidence=level,
+            source=resolve_rng(rng),
+            accountant=accountant,
+            label=check_label(label),
+            purpose=purpose,
+            consent=consent,
+            invalid=inv,
+            return_info=return_info,
+            options=MappingProxyType(dict(options)),
+        )
+
+    def release(self) -> Any:
+        """Plan, bound, charge, noise and publish one release."""
+        stat = self.statistic
+        plan: Plan = stat.plan(self)
+        bounded = stat.bound(plan, self.source)
+        with charge(
+            self.accountant,
+            plan.cost,
+            label=self.label,
+            name=stat.name,
+            bounds=plan.bounds,
+            parameters=plan.parameters,
+            source=self.source,
+        ) as receipt:
+            noisy = stat.noise(plan, bounded, 1, self.source)
+            out = stat.publish(plan, noisy, receipt)
+        return with_info(out, self.return_info)
+
+    def trials(self, n: int, *, salt: int) -> Any:
+        """``n`` independent releases, bounded once under ``salt``; nothing charged.
+
+        For a fixed salt, contribution bounding is a deterministic map of
+        each unit's own rows, so each release is DP conditionally on the
+        salt and the ``n`` releases are independent draws of one DP
+        mechanism (see :mod:`loopkit_privacy.audit.trials`).
+        """
+        if self.accountant is not None:
+            raise InvalidParameterError(
+                "trial releases are never charged: call without `accountant`",
+                parameter="accountant",
+                value=self.accountant,
+            )
+        count = check_positive_int(n, "n", example="1000")
+        stat = self.statistic
+        plan = stat.plan(self)
+        bounded = stat.bound(plan, FixedSalt(salt))
+        noisy = stat.noise(plan, bounded, count, self.source)
+        return stat.trials(plan, noisy)
+
+
+P = ParamSpec("P")
+
+
+def request_of(func: Callable[..., Any], table: Any, **kwargs: Any) -> Request:
+    """The :class:`Request` that ``func(table, **kwargs)`` would run.
+
+    ``func`` is a public statistic made by :func:`release_function` (or a
+    ``functools.partial`` of one, whose keywords are merged).
+    """
+    if isinstance(func, functools.partial):
+        return request_of(func.func, table, **{**func.keywords, **kwargs})
+    build = getattr(func, "request", None)
+    if build is None:
+        raise InvalidParameterError(
+            f"{getattr(func, '__name__', func)!r} is not a release function",
+            parameter="func",
+            value=None,
+        )
+    request = build(table, **kwargs)
+    assert isinstance(request, Request)
+    return request
+
+
+def release_function(build: Callable[P, Request]) -> Callable[P, Any]:
+    """Make a public statistic from a function that builds its :class:`Request`.
+
+    The public function runs ``build(...).release()``; ``public.request`` is
+    ``build`` itself, with the same signature, for callers that want the
+    request (the audit's trials).
+    """
+
+    @functools.wraps(build)
+    def public(*args: P.args, **kwargs: P.kwargs) -> Any:
+        return build(*args, **kwargs).release()
+
+    signature = inspect.signature(build)
+    public.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        return_annotation=Any
+    )
+    public.request = build  # type: ignore[attr-defined]
+    return public

@@ -19,9 +19,12 @@ The privacy contract (see ``docs/privacy.md``):
   group is kept when its noisy count of distinct users reaches a threshold
   τ chosen from ``delta``. ``min_threshold`` / ``min_users`` are applied to
   noisy values only (post-processing).
-* **Charged first.** The whole cost is charged to the accountant (if any)
-  before any row is bounded or any noise drawn; bad input raises before that,
-  so a failed call spends nothing. An empty table is valid input.
+* **Charged before noise.** The release runs the steps of
+  :mod:`loopkit_privacy._release`: plan (read the columns, fix the
+  mechanisms and the cost), bound and reduce, charge the accountant (if
+  any) the whole cost, draw the noise, publish. Bad input raises before the
+  charge, a refused charge raises and releases nothing, so a failed call
+  spends nothing. An empty table is valid input.
 
 Examples
 --------
@@ -40,13 +43,12 @@ PureDP(epsilon=1.0)
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -57,20 +59,19 @@ from loopkit_privacy import tables
 from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._release import (
     Budget,
-    charge,
-    check_return_info,
+    Request,
+    TrialReleases,
     noise_mechanism,
     privacy_info,
     publish,
     read_with_consent,
+    release_function,
     total_cost,
-    with_info,
 )
+from loopkit_privacy._typing import InvalidRows, MechanismName
 from loopkit_privacy._validate import (
-    check_accountant,
     check_bool,
     check_finite,
-    check_level,
     check_positive_int,
 )
 from loopkit_privacy.bounding import (
@@ -82,7 +83,7 @@ from loopkit_privacy.bounding import (
 )
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import ApproxDP, PrivacyLoss
-from loopkit_privacy.random import RandomSource, resolve_rng
+from loopkit_privacy.random import RandomSource
 
 __all__ = [
     "aggregate_average",
@@ -91,6 +92,8 @@ __all__ = [
     "aggregate_top_n",
     "privacy_info",
 ]
+
+Kind: TypeAlias = Literal["count", "distinct", "sum", "average", "top_n"]
 
 #: Thresholds are capped here (no count of distinct units comes close), so
 #: they stay comparable with int64 noisy counts.
@@ -452,13 +455,13 @@ def _bounds(
 
 @dataclass
 class _Plan:
-    """Everything decided before any data is bounded or noise drawn.
+    """Everything decided before any data is bounded, charged or noise drawn.
 
     Built by :func:`_plan` from the arguments alone (plus reading the input
     columns): the mechanisms, the total cost and what the receipt records.
     """
 
-    kind: Literal["count", "distinct", "sum", "average", "top_n"]
+    kind: Kind
     inp: _Input
     bounds: ContributionBounds
     source: RandomSource
@@ -473,7 +476,6 @@ class _Plan:
     mech_names: list[str]
     parameters: dict[str, Any]
     name: str
-    label: str | None
 
 
 @dataclass
@@ -494,133 +496,25 @@ class _Noisy:
     basis: np.ndarray
 
 
-@dataclass(frozen=True)
-class _TrialReleases:
-    """``n`` releases of one aggregation at once (for audits).
+def _plan(kind: Kind, request: Request) -> _Plan:
+    """The **plan** step: read the columns, choose the mechanisms and the cost.
 
-    ``keys`` lists every group that could be released (one dict of key
-    columns each; a single ``{}`` without ``by``); ``present`` (n, G) marks
-    the groups each release returned and ``values`` (n, G) their value (NaN
-    where absent), after every post-processing step of the public function.
+    Uses no randomness and charges nothing; the request's arguments were
+    validated when it was built.
     """
-
-    keys: list[dict[str, Any]]
-    present: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class _TrialRequest:
-    n: int
-    salt: int
-
-
-class _FixedSalt:
-    """A source whose every word is one fixed salt (the bounding's keyed hash key)."""
-
-    insecure = False
-
-    def __init__(self, salt: int) -> None:
-        self._salt = np.uint64(salt)
-
-    def words(self, n: int) -> np.ndarray:
-        return np.full(int(n), self._salt, dtype=np.uint64)
-
-
-# When set (by audit code, through `_trial_releases`), the aggregation
-# functions return `_TrialReleases` of n releases instead of one table. A
-# context variable keeps it local to the calling thread / task.
-_TRIALS: contextvars.ContextVar[_TrialRequest | None] = contextvars.ContextVar(
-    "loopkit_privacy_aggregate_trials", default=None
-)
-
-
-@contextlib.contextmanager
-def _trial_releases(n: int, *, salt: int) -> Iterator[None]:
-    """Inside this block, ``aggregate_*`` return ``n`` releases as arrays.
-
-    The data are bounded once, with the keyed-hash key ``salt``, and the
-    release code draws noise for ``n`` independent releases at once. For a
-    fixed key, contribution bounding is a deterministic transformation of
-    each user's own rows (and when a neighbouring table only appends one
-    user's rows, every other user keeps the same rows and codes). So each
-    release is DP conditionally on the key, and ``n`` releases sharing one
-    key are independent draws of the same DP mechanism. Nothing is charged:
-    an accountant argument is refused.
-    """
-    token = _TRIALS.set(_TrialRequest(check_positive_int(n, "n"), int(salt)))
-    try:
-        yield
-    finally:
-        _TRIALS.reset(token)
-
-
-def _plan(
-    *,
-    kind: Literal["count", "distinct", "sum", "average", "top_n"],
-    table: Any,
-    by: str | Sequence[str] | None,
-    column: str | None,
-    privacy_unit: str | None,
-    bounds_value: Any,
-    max_partitions_per_user: int,
-    max_contributions_per_partition: int,
-    budget: Budget,
-    public_groups: Any,
-    min_threshold: float | None,
-    confidence: float,
-    rng: Any,
-    label: str | None,
-    top_n: int | None,
-    purpose: str | None,
-    consent: Any,
-    invalid: str = "raise",
-    accountant: Any = None,
-) -> _Plan:
-    """Phase 1: validate, read the columns, choose the mechanisms and the cost."""
-    by_list = _as_list(by)
-    level = check_level(confidence, "confidence")
-    threshold_name = "min_users" if kind == "top_n" else "min_threshold"
-    if min_threshold is not None:
-        min_threshold = check_finite(min_threshold, threshold_name, example="10")
-    if invalid not in ("raise", "drop"):
-        raise InvalidParameterError(
-            f"`invalid` must be 'raise' or 'drop', got {invalid!r}",
-            parameter="invalid",
-            value=invalid,
-        )
-    check_accountant(accountant)
-    if label is not None and (not isinstance(label, str) or not label):
-        raise InvalidParameterError(
-            f"`label` must be a non-empty string (or None), got {label!r}; pass "
-            "e.g. label='weekly active users'",
-            parameter="label",
-            value=label,
-        )
-    bounds = _bounds(
-        privacy_unit,
-        max_partitions_per_user,
-        max_contributions_per_partition,
-        bounds_value,
-        by_list,
-    )
-    if kind in ("sum", "average") and bounds.bounds is None:
-        raise InvalidParameterError(
-            f"`bounds` is required: aggregate_{kind} clamps each value to "
-            "bounds=(lo, hi); pass e.g. bounds=(0, 100)",
-            parameter="bounds",
-            value=None,
-        )
-    source = resolve_rng(rng)
+    opts = request.options
+    by_list: list[str] = opts["by"]
+    bounds: ContributionBounds = opts["bounds"]
+    budget = request.budget
     inp = _prepare(
-        table,
+        request.table,
         by=by_list,
-        privacy_unit=privacy_unit,
-        value_column=column if kind in ("sum", "average") else None,
-        public_groups=public_groups,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
+        privacy_unit=request.privacy_unit,
+        value_column=opts["column"],
+        public_groups=opts["public_groups"],
+        purpose=request.purpose,
+        consent=request.consent,
+        invalid=request.invalid,
     )
     if inp.public and inp.keys.num_rows < bounds.max_partitions_per_user:
         # A unit cannot contribute to more groups than are public: the
@@ -696,21 +590,20 @@ def _plan(
     parameters = {
         "kind": kind,
         "by": inp.by,
-        "column": column,
+        "column": opts["column"],
         "max_partitions_per_user": l0,
         "max_contributions_per_partition": bounds.max_contributions_per_partition,
         "bounds": None if bounds.bounds is None else list(bounds.bounds),
         "mechanisms": mech_names,
     }
-    name = f"aggregate_{'count' if kind == 'distinct' else kind}"
     return _Plan(
         kind=kind,
         inp=inp,
         bounds=bounds,
-        source=source,
-        level=level,
-        min_threshold=min_threshold,
-        top_n=top_n,
+        source=request.source,
+        level=request.confidence,
+        min_threshold=opts["min_threshold"],
+        top_n=opts["top_n"],
         uses_units=uses_units,
         selection=selection,
         mechs=mechs,
@@ -718,13 +611,12 @@ def _plan(
         cost=cost,
         mech_names=mech_names,
         parameters=parameters,
-        name=name,
-        label=label,
+        name=_NAMES[kind],
     )
 
 
 def _reduce(plan: _Plan, bounding_rng: RandomSource) -> BoundedAggregates:
-    """Phase 2: bound each unit's contributions and reduce to per-group totals."""
+    """The **bound** step: bound each unit's contributions, reduce to per-group totals."""
     inp = plan.inp
     return bound_and_reduce(
         inp.units,
@@ -739,7 +631,7 @@ def _reduce(plan: _Plan, bounding_rng: RandomSource) -> BoundedAggregates:
 
 
 def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) -> _Noisy:
-    """Phase 3: partition selection and the noisy statistic, for ``n`` releases.
+    """The **noise** step: partition selection and the noisy statistic, ``n`` releases.
 
     Noise is drawn only for released groups, trial by trial in group order,
     so one release (n = 1) consumes the source exactly as it always has.
@@ -796,7 +688,7 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
 def _release_table(
     plan: _Plan, noisy: _Noisy, receipt: Any, source: RandomSource
 ) -> Any:
-    """Post-processing of one release (row 0 of ``noisy``) into the result table."""
+    """The **publish** step: release 0 of ``noisy``, post-processed into a table."""
     inp, kind, min_threshold = plan.inp, plan.kind, plan.min_threshold
     group_idx = np.flatnonzero(noisy.keep[0]).astype(np.int64)
     value, low, high = (a[0, group_idx] for a in (noisy.value, noisy.low, noisy.high))
@@ -890,82 +782,104 @@ def _released_mask(plan: _Plan, noisy: _Noisy) -> np.ndarray:
     return mask
 
 
-def _trials(plan: _Plan, request: _TrialRequest, accountant: Any) -> _TrialReleases:
-    """``request.n`` releases of the planned aggregation, as arrays (audits)."""
-    if accountant is not None:
-        raise InvalidParameterError(
-            "trial releases are never charged: call without `accountant`",
-            parameter="accountant",
-            value=accountant,
-        )
-    agg = _reduce(plan, _FixedSalt(request.salt))
-    noisy = _noisy(plan, agg, request.n, plan.source)
-    mask = _released_mask(plan, noisy)
-    inp = plan.inp
-    keys = inp.keys.to_pylist() if inp.by else [{}]
-    values = np.where(mask, noisy.value.astype(np.float64), np.nan)
-    return _TrialReleases(keys, mask, values)
+@dataclass(frozen=True)
+class _Aggregation:
+    """The steps of one aggregation (a :class:`~loopkit_privacy._release.Statistic`)."""
+
+    kind: Kind
+    name: str
+
+    def plan(self, request: Request) -> _Plan:
+        return _plan(self.kind, request)
+
+    def bound(self, plan: _Plan, source: RandomSource) -> BoundedAggregates:
+        return _reduce(plan, source)
+
+    def noise(
+        self, plan: _Plan, bounded: BoundedAggregates, n: int, source: RandomSource
+    ) -> _Noisy:
+        return _noisy(plan, bounded, n, source)
+
+    def publish(self, plan: _Plan, noisy: _Noisy, receipt: Any) -> Any:
+        return _release_table(plan, noisy, receipt, plan.source)
+
+    def trials(self, plan: _Plan, noisy: _Noisy) -> TrialReleases:
+        mask = _released_mask(plan, noisy)
+        inp = plan.inp
+        keys = inp.keys.to_pylist() if inp.by else [{}]
+        values = np.where(mask, noisy.value.astype(np.float64), np.nan)
+        return TrialReleases(keys, mask, values)
 
 
-def _run(
-    *,
-    kind: Literal["count", "distinct", "sum", "average", "top_n"],
-    table: Any,
-    by: str | Sequence[str] | None,
-    column: str | None,
-    privacy_unit: str | None,
-    bounds_value: Any,
-    max_partitions_per_user: int,
-    max_contributions_per_partition: int,
-    budget: Budget,
-    public_groups: Any,
-    min_threshold: float | None,
-    confidence: float,
-    accountant: Any,
-    rng: Any,
-    label: str | None,
-    top_n: int | None = None,
-    purpose: str | None = None,
-    consent: Any = None,
-    invalid: str = "raise",
-) -> Any:
-    plan = _plan(
-        kind=kind,
-        table=table,
-        by=by,
-        column=column,
-        privacy_unit=privacy_unit,
-        bounds_value=bounds_value,
-        max_partitions_per_user=max_partitions_per_user,
-        max_contributions_per_partition=max_contributions_per_partition,
-        budget=budget,
-        public_groups=public_groups,
-        min_threshold=min_threshold,
-        confidence=confidence,
-        rng=rng,
-        label=label,
-        top_n=top_n,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-        accountant=accountant,
+_NAMES: dict[Kind, str] = {
+    "count": "aggregate_count",
+    "distinct": "aggregate_count",
+    "sum": "aggregate_sum",
+    "average": "aggregate_average",
+    "top_n": "aggregate_top_n",
+}
+
+#: The arguments every aggregation passes to :meth:`Request.make` as they are.
+_SHARED = (
+    "privacy_unit",
+    "epsilon",
+    "delta",
+    "rho",
+    "mechanism",
+    "confidence",
+    "accountant",
+    "rng",
+    "label",
+    "purpose",
+    "consent",
+    "invalid",
+    "return_info",
+)
+
+
+def _request(kind: Kind, args: dict[str, Any]) -> Request:
+    """The request of one public call; ``args`` are the function's parameters.
+
+    Validates everything that needs no data: the privacy parameters, the
+    contribution bounds, the thresholds and the shared arguments.
+    """
+    if kind != "count" and kind != "distinct":
+        _check_column_name(args["column"])
+    top_n = kind == "top_n"
+    by_list = _as_list(args["column"] if top_n else args["by"])
+    threshold_name = "min_users" if top_n else "min_threshold"
+    min_threshold = args[threshold_name]
+    if min_threshold is not None:
+        min_threshold = check_finite(min_threshold, threshold_name, example="10")
+    request = Request.make(
+        _Aggregation(kind, _NAMES[kind]),
+        args["table"],
+        **{name: args[name] for name in _SHARED},
+        options={},
     )
-    request = _TRIALS.get()
-    if request is not None:
-        return _trials(plan, request, accountant)
-    source = plan.source
-    with charge(
-        accountant,
-        plan.cost,
-        label=label,
-        name=plan.name,
-        bounds=plan.bounds,
-        parameters=plan.parameters,
-        source=source,
-    ) as receipt:
-        agg = _reduce(plan, source)
-        noisy = _noisy(plan, agg, 1, source)
-        return _release_table(plan, noisy, receipt, source)
+    bounds = _bounds(
+        args["privacy_unit"],
+        args["max_partitions_per_user"],
+        1 if top_n else args["max_contributions_per_partition"],
+        args.get("bounds"),
+        by_list,
+    )
+    if kind in ("sum", "average") and bounds.bounds is None:
+        raise InvalidParameterError(
+            f"`bounds` is required: aggregate_{kind} clamps each value to "
+            "bounds=(lo, hi); pass e.g. bounds=(0, 100)",
+            parameter="bounds",
+            value=None,
+        )
+    options = {
+        "by": by_list,
+        "column": args["column"] if kind in ("sum", "average") else None,
+        "bounds": bounds,
+        "public_groups": args["public_groups"],
+        "min_threshold": min_threshold,
+        "top_n": check_positive_int(args["n"], "n", example="5") if top_n else None,
+    }
+    return dataclasses.replace(request, options=MappingProxyType(options))
 
 
 def _average(
@@ -1035,8 +949,8 @@ _COMMON_PARAMS = """
     confidence : float
         Level of the ``*_ci_low`` / ``*_ci_high`` interval (default 0.95).
     accountant : Accountant, optional
-        Charged the whole cost before any data is read; a refused charge
-        raises ``BudgetExceededError`` and nothing is spent.
+        Charged the whole cost before any noise is drawn; a refused charge
+        raises ``BudgetExceededError``, nothing is spent and nothing released.
     rng : SecureRandom or InsecureSeededRandom, optional
         Entropy source; secure by default.
     label : str, optional
@@ -1063,6 +977,7 @@ _COMMON_PARAMS = """
         transformations (see :func:`privacy_info`)."""
 
 
+@release_function
 def aggregate_count(
     table: Any,
     *,
@@ -1071,7 +986,7 @@ def aggregate_count(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    mechanism: MechanismName = "laplace",
     distinct: bool = False,
     max_partitions_per_user: int = 1,
     max_contributions_per_partition: int = 1,
@@ -1083,7 +998,7 @@ def aggregate_count(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
-    invalid: Literal["raise", "drop"] = "raise",
+    invalid: InvalidRows = "raise",
     return_info: bool = False,
 ) -> Any:
     """Noisy count of rows (or of distinct users) per group.
@@ -1132,32 +1047,12 @@ def aggregate_count(
     >>> out.columns, out["page"].to_list()
     (['page', 'count', 'count_ci_low', 'count_ci_high'], ['docs', 'home'])
     """
-    budget = Budget.of(mechanism, epsilon, delta, rho)
-    distinct = check_bool(distinct, "distinct")
-    check_return_info(return_info)
-    out = _run(
-        kind="distinct" if bool(distinct) else "count",
-        table=table,
-        by=by,
-        column=None,
-        privacy_unit=privacy_unit,
-        bounds_value=None,
-        max_partitions_per_user=max_partitions_per_user,
-        max_contributions_per_partition=max_contributions_per_partition,
-        budget=budget,
-        public_groups=public_groups,
-        min_threshold=min_threshold,
-        confidence=confidence,
-        accountant=accountant,
-        rng=rng,
-        label=label,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-    )
-    return _with_info(out, return_info)
+    args = dict(locals())
+    kind: Kind = "distinct" if check_bool(distinct, "distinct") else "count"
+    return _request(kind, args)
 
 
+@release_function
 def aggregate_sum(
     table: Any,
     *,
@@ -1168,7 +1063,7 @@ def aggregate_sum(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    mechanism: MechanismName = "laplace",
     max_partitions_per_user: int = 1,
     max_contributions_per_partition: int = 1,
     public_groups: Any = None,
@@ -1179,7 +1074,7 @@ def aggregate_sum(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
-    invalid: Literal["raise", "drop"] = "raise",
+    invalid: InvalidRows = "raise",
     return_info: bool = False,
 ) -> Any:
     """Noisy sum of a value column per group, values clamped to ``bounds``.
@@ -1229,32 +1124,10 @@ def aggregate_sum(
     >>> out.column_names
     ['sum', 'sum_ci_low', 'sum_ci_high']
     """
-    budget = Budget.of(mechanism, epsilon, delta, rho)
-    _check_column_name(column)
-    check_return_info(return_info)
-    out = _run(
-        kind="sum",
-        table=table,
-        by=by,
-        column=column,
-        privacy_unit=privacy_unit,
-        bounds_value=bounds,
-        max_partitions_per_user=max_partitions_per_user,
-        max_contributions_per_partition=max_contributions_per_partition,
-        budget=budget,
-        public_groups=public_groups,
-        min_threshold=min_threshold,
-        confidence=confidence,
-        accountant=accountant,
-        rng=rng,
-        label=label,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-    )
-    return _with_info(out, return_info)
+    return _request("sum", dict(locals()))
 
 
+@release_function
 def aggregate_average(
     table: Any,
     *,
@@ -1265,7 +1138,7 @@ def aggregate_average(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    mechanism: MechanismName = "laplace",
     max_partitions_per_user: int = 1,
     max_contributions_per_partition: int = 1,
     public_groups: Any = None,
@@ -1276,7 +1149,7 @@ def aggregate_average(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
-    invalid: Literal["raise", "drop"] = "raise",
+    invalid: InvalidRows = "raise",
     return_info: bool = False,
 ) -> Any:
     """Noisy average of a value column per group (normalised-sum method).
@@ -1327,32 +1200,10 @@ def aggregate_average(
     >>> 0 <= float(out["average"].iloc[0]) <= 60
     True
     """
-    budget = Budget.of(mechanism, epsilon, delta, rho)
-    _check_column_name(column)
-    check_return_info(return_info)
-    out = _run(
-        kind="average",
-        table=table,
-        by=by,
-        column=column,
-        privacy_unit=privacy_unit,
-        bounds_value=bounds,
-        max_partitions_per_user=max_partitions_per_user,
-        max_contributions_per_partition=max_contributions_per_partition,
-        budget=budget,
-        public_groups=public_groups,
-        min_threshold=min_threshold,
-        confidence=confidence,
-        accountant=accountant,
-        rng=rng,
-        label=label,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-    )
-    return _with_info(out, return_info)
+    return _request("average", dict(locals()))
 
 
+@release_function
 def aggregate_top_n(
     table: Any,
     *,
@@ -1363,7 +1214,7 @@ def aggregate_top_n(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    mechanism: MechanismName = "laplace",
     max_partitions_per_user: int = 1,
     public_groups: Any = None,
     confidence: float = 0.95,
@@ -1372,7 +1223,7 @@ def aggregate_top_n(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
-    invalid: Literal["raise", "drop"] = "raise",
+    invalid: InvalidRows = "raise",
     return_info: bool = False,
 ) -> Any:
     """The ``n`` values of ``column`` used by the most distinct users, privately.
@@ -1425,37 +1276,7 @@ def aggregate_top_n(
     >>> out["feature"].to_pylist()
     ['export']
     """
-    budget = Budget.of(mechanism, epsilon, delta, rho)
-    _check_column_name(column)
-    count = check_positive_int(n, "n", example="5")
-    check_return_info(return_info)
-    out = _run(
-        kind="top_n",
-        table=table,
-        by=column,
-        column=None,
-        privacy_unit=privacy_unit,
-        bounds_value=None,
-        max_partitions_per_user=max_partitions_per_user,
-        max_contributions_per_partition=1,
-        budget=budget,
-        public_groups=public_groups,
-        min_threshold=min_users,
-        confidence=confidence,
-        accountant=accountant,
-        rng=rng,
-        label=label,
-        top_n=count,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-    )
-    return _with_info(out, return_info)
-
-
-def _with_info(out: Any, return_info: bool) -> Any:
-    # Audit trials (see _trial_releases) return their releases as they are.
-    return out if _TRIALS.get() is not None else with_info(out, return_info)
+    return _request("top_n", dict(locals()))
 
 
 def _check_column_name(column: Any) -> None:

@@ -62,18 +62,16 @@ from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._kernels import cohorts as _kc
 from loopkit_privacy._release import (
     Budget,
-    charge,
-    check_return_info,
+    Request,
     noise_mechanism,
     publish,
     read_with_consent,
-    with_info,
+    release_function,
 )
+from loopkit_privacy._typing import InvalidRows, MechanismName
 from loopkit_privacy._validate import (
-    check_accountant,
     check_bool,
     check_finite,
-    check_level,
     check_positive_int,
 )
 from loopkit_privacy.bounding import ContributionBounds, check_sizes
@@ -84,7 +82,7 @@ from loopkit_privacy.errors import (
     SchemaError,
 )
 from loopkit_privacy.loss import PrivacyLoss
-from loopkit_privacy.random import RandomSource, resolve_rng
+from loopkit_privacy.random import RandomSource
 
 __all__ = ["cohort_retention", "plot_retention"]
 
@@ -513,6 +511,7 @@ def _rates(
     return rate, low, high
 
 
+@release_function
 def cohort_retention(
     table: Any,
     *,
@@ -526,7 +525,7 @@ def cohort_retention(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
+    mechanism: MechanismName = "laplace",
     max_active_periods: int | None = None,
     min_cohort_size: float | None = 10,
     observed_until: Any = None,
@@ -537,7 +536,7 @@ def cohort_retention(
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
-    invalid: Literal["raise", "drop"] = "raise",
+    invalid: InvalidRows = "raise",
     return_info: bool = False,
 ) -> Any:
     """Retention curves per cohort with user-level differential privacy.
@@ -588,7 +587,8 @@ def cohort_retention(
     confidence : float
         Level of the ``*_ci_low`` / ``*_ci_high`` intervals.
     accountant : Accountant, optional
-        Charged the whole cost before any row is counted.
+        Charged the whole cost before any noise is drawn; a refused charge
+        raises ``BudgetExceededError`` and nothing is spent.
     rng : SecureRandom or InsecureSeededRandom, optional
         Entropy source; secure by default.
     label : str, optional
@@ -653,87 +653,150 @@ def cohort_retention(
     >>> 0.4 < out.filter(pl.col("period") == 1)["retention"][0] < 0.6
     True
     """
-    level = check_level(confidence, "confidence")
-    min_size = _check_min_size(min_cohort_size)
-    check_accountant(accountant)
-    check_return_info(return_info)
-    monotone = check_bool(monotone, "monotone")
-    source = resolve_rng(rng)
-    plan, data, family = _setup(
-        table,
-        privacy_unit=privacy_unit,
-        time=time,
-        start=start,
-        end=end,
-        period=period,
-        n_periods=n_periods,
-        cohort=cohort,
-        budget=Budget.of(mechanism, epsilon, delta, rho),
-        max_active_periods=max_active_periods,
-        observed_until=observed_until,
-        purpose=purpose,
-        consent=consent,
-        invalid=invalid,
-    )
-    bounds = ContributionBounds(privacy_unit, 1 + plan.cap, 1, None)
-    mech_name = f"{plan.noise.name}(scale={plan.noise.scale:.6g}, L1={1 + plan.cap})"
-    parameters = {
-        "kind": "cohort_retention",
-        "period": period,
-        "n_periods": plan.n_periods,
-        "cohorts": plan.n_cohorts,
-        "max_active_periods": plan.cap,
-        "cohort_rule": cohort or "first event",
-        "mechanisms": [mech_name],
+    args = dict(locals())
+    options = {
+        "min_size": _check_min_size(min_cohort_size),
+        "monotone": check_bool(monotone, "monotone"),
     }
-    with charge(
-        accountant,
-        plan.cost,
-        label=label,
-        name="cohort_retention",
-        bounds=bounds,
-        parameters=parameters,
-        source=source,
-    ) as receipt:
-        true = _true_counts(plan, data, source)
-        noisy = _noisy(plan, true, 1, source)[0]
-        out = _table(
-            plan,
-            noisy,
-            level=level,
-            min_size=min_size,
-            monotone=monotone,
-            family=family,
-            info=ReleaseInfo(
-                release="cohort_retention",
-                cost=plan.cost,
-                receipt=None if receipt is None else str(getattr(receipt, "id", "")),
-                insecure=bool(source.insecure),
-                confidence=level,
-                privacy_unit=privacy_unit,
-                max_partitions_per_user=bounds.max_partitions_per_user,
-                max_contributions_per_partition=1,
-                bounds=None,
-                noise=(
-                    NoiseInfo(
-                        "cells",
-                        plan.noise.name,
-                        plan.noise.scale,
-                        plan.noise.granularity,
-                    ),
+    shared = {k: args.pop(k) for k in _SHARED}
+    for name in ("table", "min_cohort_size", "monotone"):
+        args.pop(name)
+    return Request.make(_RETENTION, table, **shared, options={**options, "setup": args})
+
+
+#: The arguments cohort_retention passes to :meth:`Request.make` as they are.
+_SHARED = (
+    "privacy_unit",
+    "epsilon",
+    "delta",
+    "rho",
+    "mechanism",
+    "confidence",
+    "accountant",
+    "rng",
+    "label",
+    "purpose",
+    "consent",
+    "invalid",
+    "return_info",
+)
+
+
+@dataclass(frozen=True)
+class _RetentionPlan:
+    """The plan of one cohort release: the cells, the data and the receipt."""
+
+    plan: _Plan
+    data: _Data
+    family: tables.Family
+    bounds: ContributionBounds
+    parameters: dict[str, Any]
+    info: ReleaseInfo
+    level: float
+    min_size: float | None
+    monotone: bool
+
+    @property
+    def cost(self) -> PrivacyLoss:
+        return self.plan.cost
+
+
+class _Retention:
+    """The steps of ``cohort_retention`` (a :class:`~loopkit_privacy._release.Statistic`)."""
+
+    name = "cohort_retention"
+
+    def plan(self, request: Request) -> _RetentionPlan:
+        setup = dict(request.options["setup"])
+        privacy_unit = request.privacy_unit
+        plan, data, family = _setup(
+            request.table,
+            privacy_unit=privacy_unit,  # type: ignore[arg-type]
+            budget=request.budget,
+            purpose=request.purpose,
+            consent=request.consent,
+            invalid=request.invalid,
+            **setup,
+        )
+        bounds = ContributionBounds(privacy_unit, 1 + plan.cap, 1, None)
+        mech_name = (
+            f"{plan.noise.name}(scale={plan.noise.scale:.6g}, L1={1 + plan.cap})"
+        )
+        min_size = request.options["min_size"]
+        monotone = request.options["monotone"]
+        parameters = {
+            "kind": "cohort_retention",
+            "period": setup["period"],
+            "n_periods": plan.n_periods,
+            "cohorts": plan.n_cohorts,
+            "max_active_periods": plan.cap,
+            "cohort_rule": setup["cohort"] or "first event",
+            "mechanisms": [mech_name],
+        }
+        info = ReleaseInfo(
+            release=self.name,
+            cost=plan.cost,
+            receipt=None,
+            insecure=bool(request.source.insecure),
+            confidence=request.confidence,
+            privacy_unit=privacy_unit,
+            max_partitions_per_user=bounds.max_partitions_per_user,
+            max_contributions_per_partition=1,
+            bounds=None,
+            noise=(
+                NoiseInfo(
+                    "cells", plan.noise.name, plan.noise.scale, plan.noise.granularity
                 ),
-                groups="public",
-                parameters={
-                    "period": period,
-                    "n_periods": plan.n_periods,
-                    "max_active_periods": plan.cap,
-                    "l1_sensitivity": 1 + plan.cap,
-                    "min_cohort_size": min_size,
-                    "monotone": monotone,
-                },
+            ),
+            groups="public",
+            parameters={
+                "period": setup["period"],
+                "n_periods": plan.n_periods,
+                "max_active_periods": plan.cap,
+                "l1_sensitivity": 1 + plan.cap,
+                "min_cohort_size": min_size,
+                "monotone": monotone,
+            },
+        )
+        return _RetentionPlan(
+            plan,
+            data,
+            family,
+            bounds,
+            parameters,
+            info,
+            request.confidence,
+            min_size,
+            monotone,
+        )
+
+    def bound(self, plan: _RetentionPlan, source: RandomSource) -> np.ndarray:
+        return _true_counts(plan.plan, plan.data, source)
+
+    def noise(
+        self, plan: _RetentionPlan, bounded: np.ndarray, n: int, source: RandomSource
+    ) -> np.ndarray:
+        return _noisy(plan.plan, bounded, n, source)
+
+    def publish(self, plan: _RetentionPlan, noisy: np.ndarray, receipt: Any) -> Any:
+        return _table(
+            plan.plan,
+            noisy[0],
+            level=plan.level,
+            min_size=plan.min_size,
+            monotone=plan.monotone,
+            family=plan.family,
+            info=plan.info.replace(
+                receipt=None if receipt is None else str(getattr(receipt, "id", ""))
             ),
         )
-    return with_info(out, return_info)
+
+    def trials(self, plan: _RetentionPlan, noisy: np.ndarray) -> np.ndarray:
+        """The noisy count matrices (n, cohorts, 1 + P), before post-processing."""
+        return noisy
+
+
+_RETENTION = _Retention()
 
 
 def _check_min_size(min_cohort_size: Any) -> float | None:
@@ -961,40 +1024,3 @@ def plot_retention(
                     )
                     ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
     return ax
-
-
-def _cohort_trials(
-    table: Any,
-    n: int,
-    *,
-    rng: Any = None,
-    epsilon: float | None = None,
-    delta: float | None = None,
-    rho: float | None = None,
-    mechanism: Literal["laplace", "gaussian"] = "laplace",
-    salt: int | None = None,
-    **kwargs: Any,
-) -> np.ndarray:
-    """``n`` noisy count matrices (n, cohorts, 1 + P) from one bounding pass.
-
-    For auditing: the same plan, bounding and noise as :func:`cohort_retention`
-    without the accountant or post-processing. Bounding once is valid: for a
-    fixed hash salt it is a per-user deterministic map, so each trial is a
-    release of the same DP mechanism.
-    """
-    budget = Budget.of(mechanism, epsilon, delta, rho)
-    source = resolve_rng(rng)
-    plan, data, _ = _setup(
-        table,
-        budget=budget,
-        max_active_periods=kwargs.pop("max_active_periods", None),
-        observed_until=kwargs.pop("observed_until", None),
-        purpose=kwargs.pop("purpose", None),
-        consent=kwargs.pop("consent", None),
-        cohort=kwargs.pop("cohort", None),
-        period=kwargs.pop("period", "month"),
-        n_periods=kwargs.pop("n_periods", 12),
-        **kwargs,
-    )
-    true = _true_counts(plan, data, source, salt)
-    return _noisy(plan, true, check_positive_int(n, "n", example="1000"), source)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 import loopkit_privacy as lp
-from loopkit_privacy import aggregate
+from loopkit_privacy._release import request_of
 from loopkit_privacy.audit import aggregation_trials
 
 
@@ -83,8 +83,8 @@ def test_one_trial_equals_one_release(func, kwargs):
     public = func(table, privacy_unit="user_id", rng=_rng(11), **kwargs)
     source = _rng(11)
     salt = int(source.words(1)[0])
-    with aggregate._trial_releases(1, salt=salt):
-        trial = func(table, privacy_unit="user_id", rng=source, **kwargs)
+    request = request_of(func, table, privacy_unit="user_id", rng=source, **kwargs)
+    trial = request.trials(1, salt=salt)
     value_col = {
         "aggregate_count": "count",
         "aggregate_sum": "sum",
@@ -126,18 +126,30 @@ def test_many_trials_have_the_right_shape_and_spread():
 
 def test_trials_refuse_an_accountant():
     acc = lp.Accountant(epsilon=10.0)
-    with (
-        aggregate._trial_releases(3, salt=1),
-        pytest.raises(lp.InvalidParameterError, match="never charged"),
-    ):
-        lp.aggregate_count(
-            _table(), privacy_unit="user_id", epsilon=1.0, accountant=acc
-        )
+    request = request_of(
+        lp.aggregate_count,
+        _table(),
+        privacy_unit="user_id",
+        epsilon=1.0,
+        accountant=acc,
+    )
+    with pytest.raises(lp.InvalidParameterError, match="never charged"):
+        request.trials(3, salt=1)
     assert acc.receipts == ()
 
 
-def test_trials_mode_is_local_to_the_block():
-    with aggregate._trial_releases(2, salt=5):
-        pass
-    out = lp.aggregate_count(_table(), privacy_unit="user_id", epsilon=1.0)
+def test_a_request_releases_what_the_public_function_returns():
+    # The public function is the request's release: the same table and the
+    # same receipt, and asking for the request spends nothing.
+    acc = lp.Accountant(epsilon=10.0, delta=1e-5)
+    kwargs = {"by": "page", "privacy_unit": "user_id", "epsilon": 1.0, "delta": 1e-6}
+    request = request_of(
+        lp.aggregate_count, _table(), rng=_rng(4), accountant=acc, **kwargs
+    )
+    assert acc.receipts == ()
+    out = request.release()
+    assert len(acc.receipts) == 1
+    assert acc.receipts[0].cost == lp.ApproxDP(1.0, 1e-6)
+    expected = lp.aggregate_count(_table(), rng=_rng(4), **kwargs)
     assert isinstance(out, pa.Table)
+    assert out.to_pylist() == expected.to_pylist()

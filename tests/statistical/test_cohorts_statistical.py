@@ -61,6 +61,13 @@ KW = dict(
     epsilon=1.0,
 )
 TRIALS = 20_000
+SALT = 0x5EED_C0FFEE
+
+
+def _trials(table: pa.Table, n: int, **kwargs) -> np.ndarray:
+    """``n`` releases of the noisy count matrix, through the public request."""
+    request = release.request_of(C.cohort_retention, table, **kwargs)
+    return request.trials(n, salt=SALT)
 
 
 def _plan():
@@ -85,7 +92,7 @@ def _plan():
 
 
 def test_counts_unbiased_and_intervals_cover_exactly():
-    noisy = C._cohort_trials(_known_curve_table(), TRIALS, **KW)[:, 0, :]
+    noisy = _trials(_known_curve_table(), TRIALS, **KW)[:, 0, :]
     truth = np.array([400, *RETAINED])
     plan = _plan()
     scale = plan.noise.scale
@@ -112,7 +119,7 @@ def test_counts_unbiased_and_intervals_cover_exactly():
 
 def test_retention_intervals_cover_the_true_curve():
     plan = _plan()
-    noisy = C._cohort_trials(_known_curve_table(), TRIALS, **KW)[:, 0, :]
+    noisy = _trials(_known_curve_table(), TRIALS, **KW)[:, 0, :]
     hw_each = plan.noise.accuracy((1 + 0.95) / 2)
     rate, low, high = C._rates(
         noisy[:, 0], noisy[:, 1:], np.ones((TRIALS, P), bool), hw_each, monotone=False
@@ -152,8 +159,8 @@ AUDIT_TRIALS = 200_000
 def test_empirical_audit_with_one_extra_user_stays_within_epsilon():
     d0 = _known_curve_table()
     d1 = _known_curve_table(extra_user=True)
-    out0 = C._cohort_trials(d0, AUDIT_TRIALS, **KW)[:, 0, :]
-    out1 = C._cohort_trials(d1, AUDIT_TRIALS, **KW)[:, 0, :]
+    out0 = _trials(d0, AUDIT_TRIALS, **KW)[:, 0, :]
+    out1 = _trials(d1, AUDIT_TRIALS, **KW)[:, 0, :]
     # The extra user adds 1 to the size and to each of the P offsets; the
     # most telling event asks every one of those cells to be at or above
     # its value under d1.
@@ -175,7 +182,7 @@ def test_empirical_audit_catches_noise_for_one_cell(monkeypatch):
     d0 = _known_curve_table()
     d1 = _known_curve_table(extra_user=True)
     n = 50_000
-    out0 = C._cohort_trials(d0, n, **KW)[:, 0, :]
-    out1 = C._cohort_trials(d1, n, **KW)[:, 0, :]
+    out0 = _trials(d0, n, **KW)[:, 0, :]
+    out1 = _trials(d1, n, **KW)[:, 0, :]
     thresholds = np.array([401, *[r + 1 for r in RETAINED]])
     assert _epsilon_lower_bound(out0, out1, thresholds) > 1.5

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import aggregate, mechanisms
-from loopkit_privacy._release import Budget
+from loopkit_privacy._release import FixedSalt, Request, TrialReleases, request_of
 from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.audit.builtin import AuditCase, neighbouring_tables
 from loopkit_privacy.bounding import ContributionBounds
@@ -42,34 +42,19 @@ def halved_noise() -> AuditCase:
     )
 
 
-def _count_plan(table: Any, **kwargs: Any) -> aggregate._Plan:
+def _count_request(table: Any, **kwargs: Any) -> Request:
+    """The request of ``aggregate_count`` by page (the broken variants' base)."""
     params: dict[str, Any] = {
-        "kind": "count",
-        "table": table,
         "by": "page",
-        "column": None,
         "privacy_unit": "user_id",
-        "bounds_value": None,
-        "max_partitions_per_user": 1,
-        "max_contributions_per_partition": 1,
-        "budget": Budget.of("laplace", _EPS, kwargs.pop("delta", None), None),
-        "public_groups": None,
-        "min_threshold": None,
-        "confidence": 0.95,
-        "rng": None,
-        "label": None,
-        "top_n": None,
-        "purpose": None,
-        "consent": None,
+        "epsilon": _EPS,
     }
     params.update(kwargs)
-    return aggregate._plan(**params)
+    return request_of(aggregate.aggregate_count, table, **params)
 
 
-def _keyed(plan: aggregate._Plan, noisy: aggregate._Noisy) -> KeyedOutputs:
-    mask = aggregate._released_mask(plan, noisy)
-    keys = tuple(k["page"] for k in plan.inp.keys.to_pylist())
-    return KeyedOutputs(keys, mask, np.where(mask, noisy.value.astype(float), np.nan))
+def _keyed(rel: TrialReleases) -> KeyedOutputs:
+    return KeyedOutputs(tuple(k["page"] for k in rel.keys), rel.present, rel.values)
 
 
 def unbounded_count() -> AuditCase:
@@ -81,14 +66,14 @@ def unbounded_count() -> AuditCase:
     salt = int(default_rng().words(1)[0])
 
     def fn(table: Any, n: int) -> KeyedOutputs:
-        plan = _count_plan(table, public_groups=["a", "b", "c", "d", "e"])
+        request = _count_request(table, public_groups=["a", "b", "c", "d", "e"])
+        stat = request.statistic
+        plan = stat.plan(request)
         off = ContributionBounds("user_id", 5, 1 << 31)
-        agg = aggregate._reduce(
-            dataclasses.replace(plan, bounds=off), aggregate._FixedSalt(salt)
-        )
+        agg = stat.bound(dataclasses.replace(plan, bounds=off), FixedSalt(salt))
         # The bug: rows are counted where bounded distinct users should be.
         agg = dataclasses.replace(agg, units=agg.rows)
-        return _keyed(plan, aggregate._noisy(plan, agg, n, plan.source))
+        return _keyed(stat.trials(plan, stat.noise(plan, agg, n, request.source)))
 
     d0, d1 = neighbouring_tables()
     return AuditCase(
@@ -108,16 +93,19 @@ def threshold_selection() -> AuditCase:
     salt = int(default_rng().words(1)[0])
 
     def fn(table: Any, n: int) -> KeyedOutputs:
-        plan = _count_plan(table, delta=1e-6)
-        agg = aggregate._reduce(plan, aggregate._FixedSalt(salt))
-        noisy = aggregate._noisy(plan, agg, n, plan.source)
+        request = _count_request(table, delta=1e-6)
+        stat = request.statistic
+        plan = stat.plan(request)
+        agg = stat.bound(plan, FixedSalt(salt))
+        noisy = stat.noise(plan, agg, n, request.source)
         assert plan.selection is not None
         # The bug: the threshold is applied to the true distinct-user counts.
         true_keep = agg.units >= plan.selection.threshold
         noisy.keep = np.broadcast_to(true_keep, noisy.keep.shape).copy()
-        return _keyed(plan, noisy)
+        return _keyed(stat.trials(plan, noisy))
 
-    tau = _count_plan(neighbouring_tables()[0], delta=1e-6).selection
+    base = _count_request(neighbouring_tables()[0], delta=1e-6)
+    tau = base.statistic.plan(base).selection
     assert tau is not None
     # A page with τ - 1 users; the neighbour adds the τ-th.
     d0, _ = neighbouring_tables()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from loopkit_privacy import aggregate
+from loopkit_privacy._release import request_of
 from loopkit_privacy.audit._args import check_salt
 from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.errors import InvalidParameterError
@@ -181,10 +182,7 @@ def aggregation_trials(
     key = _fresh_salt(salt)
 
     def fn(table: Any, n: int) -> KeyedOutputs:
-        with aggregate._trial_releases(n, salt=key):
-            rel = func(table, **kwargs)
-        if not isinstance(rel, aggregate._TrialReleases):  # pragma: no cover
-            raise TypeError(f"{func!r} is not an aggregation with a trials path")
+        rel = request_of(func, table, **kwargs).trials(n, salt=key)
         keys = tuple(_key_label(k) for k in rel.keys)
         return KeyedOutputs(keys, rel.present, rel.values)
 
@@ -252,7 +250,7 @@ def cohort_trials(
     key = _fresh_salt(salt)
 
     def fn(table: Any, n: int) -> np.ndarray:
-        out = cohorts._cohort_trials(table, n, salt=key, **kwargs)
+        out = request_of(cohorts.cohort_retention, table, **kwargs).trials(n, salt=key)
         return np.asarray(out).reshape(n, -1)
 
     return fn
