@@ -460,15 +460,15 @@ def discrete_gaussian_sigma(
     return hi
 
 
-def dg_half_width(sigma: float, level: float) -> int:
-    """Smallest integer m with P[|Y| <= m] >= level for Y ~ N_ℤ(0, σ²) (bounds-safe).
+def dg_half_width(sigma: float, confidence: float) -> int:
+    """Smallest integer m with P[|Y| <= m] >= confidence for Y ~ N_ℤ(0, σ²) (bounds-safe).
 
     Examples
     --------
     >>> dg_half_width(10.0, 0.95)
     20
     """
-    alpha = 1.0 - level
+    alpha = 1.0 - confidence
 
     def tail_hi(m: int) -> float:  # upper bound on P[|Y| > m]
         return 2.0 * dg_tail_bounds(float(m), sigma)[1]
@@ -482,8 +482,8 @@ def dg_half_width(sigma: float, level: float) -> int:
     return m
 
 
-def dlap_half_width(t: int, m: int, level: float) -> int:
-    """Smallest k with P[|Y| <= k] >= level for Y discrete Laplace of scale t/2**m.
+def dlap_half_width(t: int, m: int, confidence: float) -> int:
+    """Smallest k with P[|Y| <= k] >= confidence for Y discrete Laplace of scale t/2**m.
 
     P[|Y| > k] = 2 q^(k+1) / (1 + q) with q = exp(-2**m / t).
 
@@ -492,7 +492,7 @@ def dlap_half_width(t: int, m: int, level: float) -> int:
     >>> dlap_half_width(10, 0, 0.95)
     30
     """
-    alpha = 1.0 - level
+    alpha = 1.0 - confidence
     log_q = -math.ldexp(1.0, m) / t
     q = math.exp(log_q)
 

@@ -5,8 +5,8 @@ Every mechanism here
 * states its privacy cost exactly (``.cost``: :class:`~loopkit_privacy.loss.PureDP`,
   :class:`~loopkit_privacy.loss.ApproxDP` or :class:`~loopkit_privacy.loss.ZCDP`),
 * draws **exact** discrete noise from a secure source (see :mod:`loopkit_privacy.noise`),
-* shows its accuracy (``.accuracy(level)``, the half-width of a confidence
-  interval computed from the exact noise distribution), and
+* shows its accuracy (``.accuracy(confidence)``, the half-width of a
+  confidence interval computed from the exact noise distribution), and
 * charges an accountant, when given one, before any noise is drawn.
 
 Real-valued mechanisms never add floating-point Laplace/Gaussian noise
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -178,12 +179,43 @@ def _finest_grid(j0: int, j_max: int, ok: Any) -> int | None:
     return hi
 
 
-def laplace_scale(sensitivity: float, epsilon: float) -> float:
+def _confidence(
+    confidence: float | None, level: float | None, *, default: float | None = 0.95
+) -> float | None:
+    """The validated confidence, from ``confidence`` or its deprecated alias ``level``.
+
+    ``level=`` was the mechanisms' name for what the aggregations call
+    ``confidence=``: it is still accepted (keyword only) with a
+    :class:`DeprecationWarning`; both at once are refused. ``None`` for
+    both gives ``default`` (``None`` stays ``None``).
+    """
+    if level is not None:
+        if confidence is not None:
+            raise InvalidParameterError(
+                f"give `confidence` or its deprecated alias `level`, not both; got "
+                f"confidence={confidence!r}, level={level!r}; pass only "
+                f"confidence={confidence!r}",
+                parameter="level",
+                value=level,
+            )
+        warnings.warn(
+            "`level=` is deprecated, pass `confidence=` instead (the same "
+            "confidence level in (0, 1), as in the aggregations)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return check_level(level, "level")
+    if confidence is None:
+        return default
+    return check_level(confidence, "confidence")
+
+
+def laplace_scale(sensitivity: float, *, epsilon: float) -> float:
     """Scale ``Δ / ε`` of the Laplace mechanism with L1 sensitivity Δ.
 
     Examples
     --------
-    >>> laplace_scale(2.0, 0.5)
+    >>> laplace_scale(2.0, epsilon=0.5)
     4.0
     """
     sens = check_positive(sensitivity, "sensitivity")
@@ -199,7 +231,9 @@ def laplace_scale(sensitivity: float, epsilon: float) -> float:
     return scale
 
 
-def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
+def analytic_gaussian_sigma(
+    sensitivity: float, *, epsilon: float, delta: float
+) -> float:
     """σ of the analytic Gaussian mechanism (Balle & Wang 2018) for (ε, δ)-DP.
 
     The smallest σ for which continuous Gaussian noise gives (ε, δ)-DP for a
@@ -219,7 +253,7 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
 
     Examples
     --------
-    >>> round(analytic_gaussian_sigma(1.0, 1.0, 1e-5), 3)
+    >>> round(analytic_gaussian_sigma(1.0, epsilon=1.0, delta=1e-5), 3)
     3.731
     """
     return cal.analytic_gaussian_sigma(
@@ -268,7 +302,7 @@ def gaussian_sigma(
             parameter="delta",
             value=delta,
         )
-    return analytic_gaussian_sigma(sens, epsilon, delta)
+    return analytic_gaussian_sigma(sens, epsilon=epsilon, delta=delta)
 
 
 # ---------------------------------------------------------------------------
@@ -293,9 +327,10 @@ class Release:
     granularity : float or None
         The output grid for real values; ``None`` for integer mechanisms.
     half_width : float
-        Half-width of the ``level`` confidence interval around ``value``.
-    level : float
-        The confidence level of ``half_width`` (0.95 by default).
+        Half-width of the ``confidence`` interval around ``value``.
+    confidence : float
+        The confidence level of ``half_width`` (0.95 by default). The old
+        name ``level`` still reads it, with a :class:`DeprecationWarning`.
     insecure : bool
         True when the noise came from an insecure seeded source.
     receipt : Receipt or None
@@ -319,20 +354,45 @@ class Release:
     scale: float
     granularity: float | None
     half_width: float
-    level: float
+    confidence: float
     insecure: bool
     receipt: Any = None
     _accuracy: Any = field(default=None, repr=False, compare=False)
 
-    def confidence_interval(self, level: float | None = None) -> tuple[Any, Any]:
-        """Return ``(low, high)``, covering the true value with probability >= ``level``.
+    @property
+    def level(self) -> float:
+        """Deprecated alias of :attr:`confidence`.
+
+        Examples
+        --------
+        >>> import warnings, loopkit_privacy as lp
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rng = lp.random.InsecureSeededRandom(1)
+        ...     r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
+        ...     r.level == r.confidence
+        True
+        """
+        warnings.warn(
+            "`Release.level` is deprecated, read `Release.confidence` instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.confidence
+
+    def confidence_interval(
+        self, confidence: float | None = None, *, level: float | None = None
+    ) -> tuple[Any, Any]:
+        """Return ``(low, high)``, covering the true value with probability >= ``confidence``.
 
         For arrays the guarantee holds per coordinate.
 
         Parameters
         ----------
+        confidence : float, optional
+            Defaults to the release's ``confidence``.
         level : float, optional
-            Defaults to the release's ``level``.
+            Deprecated alias of ``confidence`` (keyword only).
 
         Returns
         -------
@@ -349,10 +409,11 @@ class Release:
         >>> r = m.release(10, rng=rng)
         >>> r.value, r.confidence_interval()
         (10, (7.0, 13.0))
-        >>> r.confidence_interval(0.99)  # wider for a higher level
+        >>> r.confidence_interval(0.99)  # wider for a higher confidence
         (6.0, 14.0)
         """
-        hw = self.half_width if level is None else self._accuracy(check_level(level))
+        conf = _confidence(confidence, level, default=None)
+        hw = self.half_width if conf is None else self._accuracy(conf)
         return self.value - hw, self.value + hw
 
     def _repr_html_(self) -> str:
@@ -382,7 +443,9 @@ class Release:
         ]
         note = f"{self.mechanism}, cost {self.cost!r}, noise scale {_html.fmt(self.scale, 4)}"
         out = _html.title("Release", note)
-        out += _html.table(["value", f"{100 * self.level:g}% interval"], rows, raw=True)
+        out += _html.table(
+            ["value", f"{100 * self.confidence:g}% interval"], rows, raw=True
+        )
         if values.size > shown:
             out += f"<div>… {values.size - shown} more</div>"
         if self.insecure:
@@ -500,8 +563,10 @@ class _AdditiveMechanism:
             "units_sensitivity": self._units_sensitivity,
         }
 
-    def accuracy(self, level: float = 0.95) -> float:
-        """Half-width ``h`` with P(|noisy - true| <= h) >= ``level``, per coordinate.
+    def accuracy(
+        self, confidence: float | None = None, *, level: float | None = None
+    ) -> float:
+        """Half-width ``h`` with P(|noisy - true| <= h) >= ``confidence``, per coordinate.
 
         Computed from the exact noise distribution (closed form for the
         discrete Laplace, bounded sums for the discrete Gaussian), plus half a
@@ -509,8 +574,10 @@ class _AdditiveMechanism:
 
         Parameters
         ----------
-        level : float
+        confidence : float, default 0.95
             Confidence level in (0, 1).
+        level : float, optional
+            Deprecated alias of ``confidence`` (keyword only).
 
         Returns
         -------
@@ -523,18 +590,19 @@ class _AdditiveMechanism:
         >>> m.accuracy(), m.accuracy(0.99)
         (3.0, 4.0)
         """
-        lvl = check_level(level)
+        conf = _confidence(confidence, level)
+        assert conf is not None
         cache = self.__dict__.setdefault("_accuracy_cache", {})
-        if lvl not in cache:
-            cache[lvl] = self._half_width(lvl)
-        return float(cache[lvl])
+        if conf not in cache:
+            cache[conf] = self._half_width(conf)
+        return float(cache[conf])
 
-    def _half_width(self, lvl: float) -> float:
+    def _half_width(self, confidence: float) -> float:
         if self._lap is not None:
-            k = cal.dlap_half_width(self._lap.t, self._lap.m, lvl)
+            k = cal.dlap_half_width(self._lap.t, self._lap.m, confidence)
         else:
             assert self._dg is not None
-            k = cal.dg_half_width(self._dg.sigma, lvl)
+            k = cal.dg_half_width(self._dg.sigma, confidence)
         if self.granularity is None:
             return float(k)
         return k * self.granularity + self.granularity / 2.0
@@ -668,7 +736,8 @@ class _AdditiveMechanism:
         rng: Any = None,
         accountant: Any = None,
         label: str | None = None,
-        level: float = 0.95,
+        confidence: float | None = None,
+        level: float | None = None,
     ) -> Release:
         """Add noise to ``value`` and return the :class:`Release`.
 
@@ -684,8 +753,10 @@ class _AdditiveMechanism:
             raises and nothing is released.
         label : str, optional
             Name of the release on the receipt.
-        level : float
+        confidence : float, default 0.95
             Confidence level of the release's ``half_width``.
+        level : float, optional
+            Deprecated alias of ``confidence``.
 
         Returns
         -------
@@ -714,9 +785,10 @@ class _AdditiveMechanism:
         """
         check_accountant(accountant, "accountant")
         arr, scalar = self._prepare(value)
-        lvl = check_level(level)
+        conf = _confidence(confidence, level)
+        assert conf is not None
         source = resolve_rng(rng)
-        hw = self.accuracy(lvl)
+        hw = self.accuracy(conf)
         with _charge(
             accountant,
             self.cost,
@@ -739,7 +811,7 @@ class _AdditiveMechanism:
             scale=self.scale,
             granularity=self.granularity,
             half_width=hw,
-            level=lvl,
+            confidence=conf,
             insecure=bool(source.insecure),
             receipt=receipt,
             _accuracy=self.accuracy,

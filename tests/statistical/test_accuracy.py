@@ -97,7 +97,7 @@ def test_vector_coverage(make, integer, sensitivity):
         x = x * 0.37
     r = mech.release(x, rng=_rng(sensitivity))
     lo, hi = r.confidence_interval()
-    assert r.level == LEVEL
+    assert r.confidence == LEVEL
     assert np.array_equal(hi - lo, np.full(N_VECTOR, 2 * r.half_width))
     unit = 1.0 if integer else mech.granularity
     _check(np.abs(r.value - x), r.half_width, unit, f"{mech.name} vector")
@@ -124,9 +124,9 @@ def test_geometric_small_scale_tightness(epsilon):
     _check(
         np.abs(r.value).astype(float), r.half_width, 1.0, f"geometric epsilon={epsilon}"
     )
-    for level in (0.5, 0.99):
-        hw = mech.accuracy(level)
+    for confidence in (0.5, 0.99):
+        hw = mech.accuracy(confidence)
         inside = float(np.mean(np.abs(r.value) <= hw))
-        assert inside >= _lower(N_VECTOR, level), (
-            f"coverage {inside:.4f} < {level}; alpha={ALPHA}"
+        assert inside >= _lower(N_VECTOR, confidence), (
+            f"coverage {inside:.4f} < {confidence}; alpha={ALPHA}"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 
 import numpy as np
@@ -140,14 +141,14 @@ def test_laplace_granularity_is_a_power_of_two_below_sensitivity():
 
 
 def test_laplace_scale_matches_laplace_scale_helper():
-    assert lp.laplace_scale(2.0, 0.5) == 4.0
+    assert lp.laplace_scale(2.0, epsilon=0.5) == 4.0
     m = lp.LaplaceMechanism(sensitivity=2.0, epsilon=0.5)
-    assert m.scale == pytest.approx(lp.laplace_scale(2.0, 0.5), rel=2**-18)
+    assert m.scale == pytest.approx(lp.laplace_scale(2.0, epsilon=0.5), rel=2**-18)
 
 
 @pytest.mark.parametrize(("eps", "delta"), [(1.0, 1e-6), (0.5, 1e-9), (3.0, 1e-5)])
 def test_gaussian_scale_close_to_analytic(eps, delta):
-    analytic = lp.analytic_gaussian_sigma(1.0, eps, delta)
+    analytic = lp.analytic_gaussian_sigma(1.0, epsilon=eps, delta=delta)
     g = lp.GaussianMechanism(sensitivity=1.0, epsilon=eps, delta=delta)
     # The discrete Gaussian's exact curve is within a few percent of the
     # continuous analytic one; the grid adds about 2**-12 of the sensitivity.
@@ -171,8 +172,8 @@ def test_zcdp_sigma():
 def test_gaussian_sigma_helper():
     assert lp.gaussian_sigma(
         1.0, epsilon=1.0, delta=1e-5
-    ) == lp.analytic_gaussian_sigma(1.0, 1.0, 1e-5)
-    assert round(lp.analytic_gaussian_sigma(1.0, 1.0, 1e-5), 3) == 3.731
+    ) == lp.analytic_gaussian_sigma(1.0, epsilon=1.0, delta=1e-5)
+    assert round(lp.analytic_gaussian_sigma(1.0, epsilon=1.0, delta=1e-5), 3) == 3.731
     with pytest.raises(
         lp.InvalidParameterError, match=r"needs `epsilon` and `delta` \(or `rho`\)"
     ):
@@ -208,28 +209,28 @@ def test_scale_monotone_in_sensitivity_and_epsilon(factory):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99])
+@pytest.mark.parametrize("confidence", [0.5, 0.9, 0.95, 0.99])
 @pytest.mark.parametrize(("sens", "eps"), [(1, 1.0), (1, 0.1), (2, 3.0), (1, 4.9)])
-def test_geometric_accuracy_is_exact(level, sens, eps):
+def test_geometric_accuracy_is_exact(confidence, sens, eps):
     m = lp.GeometricMechanism(sensitivity=sens, epsilon=eps)
-    k = m.accuracy(level)
+    k = m.accuracy(confidence)
     assert k == int(k)
     expected = ref.smallest_half_width(
-        lambda y: ref.discrete_laplace_pmf(y, m.scale), level
+        lambda y: ref.discrete_laplace_pmf(y, m.scale), confidence
     )
     assert k == expected
 
 
-@pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99])
+@pytest.mark.parametrize("confidence", [0.5, 0.9, 0.95, 0.99])
 @pytest.mark.parametrize(
     "kwargs",
     [{"rho": 0.5}, {"rho": 0.01}, {"epsilon": 1.0, "delta": 1e-6}, {"rho": 8.0}],
 )
-def test_discrete_gaussian_accuracy_is_exact(level, kwargs):
+def test_discrete_gaussian_accuracy_is_exact(confidence, kwargs):
     m = lp.DiscreteGaussianMechanism(sensitivity=1, **kwargs)
-    k = m.accuracy(level)
+    k = m.accuracy(confidence)
     expected = ref.smallest_half_width(
-        lambda y: ref.discrete_gaussian_pmf(y, m._dg.variance), level
+        lambda y: ref.discrete_gaussian_pmf(y, m._dg.variance), confidence
     )
     assert k == expected
 
@@ -257,33 +258,85 @@ def test_real_accuracy_in_grid_units(factory):
         assert hw == pytest.approx(m.scale * math.log(20), rel=1e-5)
 
 
-def test_accuracy_grows_with_level():
+def test_accuracy_grows_with_confidence():
     m = lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0)
-    widths = [m.accuracy(lvl) for lvl in (0.5, 0.8, 0.95, 0.999)]
+    widths = [m.accuracy(c) for c in (0.5, 0.8, 0.95, 0.999)]
     assert widths == sorted(widths)
     assert len(set(widths)) == 4
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.0, 1.2, -0.1, math.nan, "0.95"])
-def test_accuracy_rejects_bad_level(bad):
-    with pytest.raises(lp.InvalidParameterError, match=r"`level` must be") as info:
+def test_accuracy_rejects_bad_confidence(bad):
+    with pytest.raises(lp.InvalidParameterError, match=r"`confidence` must be") as info:
         lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0).accuracy(bad)
-    assert info.value.parameter == "level"
+    assert info.value.parameter == "confidence"
 
 
 def test_release_confidence_interval():
     m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
     r = m.release(10, rng=_rng())
     assert r.half_width == m.accuracy(0.95) == 3.0
-    assert r.level == 0.95
+    assert r.confidence == 0.95
     lo, hi = r.confidence_interval()
     assert (lo, hi) == (r.value - 3.0, r.value + 3.0)
     lo99, hi99 = r.confidence_interval(0.99)
     assert hi99 - lo99 == 2 * m.accuracy(0.99)
-    r90 = m.release(10, rng=_rng(), level=0.9)
-    assert r90.half_width == m.accuracy(0.9)
-    with pytest.raises(lp.InvalidParameterError, match=r"`level` must be"):
+    assert r.confidence_interval(confidence=0.99) == (lo99, hi99)
+    r90 = m.release(10, rng=_rng(), confidence=0.9)
+    assert r90.half_width == m.accuracy(0.9) == m.accuracy(confidence=0.9)
+    assert r90.confidence == 0.9
+    with pytest.raises(lp.InvalidParameterError, match=r"`confidence` must be"):
         r.confidence_interval(1.5)
+
+
+def test_level_is_a_deprecated_alias_of_confidence():
+    m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+    with pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"):
+        assert m.accuracy(level=0.99) == m.accuracy(0.99)
+    with pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"):
+        r = m.release(10, rng=_rng(), level=0.9)
+    assert r.confidence == 0.9
+    assert r.half_width == m.accuracy(0.9)
+    with pytest.warns(DeprecationWarning, match=r"`Release\.level` is deprecated"):
+        assert r.level == 0.9
+    with pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"):
+        assert r.confidence_interval(level=0.99) == r.confidence_interval(0.99)
+    with (
+        pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"),
+        pytest.raises(lp.InvalidParameterError, match=r"`level` must be") as info,
+    ):
+        m.accuracy(level=1.5)
+    assert info.value.parameter == "level"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.accuracy(0.9, level=0.9),
+        lambda m: m.release(10, rng=_rng(), confidence=0.9, level=0.9),
+        lambda m: m.release(10, rng=_rng()).confidence_interval(0.9, level=0.9),
+    ],
+    ids=["accuracy", "release", "confidence_interval"],
+)
+def test_confidence_and_level_together_refused(call):
+    m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
+    with pytest.raises(
+        lp.InvalidParameterError,
+        match=r"give `confidence` or its deprecated alias `level`, not both",
+    ) as info:
+        call(m)
+    assert info.value.parameter == "level"
+
+
+def test_scale_calculators_take_privacy_parameters_by_keyword():
+    for func in (lp.laplace_scale, lp.analytic_gaussian_sigma, lp.gaussian_sigma):
+        params = inspect.signature(func).parameters
+        assert params["sensitivity"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for name in ("epsilon", "delta", "rho"):
+            if name in params:
+                assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    with pytest.raises(TypeError):
+        lp.laplace_scale(2.0, 0.5)  # type: ignore[misc]
 
 
 def test_release_records_mechanism_and_scale():
@@ -504,7 +557,7 @@ def test_bad_sensitivity_and_epsilon(make, param, bad):
     if bad is None and param == "epsilon":
         # epsilon=None means "not given": still refused, with a message
         # about the missing parameter (see test_missing_epsilon).
-        with pytest.raises(lp.InvalidParameterError):
+        with pytest.raises(lp.InvalidParameterError, match=r"`epsilon`"):
             make(**{param: bad})
         return
     with pytest.raises(lp.InvalidParameterError, match=rf"`{param}` must be") as info:
@@ -629,7 +682,10 @@ def test_non_finite_values_refused(factory, bad):
         m.release(bad, rng=_rng())
     assert info.value.parameter == "value"
     m2 = type(m)(sensitivity=1.0, dimension=3, **_budget(m))
-    with pytest.raises(lp.NonFiniteValueError) as info:
+    with pytest.raises(
+        lp.NonFiniteValueError,
+        match=r"`value` contains 1 NaN or infinite value\(s\) \(first at flat index 1\)",
+    ) as info:
         m2.release([1.0, bad, 2.0], rng=_rng())
     assert info.value.first_index == 1
 
@@ -659,10 +715,10 @@ def test_non_numeric_values_refused_by_add_noise(bad):
         lp.add_noise(bad, sensitivity=1, epsilon=1.0)
 
 
-def test_release_level_validated():
-    with pytest.raises(lp.InvalidParameterError, match=r"`level` must be"):
+def test_release_confidence_validated():
+    with pytest.raises(lp.InvalidParameterError, match=r"`confidence` must be"):
         lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0).release(
-            1.0, level=1.0, rng=_rng()
+            1.0, confidence=1.0, rng=_rng()
         )
 
 
@@ -849,6 +905,21 @@ def test_charge_records_secure_source_and_parameters():
     assert kw["event"].noise_multiplier == pytest.approx(1 / 0.5, rel=1e-5)
 
 
+# What each refusal below must say (keyed by the test id).
+FAILED_VALIDATION_MATCH = {
+    "nan": r"`value` contains 1 NaN or infinite value",
+    "inf-array": r"`value` contains 1 NaN or infinite value",
+    "float-to-int": r"needs integer values, got dtype float64 for `value`",
+    "too-many": r"calibrated for `dimension`=1 coordinates but got 2 values",
+    "confidence": r"`confidence` must be a number strictly between 0 and 1, got 2.0",
+    "add_noise-nan": r"`value` contains 1 NaN or infinite value",
+    "add_noise-str": r"`value` must be numeric",
+    "select-nan": r"`scores` contains 1 NaN or infinite value",
+    "rnm-empty": r"`scores` must hold at least one candidate",
+    "bad-rng": r"`rng` must be None .* got 7 of type int",
+}
+
+
 @pytest.mark.parametrize(
     "do",
     [
@@ -865,7 +936,7 @@ def test_charge_records_secure_source_and_parameters():
             [1, 2], rng=r, accountant=a
         ),
         lambda r, a: lp.LaplaceMechanism(sensitivity=1.0, epsilon=0.5).release(
-            1.0, rng=r, accountant=a, level=2.0
+            1.0, rng=r, accountant=a, confidence=2.0
         ),
         lambda r, a: lp.add_noise(
             math.nan, sensitivity=1.0, epsilon=0.5, rng=r, accountant=a
@@ -888,7 +959,7 @@ def test_charge_records_secure_source_and_parameters():
         "inf-array",
         "float-to-int",
         "too-many",
-        "level",
+        "confidence",
         "add_noise-nan",
         "add_noise-str",
         "select-nan",
@@ -896,10 +967,12 @@ def test_charge_records_secure_source_and_parameters():
         "bad-rng",
     ],
 )
-def test_failed_validation_spends_nothing(do):
+def test_failed_validation_spends_nothing(do, request):
     acc = FakeAccountant()
     rng = CountingRandom(1)
-    with pytest.raises(lp.PrivacyError):
+    with pytest.raises(
+        lp.PrivacyError, match=FAILED_VALIDATION_MATCH[request.node.callspec.id]
+    ):
         do(rng, acc)
     assert acc.calls == [], (
         "the accountant was touched by a call that failed validation"
