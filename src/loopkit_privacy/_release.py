@@ -45,15 +45,12 @@ from loopkit_privacy._info import ReleaseInfo
 from loopkit_privacy._validate import (
     check_accountant,
     check_bool,
-    check_delta,
-    check_epsilon,
     check_level,
     check_positive_int,
-    check_rho,
 )
 from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
+from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP, parse_loss
 from loopkit_privacy.random import RandomSource, resolve_rng
 
 __all__ = [
@@ -102,37 +99,22 @@ class Budget:
                 parameter="mechanism",
                 value=mechanism,
             )
-        if rho is not None:
-            if epsilon is not None or delta is not None:
-                raise InvalidParameterError(
-                    "give either `rho` (zCDP) or `epsilon`/`delta`, not both; got "
-                    f"epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
-                    parameter="rho",
-                    value=rho,
-                )
-            if mechanism != "gaussian":
-                raise InvalidParameterError(
-                    "`rho` (zCDP) needs mechanism='gaussian'",
-                    parameter="rho",
-                    value=rho,
-                )
-            return Budget("gaussian", None, None, check_rho(rho))
-        if epsilon is None:
+        if rho is not None and mechanism != "gaussian":
             raise InvalidParameterError(
-                "`epsilon` is required (or `rho` with mechanism='gaussian'); "
-                "pass e.g. epsilon=1.0",
-                parameter="epsilon",
-                value=None,
+                "`rho` (zCDP) needs mechanism='gaussian'",
+                parameter="rho",
+                value=rho,
             )
-        eps = check_epsilon(epsilon)
-        d = None if delta is None else check_delta(delta, allow_zero=True) or None
-        if mechanism == "gaussian" and d is None:
-            raise InvalidParameterError(
-                "mechanism='gaussian' needs `delta` in (0, 1) (or `rho`); pass e.g. delta=1e-6",
-                parameter="delta",
-                value=delta,
-            )
-        return Budget(mechanism, eps, d, None)  # type: ignore[arg-type]
+        loss = parse_loss(
+            epsilon=epsilon,
+            delta=delta,
+            rho=rho,
+            need_delta=mechanism == "gaussian",
+            missing="pass e.g. epsilon=1.0 (or rho with mechanism='gaussian')",
+        )
+        if isinstance(loss, ZCDP):
+            return Budget("gaussian", None, None, loss.rho)
+        return Budget(mechanism, loss.epsilon, loss.delta or None, None)  # type: ignore[arg-type]
 
     def split(self, share: float) -> tuple[Budget, Budget]:
         """Two budgets whose composition is this one (ε, δ, ρ split by ``share``)."""

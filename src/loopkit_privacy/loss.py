@@ -23,10 +23,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from loopkit_privacy._validate import check_delta, check_positive, check_rho
+from loopkit_privacy._validate import (
+    check_delta,
+    check_epsilon,
+    check_positive,
+    check_rho,
+)
 from loopkit_privacy.errors import InvalidParameterError, UnsupportedCompositionError
 
-__all__ = ["ZCDP", "ApproxDP", "NoiseEvent", "PrivacyLoss", "PureDP", "loss_from"]
+__all__ = [
+    "ZCDP",
+    "ApproxDP",
+    "NoiseEvent",
+    "PrivacyLoss",
+    "PureDP",
+    "loss_from",
+    "parse_loss",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,25 +211,82 @@ def loss_from(
     >>> loss_from(rho=0.5)
     ZCDP(rho=0.5)
     """
+    return parse_loss(epsilon=epsilon, delta=delta, rho=rho, warn=False)
+
+
+def parse_loss(
+    *,
+    epsilon: Any,
+    delta: Any,
+    rho: Any,
+    need_delta: bool = False,
+    warn: bool = True,
+    missing: str = "",
+) -> PrivacyLoss:
+    """The one rule for ``epsilon``/``delta``/``rho`` keyword arguments.
+
+    ``rho`` alone gives :class:`ZCDP` (a ``delta`` of 0 may accompany it);
+    ``epsilon`` alone, or with ``delta`` of ``None`` or 0, gives
+    :class:`PureDP`; ``epsilon`` with ``delta`` in (0, 1) gives
+    :class:`ApproxDP`. Every public function that takes these arguments
+    (the aggregations, the mechanisms, the accountant's budget,
+    :func:`loss_from`) parses them here, so they accept and refuse the same
+    combinations with the same errors, each naming the argument.
+
+    Parameters
+    ----------
+    epsilon, delta, rho : float or None
+        The caller's arguments.
+    need_delta : bool
+        Refuse a pure ε (the Gaussian mechanism needs ``delta`` > 0).
+    warn : bool
+        Warn (``PrivacyWarning``) on a large ``epsilon`` (a release; not for a
+        budget, which is a total).
+    missing : str
+        Appended to the error when no parameter is given (what to pass).
+
+    Raises
+    ------
+    InvalidParameterError
+        Both families, none, a missing ``delta`` where it is needed, or an
+        invalid value; the error names the argument.
+
+    Examples
+    --------
+    >>> parse_loss(epsilon=1.0, delta=0, rho=None)
+    PureDP(epsilon=1.0)
+    >>> parse_loss(epsilon=None, delta=None, rho=0.25)
+    ZCDP(rho=0.25)
+    """
+    d = None if delta is None else check_delta(delta, allow_zero=True)
     if rho is not None:
-        if epsilon is not None or delta is not None:
+        if epsilon is not None or d:
             raise InvalidParameterError(
                 "give either `rho` (zCDP) or `epsilon`/`delta`, not both; "
                 f"got epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
                 parameter="rho",
                 value=rho,
             )
-        return ZCDP(rho)
+        return ZCDP(check_rho(rho))
     if epsilon is None:
         raise InvalidParameterError(
-            "a privacy parameter is required: pass `epsilon` (and optionally "
-            "`delta`) or `rho`, e.g. epsilon=1.0",
+            "a privacy parameter is required: `epsilon` is required (with "
+            "`delta` for (epsilon, delta)), or `rho` for zCDP"
+            + (f"; {missing}" if missing else "; pass e.g. epsilon=1.0"),
             parameter="epsilon",
             value=None,
         )
-    if delta is None or (not isinstance(delta, bool) and delta == 0):
-        return PureDP(epsilon)
-    return ApproxDP(epsilon, delta)
+    eps = check_epsilon(epsilon) if warn else check_positive(epsilon, "epsilon")
+    if not d:
+        if need_delta:
+            raise InvalidParameterError(
+                "mechanism='gaussian' needs `delta` in (0, 1) (or `rho`); pass "
+                "e.g. delta=1e-6",
+                parameter="delta",
+                value=delta,
+            )
+        return PureDP(eps)
+    return ApproxDP(eps, d)
 
 
 @dataclass(frozen=True, slots=True)
