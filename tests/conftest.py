@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng as _seeded_rng
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
@@ -35,7 +36,12 @@ def _doctest_namespace(doctest_namespace):
 
 
 @pytest.fixture
+def seeded_rng():
+    """The factory ``seeded_rng(seed)`` of reproducible sources (tests/_rng.py)."""
+    return _seeded_rng
+
+
+@pytest.fixture
 def insecure_rng():
-    """A seeded source for reproducible tests (its warning is expected)."""
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(12345)
+    """One seeded source for reproducible tests (seed 12345)."""
+    return _seeded_rng(12345)

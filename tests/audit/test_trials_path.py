@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -11,12 +9,7 @@ import pytest
 import loopkit_privacy as lp
 from loopkit_privacy._release import request_of
 from loopkit_privacy.audit import aggregation_trials
-
-
-def _rng(seed):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
+from tests._rng import seeded_rng
 
 
 def _table():
@@ -80,8 +73,8 @@ def test_one_trial_equals_one_release(func, kwargs):
     # then noise; the trials path takes the salt as an argument and then
     # draws noise from the same source. With the same seed they agree.
     table = _table()
-    public = func(table, privacy_unit="user_id", rng=_rng(11), **kwargs)
-    source = _rng(11)
+    public = func(table, privacy_unit="user_id", rng=seeded_rng(11), **kwargs)
+    source = seeded_rng(11)
     salt = int(source.words(1)[0])
     request = request_of(func, table, privacy_unit="user_id", rng=source, **kwargs)
     trial = request.trials(1, salt=salt)
@@ -144,12 +137,12 @@ def test_a_request_releases_what_the_public_function_returns():
     acc = lp.Accountant(epsilon=10.0, delta=1e-5)
     kwargs = {"by": "page", "privacy_unit": "user_id", "epsilon": 1.0, "delta": 1e-6}
     request = request_of(
-        lp.aggregate_count, _table(), rng=_rng(4), accountant=acc, **kwargs
+        lp.aggregate_count, _table(), rng=seeded_rng(4), accountant=acc, **kwargs
     )
     assert acc.receipts == ()
     out = request.release()
     assert len(acc.receipts) == 1
     assert acc.receipts[0].cost == lp.ApproxDP(1.0, 1e-6)
-    expected = lp.aggregate_count(_table(), rng=_rng(4), **kwargs)
+    expected = lp.aggregate_count(_table(), rng=seeded_rng(4), **kwargs)
     assert isinstance(out, pa.Table)
     assert out.to_pylist() == expected.to_pylist()

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import loopkit_privacy as lp
 from loopkit_privacy import _calibration as cal
+from tests._rng import seeded_rng
 
 CALLER_PARAMETERS = {"epsilon", "delta", "rho", "sensitivity", "dimension"}
 TIME_LIMIT = 20.0  # seconds per call; far above the slowest (about 0.3 s)
@@ -56,12 +57,6 @@ def _guarded():
     with _time_limit(TIME_LIMIT), warnings.catch_warnings():
         warnings.simplefilter("ignore", lp.PrivacyWarning)
         yield
-
-
-def _rng(seed: int = 0) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _log_uniform(lo_exp: int, hi_exp: int):
@@ -131,7 +126,7 @@ def _release_is_finite(m) -> None:
     value = np.array([1] * m.dimension) if m.integer else np.ones(min(m.dimension, 3))
     if m.dimension == 1:
         value = 1 if m.integer else 1.0
-    r = m.release(value, rng=_rng())
+    r = m.release(value, rng=seeded_rng(0))
     assert np.all(np.isfinite(np.asarray(r.value, dtype=np.float64)))
     assert math.isfinite(r.half_width)
     assert math.isfinite(m.scale)
@@ -262,7 +257,7 @@ def test_exponential_mechanism(sens, eps, monotonic, method, u):
         if all(math.isfinite(x) for x in moved):
             dw = np.abs(w.astype(np.float64) - em._weights(moved))
             assert float(dw.max()) <= float(k) + 1.5 + 2.0**-30
-        idx = em.select(u, rng=_rng()).index
+        idx = em.select(u, rng=seeded_rng(0)).index
         assert 0 <= idx < len(u)
 
 
@@ -279,7 +274,12 @@ def test_add_noise(sens, eps, kind, value, delta):
     with _guarded():
         try:
             out = lp.add_noise(
-                value, sensitivity=sens, epsilon=eps, mechanism=kind, rng=_rng(), **kw
+                value,
+                sensitivity=sens,
+                epsilon=eps,
+                mechanism=kind,
+                rng=seeded_rng(0),
+                **kw,
             )
         except lp.InvalidParameterError as err:
             _refused_properly(err)
@@ -299,7 +299,7 @@ def test_report_noisy_max(sens, eps, monotonic, u):
                 sensitivity=sens,
                 epsilon=eps,
                 monotonic=monotonic,
-                rng=_rng(),
+                rng=seeded_rng(0),
                 accountant=acc,
             )
         except lp.InvalidParameterError as err:
@@ -334,6 +334,6 @@ def test_named_edges_for_every_mechanism(eps):
                 assert refused == "epsilon"
                 continue
             if isinstance(m, lp.ExponentialMechanism):
-                assert 0 <= m.select([0.0, 1.0], rng=_rng()).index <= 1
+                assert 0 <= m.select([0.0, 1.0], rng=seeded_rng(0)).index <= 1
             else:
                 _release_is_finite(m)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -13,14 +12,9 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng
 
 ALPHA = 1e-6
-
-
-def _rng(seed: int = 0) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
@@ -43,7 +37,9 @@ rhos = st.floats(min_value=1e-3, max_value=10.0, allow_nan=False)
 @settings(max_examples=60)
 def test_add_noise_integers_in_integers_out(values, mechanism):
     kw = {"epsilon": 1.0} if mechanism == "laplace" else {"rho": 0.5}
-    out = lp.add_noise(values, sensitivity=1, mechanism=mechanism, rng=_rng(), **kw)
+    out = lp.add_noise(
+        values, sensitivity=1, mechanism=mechanism, rng=seeded_rng(0), **kw
+    )
     if values.ndim == 0:
         # A 0-d array is a scalar: a Python int comes back.
         assert type(out) is int
@@ -60,7 +56,9 @@ def test_add_noise_integers_in_integers_out(values, mechanism):
 @settings(max_examples=60)
 def test_add_noise_floats_in_floats_out(values, mechanism):
     kw = {"epsilon": 1.0} if mechanism == "laplace" else {"epsilon": 1.0, "delta": 1e-6}
-    out = lp.add_noise(values, sensitivity=1.0, mechanism=mechanism, rng=_rng(), **kw)
+    out = lp.add_noise(
+        values, sensitivity=1.0, mechanism=mechanism, rng=seeded_rng(0), **kw
+    )
     if values.ndim == 0:
         assert type(out) is float
     else:
@@ -70,7 +68,7 @@ def test_add_noise_floats_in_floats_out(values, mechanism):
 
 @given(st.one_of(st.integers(-(2**62), 2**62), finite))
 def test_add_noise_python_scalars(value):
-    out = lp.add_noise(value, sensitivity=1, epsilon=1.0, rng=_rng())
+    out = lp.add_noise(value, sensitivity=1, epsilon=1.0, rng=seeded_rng(0))
     assert type(out) is type(value)
 
 
@@ -84,7 +82,7 @@ def test_integer_mechanisms_preserve_shape(shape, kind):
         else lp.DiscreteGaussianMechanism(sensitivity=2, rho=1.0, dimension=size)
     )
     x = np.arange(math.prod(shape), dtype=np.int32).reshape(shape)
-    r = m.release(x, rng=_rng())
+    r = m.release(x, rng=seeded_rng(0))
     if x.ndim == 0:
         assert type(r.value) is int
     else:
@@ -107,7 +105,7 @@ def test_laplace_outputs_on_grid(values, sensitivity, epsilon, seed):
     m = lp.LaplaceMechanism(
         sensitivity=sensitivity, epsilon=epsilon, dimension=len(values)
     )
-    out = m.release(values, rng=_rng(seed)).value
+    out = m.release(values, rng=seeded_rng(seed)).value
     assert out.shape == (len(values),)
     assert _grid_ok(out, m.granularity)
 
@@ -118,7 +116,7 @@ def test_laplace_outputs_on_grid(values, sensitivity, epsilon, seed):
 @settings(max_examples=40)
 def test_gaussian_outputs_on_grid(values, sensitivity, rho, seed):
     m = lp.GaussianMechanism(sensitivity=sensitivity, rho=rho, dimension=len(values))
-    out = m.release(values, rng=_rng(seed)).value
+    out = m.release(values, rng=seeded_rng(seed)).value
     assert _grid_ok(out, m.granularity)
 
 
@@ -229,7 +227,7 @@ LEVEL = 0.95
 def test_half_width_is_the_empirical_quantile(make, unit_of):
     m = make()
     x = np.zeros(N_DRAWS, dtype=np.int64 if m.integer else np.float64)
-    r = m.release(x, rng=_rng(5))
+    r = m.release(x, rng=seeded_rng(5))
     err = np.abs(np.asarray(r.value, dtype=float))
     lower = stats.binom.ppf(ALPHA, N_DRAWS, LEVEL) / N_DRAWS
     upper = stats.binom.isf(ALPHA, N_DRAWS, LEVEL) / N_DRAWS

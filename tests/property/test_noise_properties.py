@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -10,17 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import loopkit_privacy as lp
 from loopkit_privacy import noise
 from loopkit_privacy._kernels import sampling as k
 from tests import reference as ref
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
-
+from tests._rng import seeded_rng
 
 laplace_scales = st.floats(
     min_value=noise.MIN_SCALE, max_value=noise.MAX_LAPLACE_SCALE, allow_nan=False
@@ -60,10 +52,10 @@ def test_gaussian_variance_tight_from_one(sigma):
 @settings(max_examples=50)
 def test_shapes_and_dtypes(scale, shape, seed):
     for sampler in (noise.sample_discrete_laplace, noise.sample_discrete_gaussian):
-        x = sampler(scale, size=shape, rng=_rng(seed))
+        x = sampler(scale, size=shape, rng=seeded_rng(seed))
         assert x.shape == shape
         assert x.dtype == np.int64
-    assert type(noise.sample_discrete_laplace(scale, rng=_rng(seed))) is int
+    assert type(noise.sample_discrete_laplace(scale, rng=seeded_rng(seed))) is int
 
 
 @given(
@@ -80,10 +72,10 @@ def test_replay_with_any_buffer_size_is_exact(kind, scale, chunk, seed, n):
         if kind == "laplace"
         else noise.sample_discrete_gaussian
     )
-    big = sampler(scale, size=n, rng=_rng(seed))
+    big = sampler(scale, size=n, rng=seeded_rng(seed))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(noise, "_CHUNK_WORDS", chunk)
-        small = sampler(scale, size=n, rng=_rng(seed))
+        small = sampler(scale, size=n, rng=seeded_rng(seed))
     np.testing.assert_array_equal(small, big)
 
 
@@ -91,7 +83,7 @@ def test_replay_with_any_buffer_size_is_exact(kind, scale, chunk, seed, n):
 @settings(max_examples=40)
 def test_laplace_kernel_equals_reference(scale, seed):
     p = noise.discrete_laplace_parameters(scale)
-    words = _rng(seed).words(4000)
+    words = seeded_rng(seed).words(4000)
     st_, out = np.zeros(4, dtype=np.int64), np.empty(30, dtype=np.int64)
     filled = k.discrete_laplace_fill(
         np.array([p.t]), np.array([p.m]), words, st_, out, 0
@@ -110,7 +102,7 @@ def test_laplace_kernel_equals_reference(scale, seed):
 @settings(max_examples=40)
 def test_gaussian_kernel_equals_reference(sigma, seed):
     p = noise.discrete_gaussian_parameters(sigma)
-    words = _rng(seed).words(8000)
+    words = seeded_rng(seed).words(8000)
     st_, out = np.zeros(4, dtype=np.int64), np.empty(30, dtype=np.int64)
     cols = (np.array([p.t]), np.array([p.c]), np.array([p.k]))
     filled = k.discrete_gaussian_fill(*cols, words, st_, out, 0)

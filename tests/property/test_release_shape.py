@@ -5,8 +5,6 @@ shipped ``audit.strategies``), every aggregation returns the same schema
 (names and types), and with public groups the same keys in the same order.
 """
 
-import warnings
-
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -15,14 +13,9 @@ from hypothesis import strategies as st
 import loopkit_privacy as lp
 from loopkit_privacy import tables
 from loopkit_privacy.audit import strategies as lps
+from tests._rng import seeded_rng
 
 PUBLIC = ["home", "pricing", "docs", "never-seen"]
-
-
-def _rng(seed):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return lp.random.InsecureSeededRandom(seed)
 
 
 RELEASES = {
@@ -66,8 +59,8 @@ def test_neighbours_get_the_same_schema_and_public_keys(pair, kind, public, seed
         kwargs["public_groups"] = PUBLIC
     else:
         kwargs["delta"] = 1e-6
-    out0 = RELEASES[kind](d0, rng=_rng(seed), **kwargs)
-    out1 = RELEASES[kind](d1, rng=_rng(seed), **kwargs)
+    out0 = RELEASES[kind](d0, rng=seeded_rng(seed), **kwargs)
+    out1 = RELEASES[kind](d1, rng=seeded_rng(seed), **kwargs)
     assert type(out0) is type(out1)
     assert _schema(out0) == _schema(out1)
     if public and kind != "top_n":
@@ -92,6 +85,6 @@ def test_empty_table_gets_the_schema_of_a_full_one(kind, public):
         kwargs["public_groups"] = PUBLIC
     else:
         kwargs["delta"] = 1e-6
-    out_full = RELEASES[kind](full, rng=_rng(1), **kwargs)
-    out_empty = RELEASES[kind](empty, rng=_rng(1), **kwargs)
+    out_full = RELEASES[kind](full, rng=seeded_rng(1), **kwargs)
+    out_empty = RELEASES[kind](empty, rng=seeded_rng(1), **kwargs)
     assert out_full.schema.remove_metadata() == out_empty.schema.remove_metadata()

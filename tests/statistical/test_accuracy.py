@@ -12,13 +12,12 @@ separately single releases) are checked against the interval
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from scipy import stats
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng
 from tests.statistical import ALPHA
 
 pytestmark = pytest.mark.statistical
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.statistical
 N_VECTOR = 10**5
 N_SCALAR = 1500
 LEVEL = 0.95
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _lower(n: int, p: float) -> float:
@@ -95,7 +88,7 @@ def test_vector_coverage(make, integer, sensitivity):
     x = np.arange(N_VECTOR) - N_VECTOR // 2
     if not integer:
         x = x * 0.37
-    r = mech.release(x, rng=_rng(sensitivity))
+    r = mech.release(x, rng=seeded_rng(sensitivity))
     lo, hi = r.confidence_interval()
     assert r.confidence == LEVEL
     assert np.array_equal(hi - lo, np.full(N_VECTOR, 2 * r.half_width))
@@ -106,7 +99,7 @@ def test_vector_coverage(make, integer, sensitivity):
 @pytest.mark.parametrize(("make", "integer"), MECHANISMS)
 def test_scalar_coverage(make, integer):
     mech = make(1, 1)
-    rng = _rng(42)
+    rng = seeded_rng(42)
     x = 17 if integer else 17.25
     values = np.array(
         [mech.release(x, rng=rng).value for _ in range(N_SCALAR)], dtype=float
@@ -120,7 +113,7 @@ def test_geometric_small_scale_tightness(epsilon):
     # At small scales one unit matters: P(|Z| <= h) >= 0.95 > P(|Z| <= h-1)
     # differ by several percent, which 10**5 draws resolve.
     mech = lp.GeometricMechanism(sensitivity=1, epsilon=epsilon, dimension=N_VECTOR)
-    r = mech.release(np.zeros(N_VECTOR, dtype=np.int64), rng=_rng(9))
+    r = mech.release(np.zeros(N_VECTOR, dtype=np.int64), rng=seeded_rng(9))
     _check(
         np.abs(r.value).astype(float), r.half_width, 1.0, f"geometric epsilon={epsilon}"
     )

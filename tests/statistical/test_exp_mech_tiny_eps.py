@@ -25,13 +25,13 @@ of 0.51 instead of 0.5 gives z = 8.9 (p ≈ 3e-19), and the old argmax
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng
 
 pytestmark = pytest.mark.statistical
 
@@ -39,19 +39,13 @@ ALPHA = 1e-6
 N = 200_000
 
 
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
-
-
 @pytest.mark.parametrize("eps", [1e-13, 2.0**-50, 5e-324])
 @pytest.mark.parametrize("method", ["exponential", "permute_and_flip"])
 def test_tiny_epsilon_selection_ratio(eps, method):
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=eps, method=method)
     seed = 1000 + int(method == "exponential") * 10 + int(-math.log2(eps)) % 997
-    same = em.randomize([0.0, 0.0], N, rng=_rng(seed))
-    moved = em.randomize([0.0, 1.0], N, rng=_rng(seed + 1))
+    same = em.randomize([0.0, 0.0], N, rng=seeded_rng(seed))
+    moved = em.randomize([0.0, 1.0], N, rng=seeded_rng(seed + 1))
     k_same = int(np.count_nonzero(same == 1))
     k_moved = int(np.count_nonzero(moved == 1))
 
@@ -77,7 +71,7 @@ def test_report_noisy_max_at_tiny_epsilon():
     # The public function itself (permute-and-flip): a smaller sample, same
     # test on the upper side; 4,000 draws still reject the old argmax at
     # p < 1e-1000. False-failure rate ALPHA.
-    rng = _rng(77)
+    rng = seeded_rng(77)
     n = 4000
     k = sum(
         lp.report_noisy_max([0.0, 1.0], sensitivity=1.0, epsilon=1e-13, rng=rng)

@@ -12,25 +12,19 @@ float sum may land on a half, which is still a multiple of g when g <= 1/2).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng
 from tests.statistical import ALPHA
 
 pytestmark = pytest.mark.statistical
 
 N = 10**5
 N_SCALAR = 500  # one release per call (dimension 1), the common case
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _laplace(sensitivity, dimension):
@@ -78,7 +72,7 @@ def test_outputs_on_grid_and_input_free(make, sensitivity, pair):
     assert math.frexp(g)[0] == 0.5, "granularity must be a power of two"
     diffs = []
     for seed, x in enumerate(pair):
-        out = mech.release(np.full(N, x), rng=_rng(100 + seed)).value
+        out = mech.release(np.full(N, x), rng=seeded_rng(100 + seed)).value
         assert _on_grid(out, g), f"input {x}: an output is not a multiple of g={g}"
         high = out[out >= 2.0**52]
         assert (np.floor(high) == high).all(), "outputs from 2**52 up must be integers"
@@ -107,7 +101,7 @@ def test_scalar_releases_on_grid(make, sensitivity):
     g = mech.granularity
     if sensitivity == 2.0**20:
         assert g >= 1.0 or make is _gaussian
-    rng = _rng(7)
+    rng = seeded_rng(7)
     for x in (0.0, 1.0, 0.1, -12.345, 2.0**52, 2.0**52 + 1):
         outs = np.array([mech.release(x, rng=rng).value for _ in range(N_SCALAR // 5)])
         assert _on_grid(outs, g), f"input {x}: output off the grid g={g}"
@@ -122,9 +116,9 @@ def test_off_grid_input_does_not_leak_its_low_bits(make, sensitivity):
     mech = make(sensitivity, N)
     g = mech.granularity
     x = 0.1 if g < 0.1 else 0.1 * g
-    out = mech.release(np.full(N, x), rng=_rng(300)).value
+    out = mech.release(np.full(N, x), rng=seeded_rng(300)).value
     assert _on_grid(out, g)
-    base = mech.release(np.zeros(N), rng=_rng(301)).value
+    base = mech.release(np.zeros(N), rng=seeded_rng(301)).value
     p = _two_sample_pvalue((out - round(x / g) * g) / g, base / g)
     assert p >= ALPHA, (
         f"noise law around an off-grid input differs (p={p:.3g}); alpha={ALPHA}"

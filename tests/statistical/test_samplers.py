@@ -14,26 +14,19 @@ merged until every expected count is at least 5.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 
-import loopkit_privacy as lp
 from loopkit_privacy import noise
 from tests import reference as ref
+from tests._rng import seeded_rng
 from tests.statistical import ALPHA, SAMPLE_SIZE, SCALE_PERTURBATION
 from tests.statistical._chisq import chisquare_pvalue
 
 pytestmark = pytest.mark.statistical
 
 SCALES = [0.5, 1.0, 10.0, 10.0**4]
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _check(sample, support, pmf_for, true_param, label):
@@ -52,7 +45,7 @@ def _check(sample, support, pmf_for, true_param, label):
 @pytest.mark.parametrize("scale", SCALES)
 def test_discrete_laplace(scale):
     sample = noise.sample_discrete_laplace(
-        scale, size=SAMPLE_SIZE, rng=_rng(int(scale * 10) + 1)
+        scale, size=SAMPLE_SIZE, rng=seeded_rng(int(scale * 10) + 1)
     )
     b = noise.discrete_laplace_parameters(scale).scale  # the effective scale
     reach = int(60 * b) + 60  # P(|Y| > reach) < exp(-60)
@@ -69,7 +62,7 @@ def test_discrete_laplace(scale):
 @pytest.mark.parametrize("sigma", SCALES)
 def test_discrete_gaussian(sigma):
     sample = noise.sample_discrete_gaussian(
-        sigma, size=SAMPLE_SIZE, rng=_rng(int(sigma * 10) + 2)
+        sigma, size=SAMPLE_SIZE, rng=seeded_rng(int(sigma * 10) + 2)
     )
     var = noise.discrete_gaussian_parameters(sigma).variance  # the effective σ²
     support = ref.discrete_gaussian_support(math.sqrt(var) * (1 + SCALE_PERTURBATION))
@@ -86,7 +79,7 @@ def test_per_element_scales_mix():
     # Two scales interleaved in one request: each half has its own law.
     n = SAMPLE_SIZE // 2
     scales = np.tile([1.0, 10.0], n // 2)
-    sample = noise.sample_discrete_laplace(scales, size=n, rng=_rng(77))
+    sample = noise.sample_discrete_laplace(scales, size=n, rng=seeded_rng(77))
     for offset, scale in ((0, 1.0), (1, 10.0)):
         part = sample[offset::2]
         reach = int(60 * scale) + 60
@@ -111,7 +104,7 @@ def test_secure_source_laplace():
 
 
 def test_discrete_laplace_is_symmetric_and_centred():
-    sample = noise.sample_discrete_laplace(2.0, size=SAMPLE_SIZE, rng=_rng(5))
+    sample = noise.sample_discrete_laplace(2.0, size=SAMPLE_SIZE, rng=seeded_rng(5))
     # Var = 2q/(1-q)² for q = exp(-1/2); the mean's z-score is below 5.33
     # (two-sided p = 1e-7 < ALPHA) unless the sampler is biased.
     q = math.exp(-0.5)

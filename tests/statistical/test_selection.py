@@ -11,14 +11,13 @@ freedom: misses with probability below 1e-20).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from scipy import stats
 
 import loopkit_privacy as lp
 from tests import reference as ref
+from tests._rng import seeded_rng
 from tests.statistical import ALPHA
 
 pytestmark = pytest.mark.statistical
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.statistical
 N_SELECT = 8000
 SCORES = np.array([0.0, 1.0, 2.0, 3.0, 2.5])
 EPSILON_PERTURBATION = 0.3
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _pvalue(counts: np.ndarray, probs: np.ndarray) -> float:
@@ -55,7 +48,7 @@ def _check(counts, law, label):
 @pytest.mark.parametrize("monotonic", [False, True])
 def test_exponential_mechanism(monotonic):
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.5, monotonic=monotonic)
-    rng = _rng(10 + monotonic)
+    rng = seeded_rng(10 + monotonic)
     picks = np.array([em.select(SCORES, rng=rng).index for _ in range(N_SELECT)])
     counts = np.bincount(picks, minlength=SCORES.size)
     w = em._weights(SCORES)
@@ -71,7 +64,7 @@ def test_permute_and_flip():
     em = lp.ExponentialMechanism(
         sensitivity=1.0, epsilon=1.5, method="permute_and_flip"
     )
-    rng = _rng(20)
+    rng = seeded_rng(20)
     picks = np.array([em.select(SCORES, rng=rng).index for _ in range(N_SELECT)])
     counts = np.bincount(picks, minlength=SCORES.size)
     w = em._weights(SCORES)
@@ -89,7 +82,7 @@ def test_permute_and_flip():
 
 
 def test_report_noisy_max():
-    rng = _rng(30)
+    rng = seeded_rng(30)
     picks = np.array(
         [
             lp.report_noisy_max(SCORES, sensitivity=2.0, epsilon=3.0, rng=rng)

@@ -30,6 +30,7 @@ from loopkit_privacy.errors import (
     UnsupportedCompositionError,
 )
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
+from tests._rng import seeded_rng
 from tests.families import FAMILIES, FAMILY_TYPE, to_arrow
 
 # ---------------------------------------------------------------------------
@@ -77,11 +78,6 @@ def big_events(per_key=(("docs", 300), ("home", 400), ("pricing", 250)), seed=0)
 @pytest.fixture(params=list(FAMILIES))
 def family(request):
     return request.param
-
-
-def rng(seed=7):
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def column_names(out):
@@ -173,7 +169,7 @@ def test_public_groups_same_family_columns_dtypes(function, family):
         privacy_unit="user_id",
         epsilon=1.0,
         public_groups=PUBLIC,
-        rng=rng(),
+        rng=seeded_rng(7),
         **kwargs,
     )
     assert isinstance(out, FAMILY_TYPE[family])
@@ -196,7 +192,14 @@ def test_public_groups_same_family_columns_dtypes(function, family):
 def test_selection_same_family_columns_dtypes(function, family):
     f, kwargs, _, _ = FUNCTIONS[function]
     data = FAMILIES[family](big_events())
-    out = f(data, privacy_unit="user_id", epsilon=1.0, delta=1e-6, rng=rng(), **kwargs)
+    out = f(
+        data,
+        privacy_unit="user_id",
+        epsilon=1.0,
+        delta=1e-6,
+        rng=seeded_rng(7),
+        **kwargs,
+    )
     assert isinstance(out, FAMILY_TYPE[family])
     cols = column_names(out)
     assert cols == expected_columns(function)
@@ -214,7 +217,9 @@ def test_selection_same_family_columns_dtypes(function, family):
 
 def test_no_by_gives_one_total(family):
     data = FAMILIES[family](SMALL)
-    out = lp.aggregate_count(data, privacy_unit="user_id", epsilon=1.0, rng=rng())
+    out = lp.aggregate_count(
+        data, privacy_unit="user_id", epsilon=1.0, rng=seeded_rng(7)
+    )
     t = to_arrow(out)
     assert t.column_names == ["count", "count_ci_low", "count_ci_high"]
     assert t.num_rows == 1
@@ -225,7 +230,7 @@ def test_no_by_gives_one_total(family):
         bounds=(0, 60),
         privacy_unit="user_id",
         epsilon=1.0,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert to_arrow(out).column_names == [
         "average",
@@ -249,10 +254,10 @@ def _truth(fn, **kwargs):
     table draws the same noise: the difference of the two releases is exactly
     the bounded statistic the release was computed from.
     """
-    released = to_arrow(fn(SMALL, rng=rng(), **kwargs))
+    released = to_arrow(fn(SMALL, rng=seeded_rng(7), **kwargs))
     col = released.column_names[1]  # the statistic, after the key column
     noisy = rows_of(released)
-    noise = rows_of(fn(SMALL.slice(0, 0), rng=rng(), **kwargs))
+    noise = rows_of(fn(SMALL.slice(0, 0), rng=seeded_rng(7), **kwargs))
     return {k: noisy[k][col] - noise[k][col] for k in noisy}
 
 
@@ -272,7 +277,7 @@ def test_heavy_user_is_bounded_by_linf():
     for linf in (1, 3):
         out = lp.aggregate_count(
             heavy, by="page", privacy_unit="user_id", epsilon=EPS, public_groups=["a"],
-            max_contributions_per_partition=linf, rng=rng(),
+            max_contributions_per_partition=linf, rng=seeded_rng(7),
         )  # fmt: skip
         assert (
             abs(to_arrow(out).column("count")[0].as_py() - (linf + 2))
@@ -309,7 +314,7 @@ def test_sum_clamps_values():
 def test_null_keys_are_their_own_group():
     t = pa.table({"user_id": list(range(300)), "page": [None] * 200 + ["a"] * 100})
     out = lp.aggregate_count(
-        t, by="page", privacy_unit="user_id", epsilon=EPS, delta=1e-6, rng=rng()
+        t, by="page", privacy_unit="user_id", epsilon=EPS, delta=1e-6, rng=seeded_rng(7)
     )
     got = to_arrow(out)
     assert got.column("page").to_pylist() == ["a", None]  # sorted, nulls last
@@ -320,7 +325,7 @@ def test_null_keys_are_their_own_group():
         privacy_unit="user_id",
         epsilon=EPS,
         public_groups=[None, "a"],
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     got = to_arrow(out)
     assert got.column("page").to_pylist() == [None, "a"]
@@ -337,10 +342,10 @@ def test_nulls_in_value_column_are_dropped_before_bounding():
         by="page", column="minutes", bounds=(0, 10), privacy_unit="user_id",
         epsilon=1.0, public_groups=["a"],
     )  # fmt: skip
-    a = lp.aggregate_sum(with_null, rng=rng(3), **kwargs)
-    b = lp.aggregate_sum(without, rng=rng(3), **kwargs)
+    a = lp.aggregate_sum(with_null, rng=seeded_rng(3), **kwargs)
+    b = lp.aggregate_sum(without, rng=seeded_rng(3), **kwargs)
     assert to_arrow(a).to_pydict() == to_arrow(b).to_pydict()
-    out = lp.aggregate_sum(with_null, rng=rng(), **{**kwargs, "epsilon": EPS})
+    out = lp.aggregate_sum(with_null, rng=seeded_rng(7), **{**kwargs, "epsilon": EPS})
     assert abs(to_arrow(out).column("sum")[0].as_py() - 14.0) <= 15 * 10 / EPS
 
 
@@ -349,7 +354,7 @@ def test_group_by_two_columns_public(family):
     groups = [("home", "de"), ("docs", "fr"), ("blog", "de"), (None, "de")]
     out = lp.aggregate_count(
         data, by=["page", "country"], privacy_unit="user_id", epsilon=EPS,
-        public_groups=groups, max_partitions_per_user=3, rng=rng(),
+        public_groups=groups, max_partitions_per_user=3, rng=seeded_rng(7),
     )  # fmt: skip
     t = to_arrow(out)
     assert t.column_names[:2] == ["page", "country"]
@@ -376,7 +381,7 @@ def test_group_by_two_columns_selection_sorted():
         privacy_unit="user_id",
         epsilon=1.0,
         delta=1e-6,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     got = to_arrow(out)
     keys = list(
@@ -401,7 +406,7 @@ def test_selection_results_sorted_by_key_not_by_appearance():
         privacy_unit="user_id",
         epsilon=1.0,
         delta=1e-6,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert to_arrow(out).column("page").to_pylist() == keys
 
@@ -421,7 +426,7 @@ def test_selection_drops_rare_groups_and_never_invents_keys():
         ]
     )
     out = lp.aggregate_count(
-        t, by="page", privacy_unit="user_id", epsilon=1.0, delta=1e-6, rng=rng()
+        t, by="page", privacy_unit="user_id", epsilon=1.0, delta=1e-6, rng=seeded_rng(7)
     )
     assert to_arrow(out).column("page").to_pylist() == ["docs", "home", "pricing"]
 
@@ -429,7 +434,7 @@ def test_selection_drops_rare_groups_and_never_invents_keys():
 def test_public_groups_release_exactly_those_groups():
     out = lp.aggregate_sum(
         big_events(), by="page", column="minutes", bounds=(0, 50), privacy_unit="user_id",
-        epsilon=1.0, public_groups=["zzz", "home"], rng=rng(),
+        epsilon=1.0, public_groups=["zzz", "home"], rng=seeded_rng(7),
     )  # fmt: skip
     assert to_arrow(out).column("page").to_pylist() == ["zzz", "home"]
 
@@ -442,7 +447,7 @@ def test_public_groups_as_arrow_table():
         privacy_unit="user_id",
         epsilon=1.0,
         public_groups=groups,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert to_arrow(out).column("page").to_pylist() == ["docs", "nope"]
 
@@ -451,7 +456,7 @@ def test_min_threshold_applies_to_noisy_values():
     t = big_events((("a", 5), ("b", 100), ("c", 300)))
     out = lp.aggregate_count(
         t, by="page", privacy_unit="user_id", epsilon=1.0, public_groups=["a", "b", "c", "d"],
-        min_threshold=50, rng=rng(),
+        min_threshold=50, rng=seeded_rng(7),
     )  # fmt: skip
     got = to_arrow(out)
     assert got.column("page").to_pylist() == ["b", "c"]
@@ -462,7 +467,7 @@ def test_average_min_threshold_uses_noisy_row_count():
     t = big_events((("a", 5), ("b", 300)))
     out = lp.aggregate_average(
         t, by="page", column="minutes", bounds=(0, 50), privacy_unit="user_id",
-        epsilon=1.0, public_groups=["a", "b"], min_threshold=100, rng=rng(),
+        epsilon=1.0, public_groups=["a", "b"], min_threshold=100, rng=seeded_rng(7),
     )  # fmt: skip
     assert to_arrow(out).column("page").to_pylist() == ["b"]
 
@@ -470,7 +475,7 @@ def test_average_min_threshold_uses_noisy_row_count():
 def test_average_and_interval_within_bounds():
     out = lp.aggregate_average(
         SMALL, by="page", column="minutes", bounds=(2, 12), privacy_unit="user_id",
-        epsilon=0.1, public_groups=PUBLIC, rng=rng(),
+        epsilon=0.1, public_groups=PUBLIC, rng=seeded_rng(7),
     )  # fmt: skip
     t = to_arrow(out)
     for r in t.to_pylist():
@@ -487,7 +492,7 @@ def test_average_and_interval_within_bounds():
 def test_interval_is_value_plus_minus_accuracy(mechanism):
     out = lp.aggregate_sum(
         SMALL, by="page", column="minutes", bounds=(0, 60), privacy_unit="user_id",
-        epsilon=1.0, delta=1e-6, mechanism=mechanism, public_groups=PUBLIC, rng=rng(),
+        epsilon=1.0, delta=1e-6, mechanism=mechanism, public_groups=PUBLIC, rng=seeded_rng(7),
     )  # fmt: skip
     t = to_arrow(out)
     widths = {round(r["sum_ci_high"] - r["sum_ci_low"], 9) for r in t.to_pylist()}
@@ -497,7 +502,7 @@ def test_interval_is_value_plus_minus_accuracy(mechanism):
     narrow = lp.aggregate_sum(
         SMALL, by="page", column="minutes", bounds=(0, 60), privacy_unit="user_id",
         epsilon=1.0, delta=1e-6, mechanism=mechanism, public_groups=PUBLIC,
-        confidence=0.5, rng=rng(),
+        confidence=0.5, rng=seeded_rng(7),
     )  # fmt: skip
     t2 = to_arrow(narrow)
     assert (
@@ -515,7 +520,7 @@ def test_top_n_ranks_by_noisy_users_and_cuts_at_n():
         privacy_unit="user_id",
         epsilon=1.0,
         delta=1e-6,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     got = to_arrow(out)
     assert got.column("page").to_pylist() == ["b", "d"]
@@ -528,7 +533,7 @@ def test_top_n_min_users():
     t = big_events((("a", 50), ("b", 400), ("c", 200)))
     out = lp.aggregate_top_n(
         t, column="page", n=5, min_users=100, privacy_unit="user_id", epsilon=1.0,
-        public_groups=["a", "b", "c", "d"], rng=rng(),
+        public_groups=["a", "b", "c", "d"], rng=seeded_rng(7),
     )  # fmt: skip
     assert to_arrow(out).column("page").to_pylist() == ["b", "c"]
 
@@ -549,7 +554,7 @@ def test_top_n_ties_do_not_depend_on_row_order():
             privacy_unit="user_id",
             epsilon=5.0,
             delta=1e-6,
-            rng=rng(seed),
+            rng=seeded_rng(seed),
         )
         got = to_arrow(out).to_pylist()
         for first, second in itertools.pairwise(got):
@@ -568,7 +573,7 @@ def test_event_level_counts_rows_and_is_on_the_receipt():
     acc = Accountant(epsilon=2.0)
     out = lp.aggregate_count(
         SMALL, by="page", privacy_unit=None, epsilon=EPS / 5, public_groups=["home"],
-        accountant=acc, rng=rng(),
+        accountant=acc, rng=seeded_rng(7),
     )  # fmt: skip
     info = lp.privacy_info(out)
     assert info.privacy_unit is None
@@ -582,7 +587,7 @@ def test_event_level_counts_rows_and_is_on_the_receipt():
         privacy_unit=None,
         epsilon=EPS,
         public_groups=["home"],
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert (
         abs(to_arrow(hot).column("count")[0].as_py() - 5) <= 15 / EPS
@@ -609,7 +614,7 @@ def test_accountant_charged_exactly_once_with_the_stated_cost(
         privacy_unit="user_id",
         epsilon=1.0,
         accountant=acc,
-        rng=rng(),
+        rng=seeded_rng(7),
         label="q1",
         **extra,
         **kwargs,
@@ -647,7 +652,12 @@ def test_accountant_charged_exactly_once_with_the_stated_cost(
 )
 def test_stated_costs(call, want):
     out = lp.aggregate_count(
-        big_events(), by="page", privacy_unit="user_id", epsilon=1.0, rng=rng(), **call
+        big_events(),
+        by="page",
+        privacy_unit="user_id",
+        epsilon=1.0,
+        rng=seeded_rng(7),
+        **call,
     )
     assert lp.privacy_info(out).cost == want
 
@@ -656,7 +666,7 @@ def test_rho_cost_and_zcdp_accountant():
     acc = Accountant(rho=1.0, accounting="zcdp")
     out = lp.aggregate_sum(
         SMALL, by="page", column="minutes", bounds=(0, 60), privacy_unit="user_id",
-        rho=0.25, mechanism="gaussian", public_groups=PUBLIC, accountant=acc, rng=rng(),
+        rho=0.25, mechanism="gaussian", public_groups=PUBLIC, accountant=acc, rng=seeded_rng(7),
     )  # fmt: skip
     assert lp.privacy_info(out).cost == lp.ZCDP(0.25)
     assert acc.spent == ZCDP(0.25)
@@ -666,7 +676,7 @@ def test_rho_cost_and_zcdp_accountant():
     ):
         lp.aggregate_count(
             SMALL, by="page", privacy_unit="user_id", rho=0.25, mechanism="gaussian",
-            public_groups=PUBLIC, accountant=basic, rng=rng(),
+            public_groups=PUBLIC, accountant=basic, rng=seeded_rng(7),
         )  # fmt: skip
     assert basic.spent.epsilon == 0.0
     assert basic.receipts == ()
@@ -681,7 +691,7 @@ def test_budget_refusal_charges_nothing():
         epsilon=0.75,
         public_groups=PUBLIC,
         accountant=acc,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     before = snapshot(acc)
     with pytest.raises(BudgetExceededError, match=r"nothing was spent"):
@@ -692,7 +702,7 @@ def test_budget_refusal_charges_nothing():
             epsilon=0.5,
             public_groups=PUBLIC,
             accountant=acc,
-            rng=rng(),
+            rng=seeded_rng(7),
         )
     with pytest.raises(
         BudgetExceededError, match=r"needs ApproxDP\(epsilon=0.1, delta=1e-05\)"
@@ -704,7 +714,7 @@ def test_budget_refusal_charges_nothing():
             epsilon=0.1,
             delta=1e-5,
             accountant=acc,
-            rng=rng(),
+            rng=seeded_rng(7),
         )
     assert snapshot(acc) == before
     assert len(acc.receipts) == 1
@@ -727,7 +737,7 @@ def test_secure_and_insecure_are_marked():
         epsilon=0.5,
         public_groups=PUBLIC,
         accountant=acc,
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert lp.privacy_info(secure).insecure is False
     assert lp.privacy_info(seeded).insecure is True
@@ -744,7 +754,7 @@ def test_accountant_refusing_insecure_randomness_charges_nothing():
             epsilon=0.5,
             public_groups=PUBLIC,
             accountant=acc,
-            rng=rng(),
+            rng=seeded_rng(7),
         )
     assert acc.spent.epsilon == 0.0
     assert acc.receipts == ()
@@ -763,7 +773,7 @@ def test_privacy_info_contents_and_refusal():
     out = lp.aggregate_sum(
         SMALL, by="page", column="minutes", bounds=(0, 60), privacy_unit="user_id",
         epsilon=1.0, public_groups=PUBLIC, max_partitions_per_user=2,
-        max_contributions_per_partition=3, rng=rng(),
+        max_contributions_per_partition=3, rng=seeded_rng(7),
     )  # fmt: skip
     info = lp.privacy_info(out)
     assert info.receipt is None
@@ -794,7 +804,7 @@ def test_empty_table_public_groups_and_selection(function, family):
         epsilon=1.0,
         public_groups=["home", "docs"],
         accountant=acc,
-        rng=rng(),
+        rng=seeded_rng(7),
         **kwargs,
     )
     assert isinstance(out, FAMILY_TYPE[family])
@@ -809,7 +819,7 @@ def test_empty_table_public_groups_and_selection(function, family):
         epsilon=1.0,
         delta=1e-6,
         accountant=acc,
-        rng=rng(),
+        rng=seeded_rng(7),
         **kwargs,
     )
     assert isinstance(out, FAMILY_TYPE[family])
@@ -821,7 +831,7 @@ def test_empty_table_public_groups_and_selection(function, family):
 
 def test_empty_table_total():
     out = lp.aggregate_count(
-        SMALL.slice(0, 0), privacy_unit="user_id", epsilon=1.0, rng=rng()
+        SMALL.slice(0, 0), privacy_unit="user_id", epsilon=1.0, rng=seeded_rng(7)
     )
     assert to_arrow(out).num_rows == 1
 
@@ -838,7 +848,7 @@ def test_empty_pandas_table_without_type_information():
         privacy_unit="user_id",
         epsilon=1.0,
         public_groups=["home", "docs"],
-        rng=rng(),
+        rng=seeded_rng(7),
     )
     assert out["page"].tolist() == ["home", "docs"]
 
@@ -1190,12 +1200,12 @@ BAD_CASES = [
 def test_bad_input_raises_and_charges_nothing(fam, f, table, kwargs, error, match):
     acc = Accountant(epsilon=10.0, delta=1e-3)
     lp.aggregate_count(
-        SMALL, privacy_unit="user_id", epsilon=0.5, accountant=acc, rng=rng()
+        SMALL, privacy_unit="user_id", epsilon=0.5, accountant=acc, rng=seeded_rng(7)
     )
     before = snapshot(acc)
     call = {"privacy_unit": "user_id", "epsilon": 1.0, "accountant": acc, **kwargs}
     if "rng" not in kwargs:
-        call["rng"] = rng()
+        call["rng"] = seeded_rng(7)
     data = FAMILIES[fam](table) if isinstance(table, pa.Table) else table
     with pytest.raises(error, match=match):
         f(data, **call)
@@ -1228,7 +1238,7 @@ def test_return_info_gives_the_typed_info_beside_the_table(family):
     out, info = lp.aggregate_sum(
         FAMILIES[family](SMALL), column="minutes", bounds=(0, 60), by="page",
         privacy_unit="user_id", epsilon=1.0, delta=1e-6, public_groups=PUBLIC,
-        max_partitions_per_user=2, accountant=acc, rng=rng(), return_info=True,
+        max_partitions_per_user=2, accountant=acc, rng=seeded_rng(7), return_info=True,
     )  # fmt: skip
     assert isinstance(info, lp.ReleaseInfo)
     assert info == lp.privacy_info(out)
@@ -1246,7 +1256,7 @@ def test_return_info_gives_the_typed_info_beside_the_table(family):
 def test_polars_drops_the_info_on_a_transformation_but_return_info_keeps_it():
     out, info = lp.aggregate_count(
         pl.from_arrow(SMALL), by="page", privacy_unit="user_id", epsilon=1.0,
-        public_groups=PUBLIC, rng=rng(), return_info=True,
+        public_groups=PUBLIC, rng=seeded_rng(7), return_info=True,
     )  # fmt: skip
     with pytest.raises(InvalidParameterError, match=r"`result` carries no privacy"):
         lp.privacy_info(out.filter(pl.col("count") > -1e9))
@@ -1257,7 +1267,7 @@ def test_cohort_info_is_the_same_type():
     _, info = lp.cohort_retention(
         pa.table({"user_id": [1, 2], "t": pa.array([0, 40], pa.date32())}),
         privacy_unit="user_id", time="t", start="1970-01-01", end="1970-03-01",
-        n_periods=2, epsilon=1.0, rng=rng(), return_info=True,
+        n_periods=2, epsilon=1.0, rng=seeded_rng(7), return_info=True,
     )  # fmt: skip
     assert isinstance(info, lp.ReleaseInfo)
     assert info.release == "cohort_retention"

@@ -14,13 +14,9 @@ from loopkit_privacy._kernels import grouping as kg
 from loopkit_privacy.bounding import ContributionBounds, bound_and_reduce
 from loopkit_privacy.errors import InvalidParameterError
 from tests import reference_aggregate as ref
+from tests._rng import seeded_rng
 
 SEEDS = range(12)
-
-
-def _rng(seed: int) -> lp.random.InsecureSeededRandom:
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _random_codes(gen, n, n_users, n_groups, p_drop=0.1):
@@ -359,8 +355,8 @@ def test_bound_and_reduce_matches_reference_with_the_rngs_salt():
     users, groups = _random_codes(gen, 400, 30, 8)
     values = gen.uniform(-5, 15, 400)
     b = ContributionBounds("u", 2, 3, (0.0, 10.0))
-    agg = bound_and_reduce(users, 30, groups, 8, b, rng=_rng(9), values=values)
-    salt = int(_rng(9).words(1)[0])  # the salt is the source's first word
+    agg = bound_and_reduce(users, 30, groups, 8, b, rng=seeded_rng(9), values=values)
+    salt = int(seeded_rng(9).words(1)[0])  # the salt is the source's first word
     rows, units, sums, dropped = ref.bound_reduce(
         users, groups, values, 8, 2, 3, 0.0, 10.0, 0.0, agg.quantum, salt
     )
@@ -375,7 +371,7 @@ def test_bound_and_reduce_event_level():
     groups = np.array([0, 1, 1, -1, 0, 0], dtype=np.int64)
     values = np.array([1.0, 2.0, 50.0, 3.0, -4.0, 0.25])
     b = ContributionBounds(None, bounds=(0.0, 10.0))
-    agg = bound_and_reduce(None, 0, groups, 2, b, rng=_rng(1), values=values)
+    agg = bound_and_reduce(None, 0, groups, 2, b, rng=seeded_rng(1), values=values)
     assert agg.rows.tolist() == [3, 2]
     assert agg.units.tolist() == [3, 2]
     assert (agg.sum_units * agg.quantum).tolist() == [1.25, 12.0]
@@ -389,7 +385,7 @@ def test_bound_and_reduce_salt_changes_choice_not_totals():
     b = ContributionBounds("u", 2, 1)
     chosen = set()
     for seed in range(30):
-        agg = bound_and_reduce(users, 1, groups, 6, b, rng=_rng(seed))
+        agg = bound_and_reduce(users, 1, groups, 6, b, rng=seeded_rng(seed))
         assert agg.rows.sum() == 2
         assert agg.dropped_rows == 4
         chosen.add(tuple(np.flatnonzero(agg.rows)))

@@ -14,6 +14,7 @@ import loopkit_privacy as lp
 from loopkit_privacy import cohorts as C
 from loopkit_privacy._kernels import cohorts as K
 from tests import reference_cohorts as ref
+from tests._rng import seeded_rng
 
 JAN = dt.datetime(2026, 1, 1)
 
@@ -43,11 +44,6 @@ def _call(table, **kw):
     )
     args.update(kw)
     return lp.cohort_retention(table, **args)
-
-
-def _seeded(seed=5):
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
 
 
 # ---------------------------------------------------------------------------
@@ -209,7 +205,7 @@ def test_families_round_trip(family):
         "lazy": pl.from_arrow(t).lazy(),
         "pandas": t.to_pandas(),
     }[family]
-    out = _call(inp, rng=_seeded())
+    out = _call(inp, rng=seeded_rng(5))
     kind = {"arrow": pa.Table, "polars": pl.DataFrame, "lazy": pl.LazyFrame}.get(
         family, pd.DataFrame
     )
@@ -227,7 +223,7 @@ def test_families_round_trip(family):
 
 
 def test_output_sorted_and_rates_in_unit_interval():
-    out = _call(_events(900), rng=_seeded(), n_periods=4)
+    out = _call(_events(900), rng=seeded_rng(5), n_periods=4)
     keys = list(zip(out["cohort"].to_pylist(), out["period"].to_pylist(), strict=True))
     assert keys == sorted(keys)
     r = np.array(out["retention"].to_pylist(), dtype=float)
@@ -241,7 +237,7 @@ def test_output_sorted_and_rates_in_unit_interval():
 
 def test_accountant_is_charged_once_with_the_receipt():
     acc = lp.Accountant(epsilon=2.0)
-    out = _call(_events(), rng=_seeded(), accountant=acc, epsilon=0.5, label="ret")
+    out = _call(_events(), rng=seeded_rng(5), accountant=acc, epsilon=0.5, label="ret")
     assert acc.spent.epsilon == pytest.approx(0.5)
     (receipt,) = acc.receipts
     assert lp.privacy_info(out).receipt == receipt.id
@@ -250,32 +246,39 @@ def test_accountant_is_charged_once_with_the_receipt():
 
 
 def test_gaussian_rho_and_epsilon_delta():
-    out = _call(_events(), rng=_seeded(), mechanism="gaussian", rho=0.5, epsilon=None)
+    out = _call(
+        _events(), rng=seeded_rng(5), mechanism="gaussian", rho=0.5, epsilon=None
+    )
     assert lp.privacy_info(out).cost == lp.ZCDP(0.5)
-    out = _call(_events(), rng=_seeded(), mechanism="gaussian", epsilon=1.0, delta=1e-6)
+    out = _call(
+        _events(), rng=seeded_rng(5), mechanism="gaussian", epsilon=1.0, delta=1e-6
+    )
     assert repr(lp.privacy_info(out).cost).startswith("ApproxDP(epsilon=1.0")
 
 
 def test_min_cohort_size_suppresses_on_noisy_size():
     t = _events(300)
-    out = _call(t, rng=_seeded(), min_cohort_size=10**6)
+    out = _call(t, rng=seeded_rng(5), min_cohort_size=10**6)
     assert out.num_rows == 0
     assert lp.privacy_info(out).parameters["suppressed_cohorts"] == 3
-    out = _call(t, rng=_seeded(), min_cohort_size=None)
+    out = _call(t, rng=seeded_rng(5), min_cohort_size=None)
     assert out.num_rows == 9
 
 
 def test_empty_cohorts_and_empty_tables_get_noisy_rows():
     empty = _events().slice(0, 0)
-    out = _call(empty, rng=_seeded(), min_cohort_size=None)
+    out = _call(empty, rng=seeded_rng(5), min_cohort_size=None)
     assert out.num_rows == 9  # 3 public cohorts x 3 periods, all noise
-    out = _call(empty, rng=_seeded())  # default suppression: no error either
+    out = _call(empty, rng=seeded_rng(5))  # default suppression: no error either
     assert out.column_names == COLUMNS
 
 
 def test_observed_until_makes_unobserved_cells_null():
     out = _call(
-        _events(900), rng=_seeded(), observed_until="2026-04-01", min_cohort_size=None
+        _events(900),
+        rng=seeded_rng(5),
+        observed_until="2026-04-01",
+        min_cohort_size=None,
     )
     rows = {
         (c, p): r
@@ -293,7 +296,9 @@ def test_observed_until_makes_unobserved_cells_null():
 
 
 def test_monotone_curves_do_not_increase():
-    out = _call(_events(3000), rng=_seeded(), n_periods=6, epsilon=0.05, monotone=True)
+    out = _call(
+        _events(3000), rng=seeded_rng(5), n_periods=6, epsilon=0.05, monotone=True
+    )
     df = out.to_pandas()
     for _, g in df.groupby("cohort"):
         r = g.sort_values("period")["retention"].to_numpy()
@@ -333,7 +338,7 @@ def test_plot_retention_draws_a_heat_map():
     import matplotlib
 
     matplotlib.use("Agg")
-    out = _call(_events(900), rng=_seeded(), observed_until="2026-04-01")
+    out = _call(_events(900), rng=seeded_rng(5), observed_until="2026-04-01")
     ax = lp.plot_retention(out)
     assert ax.get_ylabel() == "cohort"
     image = ax.get_images()[0].get_array()

@@ -11,13 +11,9 @@ import pyarrow as pa
 import pytest
 
 import loopkit_privacy as lp
+from tests._rng import seeded_rng
 
 matplotlib.use("Agg")
-
-
-def _seeded(seed=0):
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _count(acc=None, family="arrow"):
@@ -33,7 +29,7 @@ def _count(acc=None, family="arrow"):
         epsilon=0.5,
         public_groups=["docs", "home", "pricing"],
         accountant=acc,
-        rng=_seeded(),
+        rng=seeded_rng(0),
         label="page views",
     )
 
@@ -75,7 +71,7 @@ def test_accountant_html_shows_budget_bar_and_receipts():
     acc = lp.Accountant(epsilon=2.0)
     _count(acc)
     lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(
-        5, rng=_seeded(1), accountant=acc, label="signups"
+        5, rng=seeded_rng(1), accountant=acc, label="signups"
     )
     page = acc._repr_html_()
     assert "PureDP(epsilon=2.0)" in page  # budget
@@ -92,7 +88,7 @@ def test_accountant_html_shows_budget_bar_and_receipts():
 def test_receipt_and_release_html():
     acc = lp.Accountant(epsilon=1.0)
     rel = lp.GeometricMechanism(sensitivity=1, epsilon=1.0, dimension=2).release(
-        np.array([10, 20]), rng=_seeded(2), accountant=acc, label="x<y>"
+        np.array([10, 20]), rng=seeded_rng(2), accountant=acc, label="x<y>"
     )
     page = rel._repr_html_()
     lo, hi = rel.confidence_interval()

@@ -21,16 +21,11 @@ from loopkit_privacy.errors import (
     NonFiniteValueError,
     SchemaError,
 )
-
-
-def rng(seed=7):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return lp.random.InsecureSeededRandom(seed)
+from tests._rng import seeded_rng
 
 
 def count(table, **kw):
-    args = {"privacy_unit": "user_id", "epsilon": 1.0, "rng": rng()}
+    args = {"privacy_unit": "user_id", "epsilon": 1.0, "rng": seeded_rng(7)}
     return lp.aggregate_count(table, **{**args, **kw})
 
 
@@ -150,7 +145,7 @@ def _cohorts(table, **kw):
         end="2026-03-01",
         n_periods=3,
         epsilon=1.0,
-        rng=rng(),
+        rng=seeded_rng(7),
         **kw,
     )
 
@@ -206,8 +201,8 @@ def test_integer_values_above_2_53_are_clamped_not_an_arrow_error():
     t = pa.table({"user_id": [1, 2], "x": [1, 2**60 + 1]})
     u = pa.table({"user_id": [1, 2], "x": [1, 100]})
     kw = {"column": "x", "bounds": (0, 10), "privacy_unit": "user_id", "epsilon": 1.0}
-    a = lp.aggregate_sum(t, rng=rng(), **kw)
-    b = lp.aggregate_sum(u, rng=rng(), **kw)
+    a = lp.aggregate_sum(t, rng=seeded_rng(7), **kw)
+    b = lp.aggregate_sum(u, rng=seeded_rng(7), **kw)
     assert a.column("sum").to_pylist() == b.column("sum").to_pylist()
 
 
@@ -274,14 +269,14 @@ def test_invalid_drop_equals_the_table_without_those_rows():
         with pytest.raises(
             SchemaError, match=r"value column 'x' contains NaN or infinite values"
         ):
-            f(dirty, rng=rng(), **kw)
-        a = f(dirty, rng=rng(), invalid="drop", **kw)
-        b = f(clean, rng=rng(), **kw)
+            f(dirty, rng=seeded_rng(7), **kw)
+        a = f(dirty, rng=seeded_rng(7), invalid="drop", **kw)
+        b = f(clean, rng=seeded_rng(7), **kw)
         assert a.to_pylist() == b.to_pylist()
     with pytest.raises(
         InvalidParameterError, match=r"`invalid` must be 'raise' or 'drop'"
     ):
-        f(clean, rng=rng(), invalid="ignore", **kw)
+        f(clean, rng=seeded_rng(7), invalid="ignore", **kw)
 
 
 def test_cohort_invalid_drop_leaves_out_inconsistent_users_and_early_rows():
@@ -501,7 +496,7 @@ def test_polars_categorical_keys_and_nan_values_are_handled():
         )
     out = lp.aggregate_sum(
         df, column="x", bounds=(0, 5), by="page", public_groups=["a", "b"],
-        privacy_unit="user_id", epsilon=1.0, invalid="drop", rng=rng(),
+        privacy_unit="user_id", epsilon=1.0, invalid="drop", rng=seeded_rng(7),
     )  # fmt: skip
     assert out["page"].to_list() == ["a", "b"]
 
@@ -535,8 +530,8 @@ def test_pandas_object_column_of_dates_is_a_time_column():
         "min_cohort_size": 0,
         "invalid": "drop",
     }
-    a = lp.cohort_retention(frame, rng=rng(), **kw)
-    b = lp.cohort_retention(arrow, rng=rng(), **kw)
+    a = lp.cohort_retention(frame, rng=seeded_rng(7), **kw)
+    b = lp.cohort_retention(arrow, rng=seeded_rng(7), **kw)
     assert a["active"].tolist() == b.column("active").to_pylist()
 
 

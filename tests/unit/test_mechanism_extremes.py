@@ -25,6 +25,7 @@ import pytest
 
 import loopkit_privacy as lp
 from loopkit_privacy import _calibration as cal
+from tests._rng import seeded_rng
 
 IPE = lp.InvalidParameterError
 
@@ -43,12 +44,6 @@ def _time_limit():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-def _rng(seed: int = 7) -> lp.random.InsecureSeededRandom:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        return lp.random.InsecureSeededRandom(seed)
 
 
 @contextlib.contextmanager
@@ -78,12 +73,12 @@ def test_tiny_epsilon_selection_is_not_an_argmax(eps, method):
     # falls outside [800, 1200] with probability below 1e-18.
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=eps, method=method)
     assert 0 <= em._grid_bits <= 62
-    picks = em.randomize([0.0, 1.0], 2000, rng=_rng())
+    picks = em.randomize([0.0, 1.0], 2000, rng=seeded_rng(7))
     assert 800 <= int((picks == 1).sum()) <= 1200
 
 
 def test_tiny_epsilon_report_noisy_max_is_not_an_argmax():
-    rng = _rng(3)
+    rng = seeded_rng(3)
     picks = [
         lp.report_noisy_max([0.0, 1.0], sensitivity=1.0, epsilon=1e-13, rng=rng)
         for _ in range(400)
@@ -192,7 +187,7 @@ def test_the_smallest_accepted_laplace_epsilon_works():
     assert Fraction(m._units_sensitivity) / Fraction(m._lap.t, 2**m._lap.m) <= Fraction(
         eps
     )
-    assert math.isfinite(m.release(0.0, rng=_rng()).value)
+    assert math.isfinite(m.release(0.0, rng=seeded_rng(7)).value)
     with pytest.raises(IPE, match=r"`epsilon`=.* is too small for LaplaceMechanism"):
         lp.LaplaceMechanism(sensitivity=1.0, epsilon=math.nextafter(eps, 0.0))
 
@@ -234,7 +229,7 @@ def test_huge_sensitivity_release_is_refused_not_infinite():
     _names(info.value, "sensitivity")
     for sens in (2.0**900, 1e270):
         m = lp.LaplaceMechanism(sensitivity=sens, epsilon=2.0**-39)
-        r = m.release(1e300, rng=_rng())
+        r = m.release(1e300, rng=seeded_rng(7))
         assert math.isfinite(r.value)
         assert math.isfinite(r.half_width)
 
@@ -250,7 +245,7 @@ def test_selection_epsilon_800_is_refused():
         _names(info.value, "epsilon")
     with _quiet():
         em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=512.0)
-    assert em.select([0.0, 1.0], rng=_rng()).index == 1
+    assert em.select([0.0, 1.0], rng=seeded_rng(7)).index == 1
 
 
 @pytest.mark.parametrize("eps", [800.0, 1e300])
@@ -262,7 +257,7 @@ def test_gaussian_at_huge_epsilon_releases(eps):
             lp.GaussianMechanism(sensitivity=1.0, epsilon=eps, delta=1e-6, dimension=3),
             lp.DiscreteGaussianMechanism(sensitivity=1, epsilon=eps, delta=1e-6),
         ):
-            r = m.release(1 if m.integer else 1.0, rng=_rng())
+            r = m.release(1 if m.integer else 1.0, rng=seeded_rng(7))
             assert np.isfinite(r.value)
             assert math.isfinite(r.half_width)
             assert m.cost == lp.ApproxDP(eps, 1e-6)
@@ -277,7 +272,7 @@ def test_huge_epsilon_additive_mechanisms_release_and_charge_epsilon(eps):
         geo = lp.GeometricMechanism(sensitivity=1, epsilon=eps)
     for m, v in ((lap, 1.0), (geo, 1)):
         assert m.cost == lp.PureDP(eps)
-        r = m.release(v, rng=_rng())
+        r = m.release(v, rng=seeded_rng(7))
         assert np.isfinite(r.value)
         # The noise used is at least what ε needs: true loss <= ε.
         assert Fraction(m._units_sensitivity) / Fraction(

@@ -14,11 +14,7 @@ from loopkit_privacy import _calibration as cal
 from loopkit_privacy import mechanisms as mech_mod
 from loopkit_privacy import noise
 from tests import reference as ref
-
-
-def _rng(seed: int = 99) -> lp.random.InsecureSeededRandom:
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
+from tests._rng import seeded_rng
 
 
 class CountingRandom(lp.random.InsecureSeededRandom):
@@ -274,7 +270,7 @@ def test_accuracy_rejects_bad_confidence(bad):
 
 def test_release_confidence_interval():
     m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
-    r = m.release(10, rng=_rng())
+    r = m.release(10, rng=seeded_rng(99))
     assert r.half_width == m.accuracy(0.95) == 3.0
     assert r.confidence == 0.95
     lo, hi = r.confidence_interval()
@@ -282,7 +278,7 @@ def test_release_confidence_interval():
     lo99, hi99 = r.confidence_interval(0.99)
     assert hi99 - lo99 == 2 * m.accuracy(0.99)
     assert r.confidence_interval(confidence=0.99) == (lo99, hi99)
-    r90 = m.release(10, rng=_rng(), confidence=0.9)
+    r90 = m.release(10, rng=seeded_rng(99), confidence=0.9)
     assert r90.half_width == m.accuracy(0.9) == m.accuracy(confidence=0.9)
     assert r90.confidence == 0.9
     with pytest.raises(lp.InvalidParameterError, match=r"`confidence` must be"):
@@ -294,7 +290,7 @@ def test_level_is_a_deprecated_alias_of_confidence():
     with pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"):
         assert m.accuracy(level=0.99) == m.accuracy(0.99)
     with pytest.warns(DeprecationWarning, match=r"`level=` is deprecated"):
-        r = m.release(10, rng=_rng(), level=0.9)
+        r = m.release(10, rng=seeded_rng(99), level=0.9)
     assert r.confidence == 0.9
     assert r.half_width == m.accuracy(0.9)
     with pytest.warns(DeprecationWarning, match=r"`Release\.level` is deprecated"):
@@ -313,8 +309,8 @@ def test_level_is_a_deprecated_alias_of_confidence():
     "call",
     [
         lambda m: m.accuracy(0.9, level=0.9),
-        lambda m: m.release(10, rng=_rng(), confidence=0.9, level=0.9),
-        lambda m: m.release(10, rng=_rng()).confidence_interval(0.9, level=0.9),
+        lambda m: m.release(10, rng=seeded_rng(99), confidence=0.9, level=0.9),
+        lambda m: m.release(10, rng=seeded_rng(99)).confidence_interval(0.9, level=0.9),
     ],
     ids=["accuracy", "release", "confidence_interval"],
 )
@@ -341,7 +337,7 @@ def test_scale_calculators_take_privacy_parameters_by_keyword():
 
 def test_release_records_mechanism_and_scale():
     m = lp.LaplaceMechanism(sensitivity=1.0, epsilon=0.5)
-    r = m.release(3.0, rng=_rng())
+    r = m.release(3.0, rng=seeded_rng(99))
     assert r.mechanism == "LaplaceMechanism"
     assert r.cost == lp.PureDP(0.5)
     assert r.scale == m.scale
@@ -355,7 +351,7 @@ def test_release_records_mechanism_and_scale():
 
 
 def test_add_noise_integers_stay_integers():
-    rng = _rng()
+    rng = seeded_rng(99)
     out = lp.add_noise(5, sensitivity=1, epsilon=1.0, rng=rng)
     assert type(out) is int
     assert type(lp.add_noise(np.int32(5), sensitivity=1, epsilon=1.0, rng=rng)) is int
@@ -372,7 +368,7 @@ def test_add_noise_integers_stay_integers():
 
 
 def test_add_noise_floats_stay_floats():
-    rng = _rng()
+    rng = seeded_rng(99)
     out = lp.add_noise(5.0, sensitivity=1.0, epsilon=1.0, rng=rng)
     assert type(out) is float
     arr = lp.add_noise(
@@ -400,7 +396,7 @@ def test_add_noise_uses_the_matching_mechanism(monkeypatch):
         return original(self, value, **kw)
 
     monkeypatch.setattr(mech_mod._AdditiveMechanism, "release", spy)
-    rng = _rng()
+    rng = seeded_rng(99)
     lp.add_noise(1, sensitivity=1, epsilon=1.0, rng=rng)
     lp.add_noise(np.ones(4), sensitivity=1, epsilon=1.0, rng=rng)
     lp.add_noise(
@@ -422,10 +418,10 @@ def test_add_noise_uses_the_matching_mechanism(monkeypatch):
 @pytest.mark.parametrize("factory", INTEGER)
 def test_integer_mechanisms_keep_integers(factory):
     m = factory()
-    r = m.release(7, rng=_rng())
+    r = m.release(7, rng=seeded_rng(99))
     assert type(r.value) is int
     m2 = type(m)(sensitivity=1, dimension=4, **_budget(m))
-    r2 = m2.release(np.arange(4, dtype=np.int16).reshape(2, 2), rng=_rng())
+    r2 = m2.release(np.arange(4, dtype=np.int16).reshape(2, 2), rng=seeded_rng(99))
     assert r2.value.dtype == np.int64
     assert r2.value.shape == (2, 2)
 
@@ -436,7 +432,7 @@ def test_integer_mechanisms_refuse_floats(factory):
         lp.InvalidParameterError,
         match=r"adds integer noise and needs integer values, got dtype float64",
     ) as info:
-        factory().release(7.0, rng=_rng())
+        factory().release(7.0, rng=seeded_rng(99))
     assert info.value.parameter == "value"
 
 
@@ -455,12 +451,12 @@ def _budget(m):
 def test_real_outputs_on_the_grid(factory, value):
     m = factory()
     g = m.granularity
-    r = m.release(value, rng=_rng())
+    r = m.release(value, rng=seeded_rng(99))
     assert type(r.value) is float
     assert math.fmod(r.value, g) == 0.0
     m_vec = type(m)(sensitivity=1.0, dimension=50, **_budget(m))
     vals = np.linspace(-7.3, 9.1, 50)
-    out = m_vec.release(vals, rng=_rng()).value
+    out = m_vec.release(vals, rng=seeded_rng(99)).value
     assert out.dtype == np.float64
     assert (np.fmod(out, m_vec.granularity) == 0.0).all()
 
@@ -468,7 +464,7 @@ def test_real_outputs_on_the_grid(factory, value):
 def test_real_outputs_near_input():
     m = lp.LaplaceMechanism(sensitivity=100.0, epsilon=1.0, dimension=1000)
     x = np.linspace(-50, 50, 1000)
-    out = m.release(x, rng=_rng()).value
+    out = m.release(x, rng=seeded_rng(99)).value
     # Laplace noise of scale ≈ 100 (the sensitivity covers the whole
     # array): mean absolute error ≈ 100 (standard error ≈ 3).
     assert 100.0 <= m.scale < 100.0 * (1 + 2**-10)
@@ -478,10 +474,10 @@ def test_real_outputs_near_input():
 
 def test_large_values_do_not_overflow():
     m = lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0)
-    r = m.release(1e308, rng=_rng())
+    r = m.release(1e308, rng=seeded_rng(99))
     assert math.isfinite(r.value)
     assert r.value == pytest.approx(2.0**1000, rel=1e-12)  # clamped (1-Lipschitz)
-    r2 = m.release(-1e308, rng=_rng())
+    r2 = m.release(-1e308, rng=seeded_rng(99))
     assert r2.value == pytest.approx(-(2.0**1000), rel=1e-12)
 
 
@@ -490,16 +486,16 @@ def test_tiny_sensitivity_with_huge_value_does_not_warn():
     # unrounded, so x = 2**1000 with g = 2**-920 overflows to inf and numpy
     # emits a RuntimeWarning (an error under filterwarnings=error).
     m = lp.LaplaceMechanism(sensitivity=2.0**-900, epsilon=1.0)
-    assert m.release(2.0**1000, rng=_rng()).value == 2.0**1000
+    assert m.release(2.0**1000, rng=seeded_rng(99)).value == 2.0**1000
 
 
 def test_integer_noise_saturates_instead_of_wrapping():
     imax, imin = np.iinfo(np.int64).max, np.iinfo(np.int64).min
     m_vec = lp.GeometricMechanism(sensitivity=1000, epsilon=0.01, dimension=500)
-    out = m_vec.release(np.full(500, imax, dtype=np.int64), rng=_rng()).value
+    out = m_vec.release(np.full(500, imax, dtype=np.int64), rng=seeded_rng(99)).value
     assert (out > imax - 10**9).all(), "wrapped around to negative values"
     assert (out == imax).any()
-    out = m_vec.release(np.full(500, imin, dtype=np.int64), rng=_rng()).value
+    out = m_vec.release(np.full(500, imin, dtype=np.int64), rng=seeded_rng(99)).value
     assert (out < imin + 10**9).all()
     assert (out == imin).any()
 
@@ -623,7 +619,11 @@ def test_add_noise_laplace_refuses_delta_and_rho():
     assert info.value.parameter == "rho"
     # delta=0 is pure DP and accepted.
     assert (
-        type(lp.add_noise(1.0, sensitivity=1.0, epsilon=1.0, delta=0.0, rng=_rng()))
+        type(
+            lp.add_noise(
+                1.0, sensitivity=1.0, epsilon=1.0, delta=0.0, rng=seeded_rng(99)
+            )
+        )
         is float
     )
 
@@ -663,10 +663,10 @@ def test_too_many_coordinates(factory):
         lp.InvalidParameterError,
         match=r"was calibrated for `dimension`=1 coordinates but got 2 values in `value`; construct it with dimension=2",
     ) as info:
-        m.release(value, rng=_rng())
+        m.release(value, rng=seeded_rng(99))
     assert info.value.parameter == "value"
     m3 = type(m)(sensitivity=1, dimension=3, **_budget(m))
-    assert m3.release(value, rng=_rng()).value.shape == (2,)  # fewer is fine
+    assert m3.release(value, rng=seeded_rng(99)).value.shape == (2,)  # fewer is fine
 
 
 NON_FINITE = [math.nan, math.inf, -math.inf]
@@ -679,14 +679,14 @@ def test_non_finite_values_refused(factory, bad):
     with pytest.raises(
         lp.InvalidParameterError, match=r"`value` contains 1 NaN or infinite value"
     ) as info:
-        m.release(bad, rng=_rng())
+        m.release(bad, rng=seeded_rng(99))
     assert info.value.parameter == "value"
     m2 = type(m)(sensitivity=1.0, dimension=3, **_budget(m))
     with pytest.raises(
         lp.NonFiniteValueError,
         match=r"`value` contains 1 NaN or infinite value\(s\) \(first at flat index 1\)",
     ) as info:
-        m2.release([1.0, bad, 2.0], rng=_rng())
+        m2.release([1.0, bad, 2.0], rng=seeded_rng(99))
     assert info.value.first_index == 1
 
 
@@ -705,7 +705,7 @@ def test_non_numeric_values_refused(factory, bad):
     with pytest.raises(
         lp.InvalidParameterError, match=r"`value` must be numeric"
     ) as info:
-        factory().release(bad, rng=_rng())
+        factory().release(bad, rng=seeded_rng(99))
     assert info.value.parameter == "value"
 
 
@@ -718,7 +718,7 @@ def test_non_numeric_values_refused_by_add_noise(bad):
 def test_release_confidence_validated():
     with pytest.raises(lp.InvalidParameterError, match=r"`confidence` must be"):
         lp.LaplaceMechanism(sensitivity=1.0, epsilon=1.0).release(
-            1.0, confidence=1.0, rng=_rng()
+            1.0, confidence=1.0, rng=seeded_rng(99)
         )
 
 
@@ -735,7 +735,7 @@ def test_large_epsilon_warns():
 @pytest.mark.parametrize("method", ["exponential", "permute_and_flip"])
 def test_selection_returns_valid_index(method):
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0, method=method)
-    rng = _rng()
+    rng = seeded_rng(99)
     for scores in ([5.0], [0.0, 0.0, 0.0], [1, 2, 3, 4], np.arange(100.0)):
         s = em.select(scores, rng=rng)
         assert isinstance(s.index, int)
@@ -749,7 +749,7 @@ def test_selection_returns_valid_index(method):
 @pytest.mark.parametrize("method", ["exponential", "permute_and_flip"])
 def test_selection_picks_a_dominant_score(method):
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0, method=method)
-    rng = _rng()
+    rng = seeded_rng(99)
     # exp(-500) is never drawn.
     assert all(em.select([0.0, 1000.0, 3.0], rng=rng).index == 1 for _ in range(50))
     assert all(
@@ -763,7 +763,7 @@ def test_selection_picks_a_dominant_score(method):
 
 def test_selection_is_not_always_the_max():
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
-    rng = _rng()
+    rng = seeded_rng(99)
     picks = {em.select([0.0, 0.5, 1.0], rng=rng).index for _ in range(200)}
     assert picks == {0, 1, 2}
 
@@ -783,7 +783,7 @@ def test_selection_clamps_huge_scores():
     w = em._weights([1e300, -1e300, 0.0])
     assert abs(int(w[0])) <= 2**50
     assert abs(int(w[1])) <= 2**50
-    assert em.select([1e300, -1e300, 0.0], rng=_rng()).index == 0
+    assert em.select([1e300, -1e300, 0.0], rng=seeded_rng(99)).index == 0
 
 
 @pytest.mark.parametrize(
@@ -792,7 +792,7 @@ def test_selection_clamps_huge_scores():
 def test_selection_bad_scores(bad):
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
     with pytest.raises(lp.InvalidParameterError, match=r"`scores`") as info:
-        em.select(bad, rng=_rng())
+        em.select(bad, rng=seeded_rng(99))
     assert info.value.parameter == "scores"
 
 
@@ -810,9 +810,9 @@ def test_selection_refills_words(monkeypatch):
     # block of words; the result must be the one a single long stream gives.
     scores = np.linspace(0.0, -40.0, 30)
     em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
-    a = [em.select(scores, rng=_rng(3)).index for _ in range(1)]
+    a = [em.select(scores, rng=seeded_rng(3)).index for _ in range(1)]
     w = em._weights(scores)
-    stream = ref.WordStream(_rng(3).words(100_000))
+    stream = ref.WordStream(seeded_rng(3).words(100_000))
     assert a[0] == ref.exponential_select(w, em._grid_bits, stream)
 
 

@@ -12,13 +12,9 @@ import loopkit_privacy as lp
 from loopkit_privacy import noise
 from loopkit_privacy._kernels import sampling as k
 from tests import reference as ref
+from tests._rng import seeded_rng
 
 SEED = 2024
-
-
-def _rng(seed: int = SEED) -> lp.random.InsecureSeededRandom:
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        return lp.random.InsecureSeededRandom(seed)
 
 
 def _laplace_cols(scales):
@@ -177,12 +173,12 @@ def test_granularity_for(scale, grid):
 )
 class TestShapes:
     def test_size_none_returns_int(self, sampler):
-        x = sampler(3.0, rng=_rng())
+        x = sampler(3.0, rng=seeded_rng(SEED))
         assert type(x) is int
 
     @pytest.mark.parametrize("size", [0, 1, 5, (2, 3), (0, 4), (1, 1, 2), np.int64(4)])
     def test_size(self, sampler, size):
-        x = sampler(3.0, size=size, rng=_rng())
+        x = sampler(3.0, size=size, rng=seeded_rng(SEED))
         assert isinstance(x, np.ndarray)
         assert x.dtype == np.int64
         expected = (int(size),) if np.ndim(size) == 0 else tuple(size)
@@ -193,7 +189,7 @@ class TestShapes:
             lp.InvalidParameterError,
             match=r"`size` must be non-negative, got \(2, -1\)",
         ) as info:
-            sampler(1.0, size=(2, -1), rng=_rng())
+            sampler(1.0, size=(2, -1), rng=seeded_rng(SEED))
         assert info.value.parameter == "size"
 
     def test_parameter_array_must_broadcast(self, sampler):
@@ -201,10 +197,10 @@ class TestShapes:
             lp.InvalidParameterError,
             match=r"of shape \(3,\) does not broadcast to size \(2,\)",
         ):
-            sampler([1.0, 2.0, 3.0], size=2, rng=_rng())
+            sampler([1.0, 2.0, 3.0], size=2, rng=seeded_rng(SEED))
 
     def test_parameter_array_broadcasts(self, sampler):
-        x = sampler([1.0, 2.0, 3.0], size=(4, 3), rng=_rng())
+        x = sampler([1.0, 2.0, 3.0], size=(4, 3), rng=seeded_rng(SEED))
         assert x.shape == (4, 3)
 
     def test_default_source_is_secure(self, sampler):
@@ -225,7 +221,7 @@ class TestParameterValidation:
         with pytest.raises(
             lp.InvalidParameterError, match=rf"`{name}` must be"
         ) as info:
-            sampler(bad, size=3, rng=_rng())
+            sampler(bad, size=3, rng=seeded_rng(SEED))
         assert info.value.parameter == name
 
     @pytest.mark.parametrize("bad", [True, "1.0", [1.0, "2.0"], np.array([True, True])])
@@ -235,7 +231,7 @@ class TestParameterValidation:
         with pytest.raises(
             lp.InvalidParameterError, match=rf"`{name}` must be"
         ) as info:
-            sampler(bad, size=np.shape(bad) or 2, rng=_rng())
+            sampler(bad, size=np.shape(bad) or 2, rng=seeded_rng(SEED))
         assert info.value.parameter == name
 
     def test_nan_inside_array(self, sampler, name, maximum):
@@ -243,7 +239,7 @@ class TestParameterValidation:
             lp.InvalidParameterError,
             match=rf"`{name}` must be a finite number > 0, got nan",
         ) as info:
-            sampler([1.0, math.nan, 2.0], size=3, rng=_rng())
+            sampler([1.0, math.nan, 2.0], size=3, rng=seeded_rng(SEED))
         assert info.value.parameter == name
 
     def test_out_of_range(self, sampler, name, maximum):
@@ -251,11 +247,11 @@ class TestParameterValidation:
             lp.InvalidParameterError,
             match=rf"`{name}` must be in \[.*\] for exact sampling",
         ):
-            sampler(noise.MIN_SCALE / 2, size=1, rng=_rng())
+            sampler(noise.MIN_SCALE / 2, size=1, rng=seeded_rng(SEED))
         with pytest.raises(lp.InvalidParameterError, match=rf"`{name}` must be in"):
-            sampler(maximum * 2, size=1, rng=_rng())
+            sampler(maximum * 2, size=1, rng=seeded_rng(SEED))
         # The limits themselves are accepted.
-        assert sampler(noise.MIN_SCALE, size=2, rng=_rng()).shape == (2,)
+        assert sampler(noise.MIN_SCALE, size=2, rng=seeded_rng(SEED)).shape == (2,)
         params = (
             noise.discrete_laplace_parameters
             if name == "scale"
@@ -265,7 +261,9 @@ class TestParameterValidation:
 
 
 def test_largest_laplace_scale_samples():
-    x = noise.sample_discrete_laplace(noise.MAX_LAPLACE_SCALE, size=200, rng=_rng())
+    x = noise.sample_discrete_laplace(
+        noise.MAX_LAPLACE_SCALE, size=200, rng=seeded_rng(SEED)
+    )
     assert 0.5 < np.abs(x).mean() / noise.MAX_LAPLACE_SCALE < 2.0
 
 
@@ -278,7 +276,7 @@ def test_large_sigma_samples_use_few_words(sigma):
     # proposals and take the slow exp(-D/den)**D branch (~den/D trials);
     # MAX_GAUSSIAN_SIGMA = 2**25 keeps that branch below probability exp(-39).
     p = noise.discrete_gaussian_parameters(sigma)
-    words = _rng(1).words(1 << 20)
+    words = seeded_rng(1).words(1 << 20)
     st = np.zeros(4, dtype=np.int64)
     out = np.empty(2000, dtype=np.int64)
     cols = (np.array([p.t]), np.array([p.c]), np.array([p.k]))
@@ -292,10 +290,10 @@ def test_large_sigma_samples_use_few_words(sigma):
 def test_min_scale_gives_zeros():
     # P(y != 0) = 2q/(1+q) with q = exp(-2**20): never observed.
     assert not noise.sample_discrete_laplace(
-        noise.MIN_SCALE, size=1000, rng=_rng()
+        noise.MIN_SCALE, size=1000, rng=seeded_rng(SEED)
     ).any()
     assert not noise.sample_discrete_gaussian(
-        noise.MIN_SCALE, size=1000, rng=_rng()
+        noise.MIN_SCALE, size=1000, rng=seeded_rng(SEED)
     ).any()
 
 
@@ -306,27 +304,29 @@ def test_min_scale_gives_zeros():
 
 def test_laplace_sampler_equals_reference_on_same_words():
     n = 300
-    got = noise.sample_discrete_laplace(2.5, size=n, rng=_rng())
+    got = noise.sample_discrete_laplace(2.5, size=n, rng=seeded_rng(SEED))
     t, m = _laplace_cols([2.5])
     expected, _ = ref.discrete_laplace_fill(
-        list(t) * n, m, _rng().words(noise._CHUNK_WORDS)
+        list(t) * n, m, seeded_rng(SEED).words(noise._CHUNK_WORDS)
     )
     assert got.tolist() == expected
 
 
 def test_per_element_scales_equal_reference():
     scales = np.array([0.5, 1000.0, 3.0, 0.5, 1e6, 7.25] * 20)
-    got = noise.sample_discrete_laplace(scales, size=scales.size, rng=_rng())
+    got = noise.sample_discrete_laplace(scales, size=scales.size, rng=seeded_rng(SEED))
     t, m = _laplace_cols(scales)
-    expected, _ = ref.discrete_laplace_fill(t, m, _rng().words(noise._CHUNK_WORDS))
+    expected, _ = ref.discrete_laplace_fill(
+        t, m, seeded_rng(SEED).words(noise._CHUNK_WORDS)
+    )
     assert got.tolist() == expected
 
 
 def test_per_element_sigmas_equal_reference():
     sigmas = np.array([0.5, 1000.0, 3.0, 1.0, 1e5, 7.25] * 20)
-    got = noise.sample_discrete_gaussian(sigmas, size=sigmas.size, rng=_rng())
+    got = noise.sample_discrete_gaussian(sigmas, size=sigmas.size, rng=seeded_rng(SEED))
     expected, _ = ref.discrete_gaussian_fill(
-        *_gaussian_cols(sigmas), _rng().words(noise._CHUNK_WORDS)
+        *_gaussian_cols(sigmas), seeded_rng(SEED).words(noise._CHUNK_WORDS)
     )
     assert got.tolist() == expected
 
@@ -334,13 +334,15 @@ def test_per_element_sigmas_equal_reference():
 def test_per_element_scales_are_used_per_element():
     n = 4000
     scales = np.tile([1.0, 1e4], n // 2)
-    x = noise.sample_discrete_laplace(scales, size=n, rng=_rng()).astype(float)
+    x = noise.sample_discrete_laplace(scales, size=n, rng=seeded_rng(SEED)).astype(
+        float
+    )
     small, large = x[0::2], x[1::2]
     # E|Y| ≈ scale; the two halves differ by four orders of magnitude.
     assert np.abs(small).mean() < 3.0
     assert np.abs(large).mean() > 3000.0
     y = noise.sample_discrete_gaussian(
-        np.tile([1.0, 1e4], (n // 2, 1)), size=(n // 2, 2), rng=_rng()
+        np.tile([1.0, 1e4], (n // 2, 1)), size=(n // 2, 2), rng=seeded_rng(SEED)
     )
     assert y[:, 0].std() < 3.0
     assert y[:, 1].std() > 3000.0
@@ -366,23 +368,27 @@ def test_per_element_scales_are_used_per_element():
 def test_tiny_word_buffer_replays_exactly(monkeypatch, chunk, sampler, param):
     n = 600
     shape = (n // 3, 3)
-    big = sampler(param, size=shape, rng=_rng(7))
+    big = sampler(param, size=shape, rng=seeded_rng(7))
     monkeypatch.setattr(noise, "_CHUNK_WORDS", chunk)
-    small = sampler(param, size=shape, rng=_rng(7))
+    small = sampler(param, size=shape, rng=seeded_rng(7))
     np.testing.assert_array_equal(small, big)
 
 
 def test_fill_range_counts_words_exactly(monkeypatch):
     t, m = _laplace_cols([3.0])
     out_big = np.empty(500, dtype=np.int64)
-    used_big = noise._fill_range(k.discrete_laplace_fill, (t, m), out_big, _rng(3))
+    used_big = noise._fill_range(
+        k.discrete_laplace_fill, (t, m), out_big, seeded_rng(3)
+    )
     monkeypatch.setattr(noise, "_CHUNK_WORDS", 7)
     out_small = np.empty(500, dtype=np.int64)
-    used_small = noise._fill_range(k.discrete_laplace_fill, (t, m), out_small, _rng(3))
+    used_small = noise._fill_range(
+        k.discrete_laplace_fill, (t, m), out_small, seeded_rng(3)
+    )
     np.testing.assert_array_equal(out_small, out_big)
     assert used_small == used_big
     expected, stream = ref.discrete_laplace_fill(
-        list(t) * 500, m, _rng(3).words(used_big + 10)
+        list(t) * 500, m, seeded_rng(3).words(used_big + 10)
     )
     assert out_big.tolist() == expected
     assert used_big == stream.pos
@@ -390,10 +396,10 @@ def test_fill_range_counts_words_exactly(monkeypatch):
 
 def test_draw_reports_words_used():
     params = _gaussian_cols([4.0])
-    out, used = noise.draw("gaussian", params, 200, _rng(5))
+    out, used = noise.draw("gaussian", params, 200, seeded_rng(5))
     t, c, kk = params
     expected, stream = ref.discrete_gaussian_fill(
-        t, c, list(kk) * 200, _rng(5).words(noise._CHUNK_WORDS)
+        t, c, list(kk) * 200, seeded_rng(5).words(noise._CHUNK_WORDS)
     )
     assert out.tolist() == expected[:200]
     assert used == stream.pos
@@ -405,7 +411,7 @@ def test_fill_kernel_rewinds_unfinished_sample():
     # bit reservoir, so a call on the unread words plus fresh ones continues
     # the very same stream.
     t, m = _laplace_cols([5.0])
-    words = _rng(9).words(400)
+    words = seeded_rng(9).words(400)
     full, _ = ref.discrete_laplace_fill(list(t) * 40, m, words)
     cut = 37
     st = np.zeros(4, dtype=np.int64)
@@ -447,9 +453,9 @@ def test_large_requests_are_reproducible_with_a_seeded_source():
     # _PARALLEL_MIN samples or more are split over threads that race for
     # words from the shared source, so the same seed gives different noise.
     n = noise._PARALLEL_MIN * 4
-    a = noise.sample_discrete_laplace(3.0, size=n, rng=_rng(5))
-    b = noise.sample_discrete_laplace(3.0, size=n, rng=_rng(5))
-    c = noise.sample_discrete_laplace(3.0, size=n, rng=_rng(5))
+    a = noise.sample_discrete_laplace(3.0, size=n, rng=seeded_rng(5))
+    b = noise.sample_discrete_laplace(3.0, size=n, rng=seeded_rng(5))
+    c = noise.sample_discrete_laplace(3.0, size=n, rng=seeded_rng(5))
     assert np.array_equal(a, b)
     assert np.array_equal(a, c)
 
