@@ -15,6 +15,7 @@ import loopkit_privacy.bounding
 import loopkit_privacy.tables
 from loopkit_privacy._kernels import bounding as kb
 from loopkit_privacy.accounting import Accountant
+from loopkit_privacy.audit import strategies as lps
 from loopkit_privacy.errors import PrivacyError
 from loopkit_privacy.loss import ZCDP, ApproxDP, PureDP
 from tests import reference_aggregate as ref
@@ -34,24 +35,33 @@ def parse_cost(text):
     return eval(text, {"PureDP": PureDP, "ApproxDP": ApproxDP, "ZCDP": ZCDP})
 
 
-@st.composite
-def event_tables(draw, max_rows=40, max_users=8):
-    n = draw(st.integers(0, max_rows))
-    users = draw(st.lists(st.integers(0, max_users - 1), min_size=n, max_size=n))
-    keys = draw(st.lists(st.sampled_from(KEYS), min_size=n, max_size=n))
-    values = draw(
-        st.lists(
-            st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False)),
-            min_size=n,
-            max_size=n,
-        )
+def _with_null_keys(table, null_key):
+    page = pa.array(
+        [
+            None if drop else k
+            for k, drop in zip(table["page"].to_pylist(), null_key, strict=True)
+        ],
+        pa.string(),
     )
-    return pa.table(
-        {
-            "user_id": pa.array(users, pa.int64()),
-            "page": pa.array(keys, pa.string()),
-            "v": pa.array(values, pa.float64()),
-        }
+    return pa.table({"user_id": table["user_id"], "page": page, "v": table["value"]})
+
+
+def event_tables(max_rows=40, max_users=8):
+    """The shipped ``audit.strategies.event_tables`` over the keys ``KEYS``.
+
+    Some ``page`` keys are made null (a null key is a group of its own, and it
+    sorts last), and only ``user_id``, ``page`` and ``value`` (as ``v``, with
+    nulls) are kept.
+    """
+    tables = lps.event_tables(
+        max_users=max_users,
+        max_rows_per_user=max(1, -(-max_rows // max_users)),
+        groups=tuple(k for k in KEYS if k is not None),
+    )
+    return tables.flatmap(
+        lambda t: st.lists(st.booleans(), min_size=t.num_rows, max_size=t.num_rows).map(
+            lambda null_key: _with_null_keys(t, null_key)
+        )
     )
 
 
