@@ -123,10 +123,8 @@ class ReleaseInfo:
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(1)
     >>> t = pa.table({"user_id": [1, 2, 3], "page": ["a", "b", "a"]})
     >>> out, info = lp.aggregate_count(t, by="page", privacy_unit="user_id",
     ...     epsilon=1.0, public_groups=["a", "b"], rng=rng, return_info=True)

@@ -55,6 +55,7 @@ from loopkit_privacy.random import RandomSource, resolve_rng
 
 __all__ = [
     "EVENT_LEVEL",
+    "SHARED_ARGUMENTS",
     "Budget",
     "FixedSalt",
     "Request",
@@ -226,10 +227,8 @@ def privacy_info(result: Any) -> ReleaseInfo:
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(1)
     >>> t = pa.table({"user_id": [1, 2], "minutes": [3.0, 5.0]})
     >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 10), privacy_unit="user_id",
     ...                        epsilon=0.5, rng=rng)
@@ -405,6 +404,25 @@ def check_invalid(invalid: Any) -> Literal["raise", "drop"]:
     return invalid  # type: ignore[no-any-return]
 
 
+#: The arguments of every public statistic that :meth:`Request.make` takes as
+#: they are (after the table).
+SHARED_ARGUMENTS = (
+    "privacy_unit",
+    "epsilon",
+    "delta",
+    "rho",
+    "mechanism",
+    "confidence",
+    "accountant",
+    "rng",
+    "label",
+    "purpose",
+    "consent",
+    "invalid",
+    "return_info",
+)
+
+
 @dataclass(frozen=True)
 class Request:
     """One public call, validated once: what a release is made from.
@@ -472,6 +490,17 @@ class Request:
             return_info=return_info,
             options=MappingProxyType(dict(options)),
         )
+
+    @classmethod
+    def of_arguments(
+        cls,
+        statistic: Statistic,
+        arguments: Mapping[str, Any],
+        options: Mapping[str, Any],
+    ) -> Request:
+        """:meth:`make` from a public function's arguments (``table`` and the shared ones)."""
+        shared = {name: arguments[name] for name in SHARED_ARGUMENTS}
+        return cls.make(statistic, arguments["table"], **shared, options=options)
 
     def release(self) -> Any:
         """Plan, bound, charge, noise and publish one release."""

@@ -28,10 +28,8 @@ The privacy contract (see ``docs/privacy.md``):
 
 Examples
 --------
->>> import warnings, pyarrow as pa, loopkit_privacy as lp
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     rng = lp.random.InsecureSeededRandom(0)
+>>> import pyarrow as pa, loopkit_privacy as lp
+>>> rng = lp.random.InsecureSeededRandom(0)
 >>> events = pa.table({"user_id": [1, 1, 2, 3], "page": ["a", "b", "a", "a"]})
 >>> out = lp.aggregate_count(events, by="page", privacy_unit="user_id",
 ...                          epsilon=1.0, public_groups=["a", "b"], rng=rng)
@@ -819,23 +817,6 @@ _NAMES: dict[Kind, str] = {
     "top_n": "aggregate_top_n",
 }
 
-#: The arguments every aggregation passes to :meth:`Request.make` as they are.
-_SHARED = (
-    "privacy_unit",
-    "epsilon",
-    "delta",
-    "rho",
-    "mechanism",
-    "confidence",
-    "accountant",
-    "rng",
-    "label",
-    "purpose",
-    "consent",
-    "invalid",
-    "return_info",
-)
-
 
 def _request(kind: Kind, args: dict[str, Any]) -> Request:
     """The request of one public call; ``args`` are the function's parameters.
@@ -851,12 +832,7 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
     min_threshold = args[threshold_name]
     if min_threshold is not None:
         min_threshold = check_finite(min_threshold, threshold_name, example="10")
-    request = Request.make(
-        _Aggregation(kind, _NAMES[kind]),
-        args["table"],
-        **{name: args[name] for name in _SHARED},
-        options={},
-    )
+    request = Request.of_arguments(_Aggregation(kind, _NAMES[kind]), args, {})
     bounds = _bounds(
         args["privacy_unit"],
         args["max_partitions_per_user"],
@@ -1037,10 +1013,8 @@ def aggregate_count(
 
     Examples
     --------
-    >>> import warnings, polars as pl, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> import polars as pl, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
     >>> events = pl.DataFrame({{"user_id": list(range(200)), "page": ["home"] * 150 + ["docs"] * 50}})
     >>> out = lp.aggregate_count(events, by="page", privacy_unit="user_id",
     ...                          epsilon=1.0, delta=1e-6, rng=rng)
@@ -1114,10 +1088,8 @@ def aggregate_sum(
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
     >>> t = pa.table({{"user_id": [1, 2, 3], "minutes": [10.0, 20.0, 500.0]}})
     >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 60), privacy_unit="user_id",
     ...                        epsilon=1.0, rng=rng)
@@ -1190,10 +1162,8 @@ def aggregate_average(
 
     Examples
     --------
-    >>> import warnings, pandas as pd, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> import pandas as pd, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
     >>> sessions = pd.DataFrame({{"user_id": range(500), "minutes": [12.0] * 500}})
     >>> out = lp.aggregate_average(sessions, column="minutes", bounds=(0, 60),
     ...                            privacy_unit="user_id", epsilon=1.0, rng=rng)
@@ -1266,10 +1236,8 @@ def aggregate_top_n(
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
     >>> t = pa.table({{"user_id": list(range(300)), "feature": ["export"] * 200 + ["share"] * 100}})
     >>> out = lp.aggregate_top_n(t, column="feature", n=1, privacy_unit="user_id",
     ...                          epsilon=1.0, delta=1e-6, rng=rng)

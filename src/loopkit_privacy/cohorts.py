@@ -28,9 +28,7 @@ The privacy contract, user-level:
 Examples
 --------
 >>> import datetime as dt, warnings, pyarrow as pa, loopkit_privacy as lp
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     rng = lp.random.InsecureSeededRandom(0)
+>>> rng = lp.random.InsecureSeededRandom(0)
 >>> days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in range(60)]
 >>> events = pa.table({"user": [u for u in range(400) for _ in range(2)],
 ...                    "at": [days[u % 30] if k == 0 else days[u % 30 + 30 * (u % 2)]
@@ -61,6 +59,7 @@ from loopkit_privacy import tables
 from loopkit_privacy._info import NoiseInfo, ReleaseInfo
 from loopkit_privacy._kernels import cohorts as _kc
 from loopkit_privacy._release import (
+    SHARED_ARGUMENTS,
     Budget,
     Request,
     noise_mechanism,
@@ -636,9 +635,7 @@ def cohort_retention(
     Examples
     --------
     >>> import datetime as dt, warnings, polars as pl, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> rng = lp.random.InsecureSeededRandom(1)
     >>> users = list(range(2000))
     >>> events = pl.DataFrame({
     ...     "user_id": users + users[::2],
@@ -658,28 +655,10 @@ def cohort_retention(
         "min_size": _check_min_size(min_cohort_size),
         "monotone": check_bool(monotone, "monotone"),
     }
-    shared = {k: args.pop(k) for k in _SHARED}
+    setup = {k: v for k, v in args.items() if k not in SHARED_ARGUMENTS}
     for name in ("table", "min_cohort_size", "monotone"):
-        args.pop(name)
-    return Request.make(_RETENTION, table, **shared, options={**options, "setup": args})
-
-
-#: The arguments cohort_retention passes to :meth:`Request.make` as they are.
-_SHARED = (
-    "privacy_unit",
-    "epsilon",
-    "delta",
-    "rho",
-    "mechanism",
-    "confidence",
-    "accountant",
-    "rng",
-    "label",
-    "purpose",
-    "consent",
-    "invalid",
-    "return_info",
-)
+        setup.pop(name)
+    return Request.of_arguments(_RETENTION, args, {**options, "setup": setup})
 
 
 @dataclass(frozen=True)
@@ -929,9 +908,7 @@ def plot_retention(
     >>> import datetime as dt, warnings, pyarrow as pa, loopkit_privacy as lp
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(2)
+    >>> rng = lp.random.InsecureSeededRandom(2)
     >>> t = pa.table({"u": list(range(300)), "t": [dt.date(2026, 1, 3)] * 300})
     >>> out = lp.cohort_retention(t, privacy_unit="u", time="t", start="2026-01-01",
     ...                           end="2026-02-01", n_periods=3, epsilon=1.0, rng=rng)

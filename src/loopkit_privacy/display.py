@@ -8,10 +8,8 @@ when it is called (``pip install 'loopkit_privacy[plot]'``).
 
 Examples
 --------
->>> import warnings, pyarrow as pa, loopkit_privacy as lp
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     rng = lp.random.InsecureSeededRandom(0)
+>>> import pyarrow as pa, loopkit_privacy as lp
+>>> rng = lp.random.InsecureSeededRandom(0)
 >>> t = pa.table({"user_id": list(range(100)), "page": ["a", "b"] * 50})
 >>> out = lp.aggregate_count(t, by="page", privacy_unit="user_id", epsilon=1.0,
 ...                          public_groups=["a", "b"], rng=rng)
@@ -81,10 +79,8 @@ class ResultView:
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> t = pa.table({"user_id": [1, 2, 3], "minutes": [3.0, 4.0, 5.0]})
     >>> out = lp.aggregate_sum(t, column="minutes", bounds=(0, 10), privacy_unit="user_id",
     ...                        epsilon=1.0, rng=rng)
@@ -212,10 +208,8 @@ def show(result: Any, *, max_rows: int = 50) -> ResultView:
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> t = pa.table({"user_id": list(range(100)), "page": ["a", "b"] * 50})
     >>> out = lp.aggregate_count(t, by="page", privacy_unit="user_id", epsilon=1.0,
     ...                          public_groups=["a", "b"], rng=rng)
@@ -257,12 +251,10 @@ def plot(
 
     Examples
     --------
-    >>> import warnings, pyarrow as pa, loopkit_privacy as lp
+    >>> import pyarrow as pa, loopkit_privacy as lp
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> t = pa.table({"user_id": list(range(100)), "page": ["a", "b"] * 50})
     >>> out = lp.aggregate_count(t, by="page", privacy_unit="user_id", epsilon=1.0,
     ...                          public_groups=["a", "b"], rng=rng)

@@ -89,10 +89,7 @@ class RandomSource(Protocol):
 
         Examples
         --------
-        >>> import warnings
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     seeded = InsecureSeededRandom(0)
+        >>> seeded = InsecureSeededRandom(0)
         >>> SecureRandom().insecure, seeded.insecure
         (False, True)
         """
@@ -229,11 +226,8 @@ class InsecureSeededRandom:
 
     Examples
     --------
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     a = InsecureSeededRandom(7).words(2)
-    ...     b = InsecureSeededRandom(7).words(2)
+    >>> a = InsecureSeededRandom(7).words(2)
+    >>> b = InsecureSeededRandom(7).words(2)
     >>> bool((a == b).all())
     True
     """
@@ -281,11 +275,8 @@ class InsecureSeededRandom:
 
         Examples
         --------
-        >>> import warnings
         >>> import numpy as np
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     a, b = InsecureSeededRandom(7), InsecureSeededRandom(7)
+        >>> a, b = InsecureSeededRandom(7), InsecureSeededRandom(7)
         >>> words = a.words(3)
         >>> words
         array([ 1791289110853690569, 15195811958582366061,  4353573261847909477],
@@ -307,10 +298,7 @@ def insecure(seed: int) -> InsecureSeededRandom:
 
     Examples
     --------
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = insecure(seed=1)
+    >>> rng = insecure(seed=1)
     >>> rng.insecure
     True
     """

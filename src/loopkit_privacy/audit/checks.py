@@ -421,10 +421,8 @@ def check_sampler(
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(3)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
     >>> x = lp.noise.sample_discrete_laplace(2.0, size=100_000, rng=rng)
     >>> check_sampler(x, distribution="laplace", scale=2.0).passed
     True
