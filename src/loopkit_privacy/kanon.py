@@ -253,7 +253,7 @@ def _unique_name(base: str, taken: list[str]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def k_anonymity(table: Any, quasi_identifiers: str | Sequence[str]) -> int:
+def k_anonymity(table: Any, *, quasi_identifiers: str | Sequence[str]) -> int:
     """The k a table achieves: the size of its smallest equivalence class.
 
     Parameters
@@ -384,7 +384,7 @@ class KAnonymityResult(NamedTuple):
 
 
 def ensure_k_anonymity(
-    table: Any, quasi_identifiers: str | Sequence[str], *, k: int = 5
+    table: Any, *, quasi_identifiers: str | Sequence[str], k: int = 5
 ) -> KAnonymityResult:
     """Suppress every record of an equivalence class smaller than ``k``.
 
@@ -487,7 +487,7 @@ def ensure_k_anonymity(
     return KAnonymityResult(out, report)
 
 
-def filter_groups(groups: Any, count: str = "count", k: int = 5) -> Any:
+def filter_groups(groups: Any, *, count: str = "count", k: int = 5) -> Any:
     """Keep the rows of an aggregated table whose ``count`` is at least ``k``.
 
     This is the seed's ``ensureKAnonymity(dataSet, k)``, i.e.
@@ -583,9 +583,9 @@ def _refuse_count_type(name: str, typ: str) -> None:
 
 def l_diversity(
     table: Any,
+    *,
     quasi_identifiers: str | Sequence[str],
     sensitive: str | Sequence[str],
-    *,
     entropy: bool = False,
 ) -> int | float:
     """The l-diversity of sensitive column(s) within the equivalence classes.
@@ -692,8 +692,8 @@ def _refuse_type(column: str, typ: pa.DataType, wanted: str, hint: str) -> None:
 
 def generalize_dates(
     table: Any,
-    column: str,
     *,
+    column: str,
     to: Literal["day", "week", "month", "quarter", "year"] = "month",
     output: str | None = None,
 ) -> Any:
@@ -818,8 +818,8 @@ def _dense_bins(bins: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def generalize_numbers(
     table: Any,
-    column: str,
     *,
+    column: str,
     width: float | None = None,
     edges: Sequence[float] | None = None,
     origin: float = 0,
@@ -982,8 +982,8 @@ def _check_edges(edges: Any) -> np.ndarray:
 
 def top_code(
     table: Any,
-    column: str,
     *,
+    column: str,
     upper: float | None = None,
     lower: float | None = None,
     output: str | None = None,
@@ -1102,8 +1102,8 @@ def top_code(
 
 def generalize_rare(
     table: Any,
-    column: str,
     *,
+    column: str,
     min_count: int = 5,
     other: Any = "other",
     output: str | None = None,

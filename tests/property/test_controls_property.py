@@ -64,7 +64,7 @@ keys = st.binary(min_size=16, max_size=64).map(PseudonymKey)
 @TABLES
 @given(table=event_tables(), erased=st.sets(users, max_size=6), family=families)
 def test_erasure_removes_exactly_the_erased_users(table, erased, family):
-    out = erase_users(FAMILIES[family](table), erased, privacy_unit="user_id")
+    out = erase_users(FAMILIES[family](table), user_ids=erased, privacy_unit="user_id")
     assert isinstance(out, FAMILY_TYPE[family])
     got = to_arrow(out).to_pylist()
     expected = [r for r in table.to_pylist() if r["user_id"] not in erased]
@@ -79,7 +79,7 @@ def test_erasure_removes_exactly_the_erased_users(table, erased, family):
 )
 def test_erasure_of_string_ids_with_nulls(ids, erased):
     table = pa.table({"u": pa.array(ids, pa.string())})
-    out = erase_users(table, erased, privacy_unit="u")["u"].to_pylist()
+    out = erase_users(table, user_ids=erased, privacy_unit="u")["u"].to_pylist()
     assert out == [u for u in ids if u is None or u not in set(erased)]
 
 
@@ -101,7 +101,7 @@ def _pseudonyms_of(values, key):
     out = []
     for v in values:
         t = pa.table({"v": pa.array([v])})
-        out.append(pseudonymize(t, "v", key=key)["v"][0].as_py())
+        out.append(pseudonymize(t, column="v", key=key)["v"][0].as_py())
     return out
 
 
@@ -124,8 +124,10 @@ def test_pseudonyms_are_injective_across_values_and_types(values, key):
 )
 def test_pseudonyms_are_stable_and_keep_nulls(ids, key, family):
     table = pa.table({"u": pa.array(ids, pa.string())})
-    reference = pseudonymize(table, "u", key=key)["u"].to_pylist()
-    got = to_arrow(pseudonymize(FAMILIES[family](table), "u", key=key))["u"].to_pylist()
+    reference = pseudonymize(table, column="u", key=key)["u"].to_pylist()
+    got = to_arrow(pseudonymize(FAMILIES[family](table), column="u", key=key))[
+        "u"
+    ].to_pylist()
     assert got == reference
     mapping = {}
     for value, pseudonym in zip(ids, reference, strict=True):
@@ -146,8 +148,8 @@ def test_pseudonyms_are_stable_and_keep_nulls(ids, key, family):
 )
 def test_two_keys_give_unrelated_pseudonyms(ids, a, b):
     table = pa.table({"u": pa.array(ids, pa.int64())})
-    pa_ = pseudonymize(table, "u", key=a)["u"].to_pylist()
-    pb = pseudonymize(table, "u", key=b)["u"].to_pylist()
+    pa_ = pseudonymize(table, column="u", key=a)["u"].to_pylist()
+    pb = pseudonymize(table, column="u", key=b)["u"].to_pylist()
     if a == b:
         assert pa_ == pb
     else:
@@ -187,14 +189,16 @@ def test_consent_table_filter_matches_each_users_status(
     s = PrivacySettings(consent_defaults=defaults)
     out = apply_consent(
         FAMILIES[family](table),
-        purpose,
+        purpose=purpose,
         privacy_unit="user_id",
         consent=consent,
         settings=s,
     )
     assert isinstance(out, FAMILY_TYPE[family])
     status = {
-        u: consent_status(consent, u, privacy_unit="user_id", settings=s)[purpose]
+        u: consent_status(consent, user_id=u, privacy_unit="user_id", settings=s)[
+            purpose
+        ]
         for u in set(table["user_id"].to_pylist())
     }
     expected = [r for r in table.to_pylist() if status[r["user_id"]]]
@@ -216,7 +220,7 @@ def test_row_level_flags_decide_row_by_row(table, flags, default, unit):
     flags = flags[: table.num_rows]
     data = table.append_column("userResearch", pa.array(flags, pa.bool_()))
     s = PrivacySettings(consent_defaults={"userResearch": default})
-    out = apply_consent(data, "userResearch", privacy_unit=unit, settings=s)
+    out = apply_consent(data, purpose="userResearch", privacy_unit=unit, settings=s)
     expected = [
         r
         for r in data.to_pylist()
@@ -225,9 +229,9 @@ def test_row_level_flags_decide_row_by_row(table, flags, default, unit):
     assert out.to_pylist() == expected
     # The required purpose ignores the flags.
     flagged = table.append_column("essentialAnalytics", pa.array(flags, pa.bool_()))
-    assert apply_consent(flagged, "essentialAnalytics", privacy_unit=unit).equals(
-        flagged
-    )
+    assert apply_consent(
+        flagged, purpose="essentialAnalytics", privacy_unit=unit
+    ).equals(flagged)
 
 
 @TABLES
@@ -239,14 +243,14 @@ def test_row_level_flags_decide_row_by_row(table, flags, default, unit):
 )
 def test_withdrawn_users_never_come_back(table, consent, withdrawn, family):
     updated = withdraw_consent(
-        FAMILIES[family](consent), sorted(withdrawn), privacy_unit="user_id"
+        FAMILIES[family](consent), user_ids=sorted(withdrawn), privacy_unit="user_id"
     )
     assert isinstance(updated, FAMILY_TYPE[family])
     everyone_yes = PrivacySettings(consent_defaults=dict.fromkeys(PURPOSES[1:], True))
     for purpose in PURPOSES[1:]:
         kept = apply_consent(
             table,
-            purpose,
+            purpose=purpose,
             privacy_unit="user_id",
             consent=updated,
             settings=everyone_yes,
@@ -291,7 +295,9 @@ def test_retention_keeps_exactly_the_recent_rows(offsets, period, unit, tz, fami
     if tz != "UTC":
         arr = arr.cast(pa.timestamp(unit, tz)) if tz else arr.cast(pa.timestamp(unit))
     table = pa.table({"t": arr, "i": range(len(times))})
-    out = apply_retention(FAMILIES[family](table), "t", period, now=NOW)
+    out = apply_retention(
+        FAMILIES[family](table), time_column="t", period=period, now=NOW
+    )
     assert isinstance(out, FAMILY_TYPE[family])
     cutoff = retention_cutoff(period, now=NOW)
     expected = [i for i, t in enumerate(times) if t is not None and t >= cutoff]
@@ -314,7 +320,7 @@ def test_retention_keeps_exactly_the_recent_rows(offsets, period, unit, tz, fami
 def test_export_contains_exactly_that_users_rows(table, user, fmt, compression, family):
     payload = export_user_data(
         FAMILIES[family](table),
-        user,
+        user_id=user,
         privacy_unit="user_id",
         format=fmt,
         compression=compression,

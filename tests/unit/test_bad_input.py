@@ -2941,16 +2941,22 @@ def _controls_cases():
         "period": "1-year",
         "now": dt.date(2026, 6, 1),
     }
-    cs = {"consent": CONSENT, "user_id": 7301}
+    unit = {"privacy_unit": "user_id"}
+    cs = {"consent": CONSENT, "user_id": 7301, **unit}
     uc = {
         "consent": CONSENT,
         "user_id": 7301,
         "purpose": "performanceMonitoring",
         "granted": True,
+        **unit,
     }
-    wc = {"consent": CONSENT, "user_ids": [7301]}
-    eu = {"table": EVENTS, "user_ids": [7301]}
-    ex = {"table": EVENTS.drop_columns(["tags", "meta", "attrs"]), "user_id": 7301}
+    wc = {"consent": CONSENT, "user_ids": [7301], **unit}
+    eu = {"table": EVENTS, "user_ids": [7301], **unit}
+    ex = {
+        "table": EVENTS.drop_columns(["tags", "meta", "attrs"]),
+        "user_id": 7301,
+        **unit,
+    }
     out = [
         case(
             "settings-data-collection",

@@ -126,20 +126,48 @@ def test_new_errors_are_in_the_hierarchy_and_sorted():
 
 
 def test_keyword_only_parameters():
+    # Everything after the table is keyword-only, as in the aggregations.
     for func, positional in [
-        (pseudonymize, {"table", "column"}),
-        (apply_consent, {"table", "purpose"}),
+        (pseudonymize, {"table"}),
+        (apply_consent, {"table"}),
         (consent_filter_arrow, {"data", "purpose"}),
-        (apply_retention, {"table", "time_column", "period"}),
-        (erase_users, {"table", "user_ids"}),
-        (export_user_data, {"table", "user_id"}),
-        (withdraw_consent, {"consent", "user_ids"}),
+        (apply_retention, {"table"}),
+        (erase_users, {"table"}),
+        (export_user_data, {"table"}),
+        (withdraw_consent, {"consent"}),
+        (update_consent, {"consent"}),
+        (consent_status, {"consent"}),
     ]:
         params = inspect.signature(func).parameters
         pos = {
             n for n, p in params.items() if p.kind is not inspect.Parameter.KEYWORD_ONLY
         }
         assert pos == positional, func.__name__
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        apply_consent,
+        erase_users,
+        export_user_data,
+        withdraw_consent,
+        update_consent,
+        consent_status,
+    ],
+)
+def test_privacy_unit_is_required(func):
+    param = inspect.signature(func).parameters["privacy_unit"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY
+    assert param.default is inspect.Parameter.empty
+
+
+def test_missing_privacy_unit_is_refused():
+    events = pa.table({"user_id": [1, 2], "page": ["a", "b"]})
+    with pytest.raises(TypeError, match=r"privacy_unit"):
+        erase_users(events, user_ids=[1])  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"positional argument"):
+        erase_users(events, [1], privacy_unit="user_id")  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------
@@ -190,7 +218,7 @@ def test_text_keys_are_refused_with_a_hint_and_not_echoed():
     assert secret not in str(info.value)
     assert info.value.value is None
     with pytest.raises(InvalidParameterError, match=r"text passphrase"):
-        pseudonymize(EVENTS, "page", key=secret)
+        pseudonymize(EVENTS, column="page", key=secret)
     with pytest.raises(InvalidParameterError, match=r"got int"):
         PseudonymKey(12345)  # type: ignore[arg-type]
 
@@ -248,15 +276,15 @@ def _reference_pseudonym(raw: bytes, message: bytes, n: int = 16) -> str:
 def test_pseudonyms_follow_the_documented_construction():
     raw = bytes(range(32))
     t = pa.table({"s": ["alice@x.org"], "i": [42], "f": [1.5], "b": [True]})
-    out = pseudonymize(t, "s", key=raw)
+    out = pseudonymize(t, column="s", key=raw)
     assert out["s"][0].as_py() == _reference_pseudonym(raw, b"s\x00alice@x.org")
-    out = pseudonymize(t, "i", key=raw, digest_bytes=32)
+    out = pseudonymize(t, column="i", key=raw, digest_bytes=32)
     assert out["i"][0].as_py() == _reference_pseudonym(raw, b"i\x0042", 32)
-    out = pseudonymize(t, "f", key=raw)
+    out = pseudonymize(t, column="f", key=raw)
     assert out["f"][0].as_py() == _reference_pseudonym(
         raw, b"f\x00" + (1.5).hex().encode()
     )
-    out = pseudonymize(t, "b", key=raw)
+    out = pseudonymize(t, column="b", key=raw)
     assert out["b"][0].as_py() == _reference_pseudonym(raw, b"b\x001")
 
 
@@ -271,26 +299,26 @@ def test_internal_hmac_equals_the_standard_library(size):
 
 def test_pseudonyms_are_stable_across_calls_and_families(family):
     t = pa.table({"user_id": [3, 1, 3, None, 2], "email": ["c", "a", "c", None, "b"]})
-    reference = pseudonymize(t, "email", key=KEY)["email"].to_pylist()
-    again = pseudonymize(t, "email", key=bytes(range(32)))  # raw bytes of KEY
+    reference = pseudonymize(t, column="email", key=KEY)["email"].to_pylist()
+    again = pseudonymize(t, column="email", key=bytes(range(32)))  # raw bytes of KEY
     assert again["email"].to_pylist() == reference
-    out = pseudonymize(FAMILIES[family](t), "email", key=KEY)
+    out = pseudonymize(FAMILIES[family](t), column="email", key=KEY)
     assert isinstance(out, FAMILY_TYPE[family])
     assert col(out, "email") == reference
     assert reference[0] == reference[2]
     assert reference[3] is None
     assert len(set(reference[:3] + reference[4:])) == 3
-    ids = pseudonymize(FAMILIES[family](t), "user_id", key=KEY)
+    ids = pseudonymize(FAMILIES[family](t), column="user_id", key=KEY)
     assert (
         col(ids, "user_id")
-        == pseudonymize(t, "user_id", key=KEY)["user_id"].to_pylist()
+        == pseudonymize(t, column="user_id", key=KEY)["user_id"].to_pylist()
     )
 
 
 def test_pseudonyms_differ_between_keys():
     t = pa.table({"u": list(range(100))})
-    a = pseudonymize(t, "u", key=make_key())["u"].to_pylist()
-    b = pseudonymize(t, "u", key=make_key())["u"].to_pylist()
+    a = pseudonymize(t, column="u", key=make_key())["u"].to_pylist()
+    b = pseudonymize(t, column="u", key=make_key())["u"].to_pylist()
     assert not set(a) & set(b)
 
 
@@ -309,7 +337,9 @@ def test_values_of_different_types_do_not_collide():
         "time": pa.array([1], pa.time64("ns")),
     }
     t = pa.table(cols)
-    seen = {name: pseudonymize(t, name, key=KEY)[name][0].as_py() for name in cols}
+    seen = {
+        name: pseudonymize(t, column=name, key=KEY)[name][0].as_py() for name in cols
+    }
     assert len(set(seen.values())) == len(cols), seen
 
 
@@ -334,7 +364,7 @@ def test_same_value_same_pseudonym_whatever_the_width_or_unit():
     )
 
     def p(name):
-        return pseudonymize(t, name, key=KEY)[name].to_pylist()
+        return pseudonymize(t, column=name, key=KEY)[name].to_pylist()
 
     assert p("i8") == p("i64")
     assert p("u16")[0] == p("i64")[0]
@@ -346,11 +376,11 @@ def test_same_value_same_pseudonym_whatever_the_width_or_unit():
 
 def test_categorical_and_string_columns_match_across_libraries():
     t = pa.table({"s": ["b", "a", "b", None]})
-    ref = pseudonymize(t, "s", key=KEY)["s"].to_pylist()
+    ref = pseudonymize(t, column="s", key=KEY)["s"].to_pylist()
     cat = pl.DataFrame({"s": ["b", "a", "b", None]}, schema={"s": pl.Categorical})
-    assert pseudonymize(cat, "s", key=KEY)["s"].to_list() == ref
+    assert pseudonymize(cat, column="s", key=KEY)["s"].to_list() == ref
     pdf = pd.DataFrame({"s": pd.Categorical(["b", "a", "b", None])})
-    assert list(pseudonymize(pdf, "s", key=KEY)["s"]) == ref
+    assert list(pseudonymize(pdf, column="s", key=KEY)["s"]) == ref
 
 
 def test_pseudonymize_keeps_nulls_and_chunks():
@@ -360,58 +390,59 @@ def test_pseudonymize_keeps_nulls_and_chunks():
             pa.record_batch({"u": pa.array(["a", "b"], pa.string())}),
         ]
     )
-    out = pseudonymize(t, "u", key=KEY)["u"].to_pylist()
+    out = pseudonymize(t, column="u", key=KEY)["u"].to_pylist()
     assert out[1] is None
     assert out[0] == out[2] != out[3]
     nulls = pa.table({"u": pa.nulls(3)})
-    assert pseudonymize(nulls, "u", key=KEY)["u"].to_pylist() == [None] * 3
+    assert pseudonymize(nulls, column="u", key=KEY)["u"].to_pylist() == [None] * 3
     pdf = pd.DataFrame({"u": [1.0, np.nan]})  # pandas spells a missing id NaN
-    assert list(pseudonymize(pdf, "u", key=KEY)["u"])[1] is None
+    assert list(pseudonymize(pdf, column="u", key=KEY)["u"])[1] is None
 
 
 def test_pseudonymize_empty_table(family):
     t = pa.table({"u": pa.array([], pa.int64()), "x": pa.array([], pa.float64())})
-    out = pseudonymize(FAMILIES[family](t), "u", key=KEY)
+    out = pseudonymize(FAMILIES[family](t), column="u", key=KEY)
     assert isinstance(out, FAMILY_TYPE[family])
     assert to_arrow(out).num_rows == 0
 
 
 def test_output_column_and_digest_length():
     t = pa.table({"email": ["a", "b"], "n": [1, 2]})
-    out = pseudonymize(t, "email", key=KEY, output="user_key", digest_bytes=8)
+    out = pseudonymize(t, column="email", key=KEY, output="user_key", digest_bytes=8)
     assert out.column_names == ["email", "n", "user_key"]
     assert out["email"].to_pylist() == ["a", "b"]
     assert all(len(v) == 16 for v in out["user_key"].to_pylist())
-    replaced = pseudonymize(t, "email", key=KEY)
+    replaced = pseudonymize(t, column="email", key=KEY)
     assert replaced.column_names == ["email", "n"]
     assert replaced["email"].to_pylist()[0][:16] == out["user_key"].to_pylist()[0]
     with pytest.raises(InvalidParameterError, match=r"`output` 'n' is already"):
-        pseudonymize(t, "email", key=KEY, output="n")
+        pseudonymize(t, column="email", key=KEY, output="n")
     for bad in [7, 33, 16.0, True, "16"]:
         with pytest.raises(InvalidParameterError, match=r"digest_bytes"):
-            pseudonymize(t, "email", key=KEY, digest_bytes=bad)
+            pseudonymize(t, column="email", key=KEY, digest_bytes=bad)
 
 
 def test_output_column_in_other_families(family):
     t = pa.table({"email": ["a", "b"], "n": [1, 2]})
-    out = pseudonymize(FAMILIES[family](t), "email", key=KEY, output="p")
+    out = pseudonymize(FAMILIES[family](t), column="email", key=KEY, output="p")
     got = to_arrow(out)
     assert got.column_names == ["email", "n", "p"]
     assert (
-        got["p"].to_pylist() == pseudonymize(t, "email", key=KEY)["email"].to_pylist()
+        got["p"].to_pylist()
+        == pseudonymize(t, column="email", key=KEY)["email"].to_pylist()
     )
 
 
 def test_pandas_index_is_kept_by_pseudonymize():
     pdf = pd.DataFrame({"u": ["a", "b"]}, index=[10, 20])
-    out = pseudonymize(pdf, "u", key=KEY)
+    out = pseudonymize(pdf, column="u", key=KEY)
     assert list(out.index) == [10, 20]
     assert list(pdf["u"]) == ["a", "b"]  # the input is not modified
 
 
 def test_key_none_is_refused():
     with pytest.raises(MissingKeyError, match=r"make_key\(\)") as info:
-        pseudonymize(EVENTS, "page", key=None)
+        pseudonymize(EVENTS, column="page", key=None)
     assert info.value.parameter == "key"
     assert isinstance(info.value, InvalidParameterError)
     assert "dictionary" in str(info.value) or "candidates" in str(info.value)
@@ -420,7 +451,7 @@ def test_key_none_is_refused():
 def test_key_never_appears_in_outputs_metadata_or_errors():
     k = make_key()
     secret = k.hex()
-    out = pseudonymize(EVENTS, "page", key=k)
+    out = pseudonymize(EVENTS, column="page", key=k)
     dump = repr(out) + str(out.schema) + str(out.schema.metadata) + str(out.to_pylist())
     for f in out.schema:
         dump += str(f.metadata)
@@ -434,13 +465,13 @@ def test_key_never_appears_in_outputs_metadata_or_errors():
     assert k._secret not in sink.getvalue()
     assert secret.encode() not in sink.getvalue()
     for bad_call, match in [
-        (lambda: pseudonymize(EVENTS, "nope", key=k), r"column 'nope' is not"),
+        (lambda: pseudonymize(EVENTS, column="nope", key=k), r"column 'nope' is not"),
         (
-            lambda: pseudonymize(EVENTS, "page", key=k, digest_bytes=99),
+            lambda: pseudonymize(EVENTS, column="page", key=k, digest_bytes=99),
             r"`digest_bytes` must be an integer from 8 to 32",
         ),
         (
-            lambda: pseudonymize(pa.table({"l": [[1]]}), "l", key=k),
+            lambda: pseudonymize(pa.table({"l": [[1]]}), column="l", key=k),
             r"column 'l' of type list<item: int64> cannot be pseudonymised",
         ),
     ]:
@@ -452,9 +483,9 @@ def test_key_never_appears_in_outputs_metadata_or_errors():
 
 def test_unsupported_types_are_refused():
     with pytest.raises(ColumnTypeError, match=r"cannot be pseudonymised"):
-        pseudonymize(pa.table({"l": [[1, 2]]}), "l", key=KEY)
+        pseudonymize(pa.table({"l": [[1, 2]]}), column="l", key=KEY)
     with pytest.raises(ColumnNotFoundError, match=r"'nope'"):
-        pseudonymize(EVENTS, "nope", key=KEY)
+        pseudonymize(EVENTS, column="nope", key=KEY)
 
 
 def test_each_distinct_value_is_hashed_once(monkeypatch):
@@ -467,7 +498,7 @@ def test_each_distinct_value_is_hashed_once(monkeypatch):
 
     monkeypatch.setattr(_Hmac, "digest", counting)
     t = pa.table({"u": np.tile(np.array([7, 8, 9]), 1000)})
-    out = pseudonymize(t, "u", key=KEY)
+    out = pseudonymize(t, column="u", key=KEY)
     assert out.num_rows == 3000
     assert sorted(calls) == [b"i\x007", b"i\x008", b"i\x009"]
 
@@ -590,11 +621,11 @@ def test_settings_dict_round_trip_and_camel_case():
 def test_defaults_keep_everything_for_essential_and_nothing_otherwise(family):
     t = EVENTS.drop_columns(["errorTracking"])
     data = FAMILIES[family](t)
-    kept = apply_consent(data, "essentialAnalytics", privacy_unit="user_id")
+    kept = apply_consent(data, purpose="essentialAnalytics", privacy_unit="user_id")
     assert isinstance(kept, FAMILY_TYPE[family])
     assert col(kept, "page") == t["page"].to_pylist()
     for purpose in PURPOSES[1:]:
-        none = apply_consent(data, purpose, privacy_unit="user_id")
+        none = apply_consent(data, purpose=purpose, privacy_unit="user_id")
         assert isinstance(none, FAMILY_TYPE[family])
         got = to_arrow(none)
         assert got.num_rows == 0
@@ -603,16 +634,19 @@ def test_defaults_keep_everything_for_essential_and_nothing_otherwise(family):
 
 def test_row_level_column_decides(family):
     kept = apply_consent(
-        FAMILIES[family](EVENTS), "errorTracking", privacy_unit="user_id"
+        FAMILIES[family](EVENTS), purpose="errorTracking", privacy_unit="user_id"
     )
     assert col(kept, "page") == ["a", "c"]
     event_level = apply_consent(
-        FAMILIES[family](EVENTS), "errorTracking", privacy_unit=None
+        FAMILIES[family](EVENTS), purpose="errorTracking", privacy_unit=None
     )
     assert col(event_level, "page") == ["a", "c"]
     yes = PrivacySettings(consent_defaults={"errorTracking": True})
     kept = apply_consent(
-        FAMILIES[family](EVENTS), "errorTracking", privacy_unit="user_id", settings=yes
+        FAMILIES[family](EVENTS),
+        purpose="errorTracking",
+        privacy_unit="user_id",
+        settings=yes,
     )
     assert col(kept, "page") == ["a", "a", "c", "d"]  # nulls take the default
 
@@ -627,7 +661,7 @@ def test_consent_table_with_missing_users_and_nulls(family):
     for consent_family in FAMILIES:
         kept = apply_consent(
             FAMILIES[family](EVENTS),
-            "enhancedInsights",
+            purpose="enhancedInsights",
             privacy_unit="user_id",
             consent=FAMILIES[consent_family](consent),
         )
@@ -636,7 +670,7 @@ def test_consent_table_with_missing_users_and_nulls(family):
     yes = PrivacySettings(consent_defaults={"enhancedInsights": True})
     kept = apply_consent(
         FAMILIES[family](EVENTS),
-        "enhancedInsights",
+        purpose="enhancedInsights",
         privacy_unit="user_id",
         consent=consent,
         settings=yes,
@@ -647,7 +681,7 @@ def test_consent_table_with_missing_users_and_nulls(family):
 def test_consent_table_takes_precedence_over_row_flags():
     consent = pa.table({"user_id": [2, 3], "errorTracking": [True, False]})
     kept = apply_consent(
-        EVENTS, "errorTracking", privacy_unit="user_id", consent=consent
+        EVENTS, purpose="errorTracking", privacy_unit="user_id", consent=consent
     )
     assert kept["user_id"].to_pylist() == [2]
 
@@ -655,11 +689,11 @@ def test_consent_table_takes_precedence_over_row_flags():
 def test_consent_table_without_the_purpose_column_gives_defaults():
     consent = pa.table({"user_id": [1, 2], "userResearch": [True, True]})
     kept = apply_consent(
-        EVENTS, "productResearch", privacy_unit="user_id", consent=consent
+        EVENTS, purpose="productResearch", privacy_unit="user_id", consent=consent
     )
     assert kept.num_rows == 0
     kept = apply_consent(
-        EVENTS, "userResearch", privacy_unit="user_id", consent=consent
+        EVENTS, purpose="userResearch", privacy_unit="user_id", consent=consent
     )
     assert kept["user_id"].to_pylist() == [1, 1, 2]
 
@@ -667,12 +701,15 @@ def test_consent_table_without_the_purpose_column_gives_defaults():
 def test_required_purpose_cannot_be_refused():
     consent = pa.table({"user_id": [1, 2], "essentialAnalytics": [False, False]})
     kept = apply_consent(
-        EVENTS, "essentialAnalytics", privacy_unit="user_id", consent=consent
+        EVENTS, purpose="essentialAnalytics", privacy_unit="user_id", consent=consent
     )
     assert kept.num_rows == EVENTS.num_rows
     flags = EVENTS.append_column("essentialAnalytics", pa.array([False] * 6))
     assert (
-        apply_consent(flags, "essentialAnalytics", privacy_unit="user_id").num_rows == 6
+        apply_consent(
+            flags, purpose="essentialAnalytics", privacy_unit="user_id"
+        ).num_rows
+        == 6
     )
 
 
@@ -680,7 +717,7 @@ def test_unknown_purpose_lists_the_known_ones():
     with pytest.raises(
         UnknownPurposeError, match=r"did you mean 'enhancedInsights'"
     ) as info:
-        apply_consent(EVENTS, "enhancedInsight", privacy_unit="user_id")
+        apply_consent(EVENTS, purpose="enhancedInsight", privacy_unit="user_id")
     assert info.value.known == PURPOSES
     assert "essentialAnalytics, performanceMonitoring" in str(info.value)
     assert isinstance(info.value, InvalidParameterError)
@@ -703,7 +740,7 @@ def test_consent_table_errors():
     ) as info:
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table(
                 {"user_id": [1, 1, 2], "errorTracking": [True, False, True]}
@@ -714,32 +751,32 @@ def test_consent_table_errors():
     with pytest.raises(ColumnTypeError, match=r"must be boolean"):
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table({"user_id": [1], "errorTracking": ["yes"]}),
         )
     with pytest.raises(ColumnNotFoundError, match=r"not in the consent table"):
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table({"uid": [1], "errorTracking": [True]}),
         )
     with pytest.raises(ColumnNotFoundError, match=r"'uid'"):
-        apply_consent(EVENTS, "errorTracking", privacy_unit="uid")
+        apply_consent(EVENTS, purpose="errorTracking", privacy_unit="uid")
     with pytest.raises(ColumnNotFoundError, match=r"'uid'"):
         consent_filter_arrow(EVENTS, "errorTracking", privacy_unit="uid")
     with pytest.raises(SchemaError, match=r"null"):
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table({"user_id": [1, None], "errorTracking": [True, True]}),
         )
     with pytest.raises(ColumnTypeError, match=r"string values but the privacy-unit"):
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table({"user_id": ["1"], "errorTracking": [False]}),
             settings=PrivacySettings(consent_defaults={"errorTracking": True}),
@@ -748,18 +785,18 @@ def test_consent_table_errors():
         # Checked even when no answer differs from the default.
         apply_consent(
             EVENTS,
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
             consent=pa.table({"user_id": ["1"], "errorTracking": [False]}),
         )
     with pytest.raises(InvalidParameterError, match=r"`consent` must be a table"):
         apply_consent(
-            EVENTS, "errorTracking", privacy_unit="user_id", consent={1: True}
+            EVENTS, purpose="errorTracking", privacy_unit="user_id", consent={1: True}
         )
     with pytest.raises(ColumnTypeError, match=r"in the event table must be boolean"):
         apply_consent(
             pa.table({"user_id": [1], "errorTracking": [1]}),
-            "errorTracking",
+            purpose="errorTracking",
             privacy_unit="user_id",
         )
 
@@ -772,9 +809,11 @@ def test_event_level_queries_cannot_use_a_consent_table():
         )
     assert info.value.parameter == "consent"
     with pytest.raises(InvalidParameterError, match=r"event-level"):
-        apply_consent(EVENTS, "errorTracking", privacy_unit=None, consent=consent)
+        apply_consent(
+            EVENTS, purpose="errorTracking", privacy_unit=None, consent=consent
+        )
     with pytest.raises(InvalidParameterError, match=r"`privacy_unit` must be"):
-        apply_consent(EVENTS, "errorTracking", privacy_unit=3)  # type: ignore[arg-type]
+        apply_consent(EVENTS, purpose="errorTracking", privacy_unit=3)  # type: ignore[arg-type]
 
 
 def test_consent_filter_arrow_is_the_engine():
@@ -788,7 +827,7 @@ def test_consent_filter_arrow_is_the_engine():
     assert (
         out.to_pylist()
         == apply_consent(
-            data, "errorTracking", privacy_unit="user_id", consent=consent
+            data, purpose="errorTracking", privacy_unit="user_id", consent=consent
         ).to_pylist()
     )
     same = consent_filter_arrow(data, "essentialAnalytics", privacy_unit="user_id")
@@ -809,7 +848,9 @@ def test_apply_consent_keeps_the_pandas_index_and_dtypes():
         {"user_id": [1, 2, 3], "c": pd.Categorical(["x", "y", "x"])}, index=[7, 8, 9]
     )
     consent = pd.DataFrame({"user_id": [3, 1], "userResearch": [True, True]})
-    kept = apply_consent(pdf, "userResearch", privacy_unit="user_id", consent=consent)
+    kept = apply_consent(
+        pdf, purpose="userResearch", privacy_unit="user_id", consent=consent
+    )
     assert list(kept.index) == [7, 9]
     assert isinstance(kept["c"].dtype, pd.CategoricalDtype)
 
@@ -817,19 +858,21 @@ def test_apply_consent_keeps_the_pandas_index_and_dtypes():
 def test_string_and_categorical_units():
     events = pa.table({"u": pa.array(["a", "b", "c"]).dictionary_encode()})
     consent = pl.DataFrame({"u": ["c", "a"], "userResearch": [True, False]})
-    kept = apply_consent(events, "userResearch", privacy_unit="u", consent=consent)
+    kept = apply_consent(
+        events, purpose="userResearch", privacy_unit="u", consent=consent
+    )
     assert kept["u"].to_pylist() == ["c"]
 
 
 def test_null_units_get_the_default():
     events = pa.table({"u": [1, None, 2]})
     consent = pa.table({"u": [1, 2], "userResearch": [True, False]})
-    assert apply_consent(events, "userResearch", privacy_unit="u", consent=consent)[
-        "u"
-    ].to_pylist() == [1]
+    assert apply_consent(
+        events, purpose="userResearch", privacy_unit="u", consent=consent
+    )["u"].to_pylist() == [1]
     yes = PrivacySettings(consent_defaults={"userResearch": True})
     assert apply_consent(
-        events, "userResearch", privacy_unit="u", consent=consent, settings=yes
+        events, purpose="userResearch", privacy_unit="u", consent=consent, settings=yes
     )["u"].to_pylist() == [1, None]
 
 
@@ -838,7 +881,10 @@ def test_empty_tables_in_consent(family):
     consent = pa.table({"user_id": [1], "userResearch": [True]})
     for purpose in ["essentialAnalytics", "userResearch"]:
         out = apply_consent(
-            FAMILIES[family](t), purpose, privacy_unit="user_id", consent=consent
+            FAMILIES[family](t),
+            purpose=purpose,
+            privacy_unit="user_id",
+            consent=consent,
         )
         assert isinstance(out, FAMILY_TYPE[family])
         assert to_arrow(out).num_rows == 0
@@ -846,13 +892,13 @@ def test_empty_tables_in_consent(family):
         {"user_id": pa.array([], pa.int64()), "userResearch": pa.array([], pa.bool_())}
     )
     out = apply_consent(
-        EVENTS, "userResearch", privacy_unit="user_id", consent=empty_consent
+        EVENTS, purpose="userResearch", privacy_unit="user_id", consent=empty_consent
     )
     assert out.num_rows == 0
 
 
 def test_consent_output_feeds_an_aggregation(insecure_rng):
-    kept = apply_consent(EVENTS, "userResearch", privacy_unit="user_id")
+    kept = apply_consent(EVENTS, purpose="userResearch", privacy_unit="user_id")
     out = lp.aggregate_count(
         kept,
         by="page",
@@ -873,7 +919,9 @@ def test_withdraw_consent(family):
             "note": ["a", "b", "c"],
         }
     )
-    out = withdraw_consent(FAMILIES[family](consent), [2, 5, 5], privacy_unit="user_id")
+    out = withdraw_consent(
+        FAMILIES[family](consent), user_ids=[2, 5, 5], privacy_unit="user_id"
+    )
     assert isinstance(out, FAMILY_TYPE[family])
     got = to_arrow(out).to_pylist()
     assert [r["user_id"] for r in got] == [1, 2, 3, 5]
@@ -890,7 +938,7 @@ def test_withdraw_consent(family):
     for p in PURPOSES[1:]:
         kept = apply_consent(
             EVENTS,
-            p,
+            purpose=p,
             privacy_unit="user_id",
             consent=out,
             settings=PrivacySettings(consent_defaults={p: True}),
@@ -900,38 +948,57 @@ def test_withdraw_consent(family):
 
 def test_withdraw_some_purposes_and_errors():
     consent = pa.table({"user_id": [1, 2], "userResearch": [True, True]})
-    out = withdraw_consent(consent, 1, privacy_unit="user_id", purposes="userResearch")
+    out = withdraw_consent(
+        consent, user_ids=1, privacy_unit="user_id", purposes="userResearch"
+    )
     assert out.to_pylist() == [
         {"user_id": 1, "userResearch": False},
         {"user_id": 2, "userResearch": True},
     ]
     with pytest.raises(InvalidParameterError, match=r"required .* cannot be withdrawn"):
         withdraw_consent(
-            consent, [1], privacy_unit="user_id", purposes=["essentialAnalytics"]
+            consent,
+            user_ids=[1],
+            privacy_unit="user_id",
+            purposes=["essentialAnalytics"],
         )
     with pytest.raises(UnknownPurposeError, match=r"unknown consent purpose 'ads'"):
-        withdraw_consent(consent, [1], privacy_unit="user_id", purposes=["ads"])
+        withdraw_consent(
+            consent, user_ids=[1], privacy_unit="user_id", purposes=["ads"]
+        )
     with pytest.raises(ColumnTypeError, match=r"`user_ids` hold string values"):
-        withdraw_consent(consent, ["1"], privacy_unit="user_id")
+        withdraw_consent(consent, user_ids=["1"], privacy_unit="user_id")
     with pytest.raises(
         DuplicateUnitError, match=r"several records for 1 value\(s\) of 'user_id'"
     ):
-        withdraw_consent(pa.table({"user_id": [1, 1]}), [1], privacy_unit="user_id")
-    fresh = withdraw_consent(None, ["u1", "u2"], privacy_unit="user")
+        withdraw_consent(
+            pa.table({"user_id": [1, 1]}), user_ids=[1], privacy_unit="user_id"
+        )
+    fresh = withdraw_consent(None, user_ids=["u1", "u2"], privacy_unit="user")
     assert fresh.num_rows == 2
     assert fresh.column_names == ["user", *PURPOSES[1:]]
     assert fresh["user"].to_pylist() == ["u1", "u2"]
 
 
 def test_update_consent_and_status():
-    consent = update_consent(None, 7, "errorTracking", True, privacy_unit="user_id")
-    consent = update_consent(consent, 8, "errorTracking", False, privacy_unit="user_id")
-    consent = update_consent(consent, 7, "userResearch", True, privacy_unit="user_id")
+    consent = update_consent(
+        None, user_id=7, purpose="errorTracking", granted=True, privacy_unit="user_id"
+    )
+    consent = update_consent(
+        consent,
+        user_id=8,
+        purpose="errorTracking",
+        granted=False,
+        privacy_unit="user_id",
+    )
+    consent = update_consent(
+        consent, user_id=7, purpose="userResearch", granted=True, privacy_unit="user_id"
+    )
     assert consent.to_pylist() == [
         {"user_id": 7, "errorTracking": True, "userResearch": True},
         {"user_id": 8, "errorTracking": False, "userResearch": None},
     ]
-    status = consent_status(consent, 7, privacy_unit="user_id")
+    status = consent_status(consent, user_id=7, privacy_unit="user_id")
     assert status == {
         "essentialAnalytics": True,
         "performanceMonitoring": False,
@@ -940,18 +1007,43 @@ def test_update_consent_and_status():
         "userResearch": True,
         "productResearch": False,
     }
-    assert consent_status(consent, 99, privacy_unit="user_id") == dict(
+    assert consent_status(consent, user_id=99, privacy_unit="user_id") == dict(
         DEFAULT_PRIVACY_SETTINGS.consent_defaults
     )
-    assert consent_status(None, 7, privacy_unit="user_id")["errorTracking"] is False
+    assert (
+        consent_status(None, user_id=7, privacy_unit="user_id")["errorTracking"]
+        is False
+    )
     with pytest.raises(InvalidParameterError, match=r"cannot be refused"):
-        update_consent(consent, 7, "essentialAnalytics", False, privacy_unit="user_id")
+        update_consent(
+            consent,
+            user_id=7,
+            purpose="essentialAnalytics",
+            granted=False,
+            privacy_unit="user_id",
+        )
     with pytest.raises(InvalidParameterError, match=r"`granted` must be True or False"):
-        update_consent(consent, 7, "errorTracking", 1, privacy_unit="user_id")  # type: ignore[arg-type]
+        update_consent(
+            consent,
+            user_id=7,
+            purpose="errorTracking",
+            granted=1,
+            privacy_unit="user_id",
+        )  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match=r"one non-null id"):
-        update_consent(consent, [7, 8], "errorTracking", True, privacy_unit="user_id")
+        update_consent(
+            consent,
+            user_id=[7, 8],
+            purpose="errorTracking",
+            granted=True,
+            privacy_unit="user_id",
+        )
     pl_consent = update_consent(
-        pl.DataFrame({"user_id": [1]}), 1, "errorTracking", True, privacy_unit="user_id"
+        pl.DataFrame({"user_id": [1]}),
+        user_id=1,
+        purpose="errorTracking",
+        granted=True,
+        privacy_unit="user_id",
     )
     assert isinstance(pl_consent, pl.DataFrame)
     assert pl_consent.to_dicts() == [{"user_id": 1, "errorTracking": True}]
@@ -1075,7 +1167,7 @@ def test_default_now_is_the_current_time():
             )
         }
     )
-    assert apply_retention(t, "t").num_rows == 1
+    assert apply_retention(t, time_column="t").num_rows == 1
 
 
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
@@ -1086,7 +1178,7 @@ def test_rows_exactly_at_the_cutoff_are_kept(unit):
     )
     times = [cutoff - step, cutoff, cutoff + step, None, NOW + timedelta(days=9)]
     t = pa.table({"t": pa.array(times, pa.timestamp(unit, "UTC")), "i": range(5)})
-    out = apply_retention(t, "t", "1-year", now=NOW)
+    out = apply_retention(t, time_column="t", period="1-year", now=NOW)
     assert out["i"].to_pylist() == [1, 2, 4]  # null dropped, future kept
 
 
@@ -1104,7 +1196,7 @@ def test_cutoff_between_ticks_rounds_up():
         }
     )
     # cutoff 2024-12-31 00:00:00.5: the whole second 00:00:00 is older.
-    assert apply_retention(t, "t", "1-day", now=now).num_rows == 1
+    assert apply_retention(t, time_column="t", period="1-day", now=now).num_rows == 1
 
 
 def test_time_zones_compare_instants():
@@ -1116,33 +1208,38 @@ def test_time_zones_compare_instants():
         ],
         pa.timestamp("us", "UTC"),
     ).cast(pa.timestamp("us", "Europe/Paris"))
-    out = apply_retention(pa.table({"t": paris}), "t", "1-year", now=NOW)
+    out = apply_retention(
+        pa.table({"t": paris}), time_column="t", period="1-year", now=NOW
+    )
     assert out.num_rows == 1
     assert out["t"][0].as_py() == datetime(2024, 3, 15, 12, 30, tzinfo=UTC)
     # A `now` given in another zone is the same instant.
     tokyo = NOW.astimezone(timezone(timedelta(hours=9)))
     assert (
-        apply_retention(pa.table({"t": paris}), "t", "1-year", now=tokyo).num_rows == 1
+        apply_retention(
+            pa.table({"t": paris}), time_column="t", period="1-year", now=tokyo
+        ).num_rows
+        == 1
     )
     # Naive timestamps are read as UTC.
     naive = pa.table(
         {"t": pa.array([datetime(2024, 3, 15, 11, 59), datetime(2024, 3, 15, 12, 0)])}
     )
-    assert apply_retention(naive, "t", "1-year", now=NOW)["t"].to_pylist() == [
-        datetime(2024, 3, 15, 12, 0)
-    ]
+    assert apply_retention(naive, time_column="t", period="1-year", now=NOW)[
+        "t"
+    ].to_pylist() == [datetime(2024, 3, 15, 12, 0)]
 
 
 @pytest.mark.parametrize("typ", [pa.date32(), pa.date64()])
 def test_date_columns_keep_the_cutoff_day(typ):
     days = [date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 16), None]
     t = pa.table({"d": pa.array(days, typ)})
-    out = apply_retention(t, "d", "1-year", now=NOW)
+    out = apply_retention(t, time_column="d", period="1-year", now=NOW)
     assert out["d"].to_pylist() == [date(2024, 3, 15), date(2024, 3, 16)]
     leap = pa.table({"d": pa.array([date(2023, 2, 27), date(2023, 2, 28)], typ)})
-    assert apply_retention(leap, "d", "1-year", now=date(2024, 2, 29))[
-        "d"
-    ].to_pylist() == [date(2023, 2, 28)]
+    assert apply_retention(
+        leap, time_column="d", period="1-year", now=date(2024, 2, 29)
+    )["d"].to_pylist() == [date(2023, 2, 28)]
 
 
 def test_retention_in_every_family(family):
@@ -1155,10 +1252,14 @@ def test_retention_in_every_family(family):
             "x": [1, 2, 3],
         }
     )
-    out = apply_retention(FAMILIES[family](t), "t", "1-year", now=NOW)
+    out = apply_retention(
+        FAMILIES[family](t), time_column="t", period="1-year", now=NOW
+    )
     assert isinstance(out, FAMILY_TYPE[family])
     assert col(out, "x") == [2]
-    empty = apply_retention(FAMILIES[family](t.slice(0, 0)), "t", "1-year", now=NOW)
+    empty = apply_retention(
+        FAMILIES[family](t.slice(0, 0)), time_column="t", period="1-year", now=NOW
+    )
     assert isinstance(empty, FAMILY_TYPE[family])
     assert to_arrow(empty).num_rows == 0
 
@@ -1168,19 +1269,21 @@ def test_retention_keeps_the_pandas_index():
         {"t": pd.to_datetime(["2020-01-01", "2025-03-01", None], utc=True)},
         index=[5, 6, 7],
     )
-    assert list(apply_retention(pdf, "t", "1-year", now=NOW).index) == [6]
+    assert list(
+        apply_retention(pdf, time_column="t", period="1-year", now=NOW).index
+    ) == [6]
 
 
 def test_retention_errors():
     t = pa.table({"t": ["2024-01-01"], "d": [date(2024, 1, 1)]})
     with pytest.raises(ColumnTypeError, match=r"must be a timestamp or a date"):
-        apply_retention(t, "t", "1-year", now=NOW)
+        apply_retention(t, time_column="t", period="1-year", now=NOW)
     with pytest.raises(ColumnNotFoundError, match=r"'nope'"):
-        apply_retention(t, "nope", "1-year", now=NOW)
+        apply_retention(t, time_column="nope", period="1-year", now=NOW)
     with pytest.raises(InvalidParameterError, match=r"accepted|'1-year'"):
-        apply_retention(t, "d", "1-fortnight", now=NOW)
+        apply_retention(t, time_column="d", period="1-fortnight", now=NOW)
     with pytest.raises(InvalidParameterError, match=r"`time_column`"):
-        apply_retention(t, 3, "1-year", now=NOW)  # type: ignore[arg-type]
+        apply_retention(t, time_column=3, period="1-year", now=NOW)  # type: ignore[arg-type]
 
 
 def test_very_long_periods_keep_every_timed_row():
@@ -1190,8 +1293,12 @@ def test_very_long_periods_keep_every_timed_row():
             "d": pa.array([0, 1, 2], pa.date32()),
         }
     )
-    assert apply_retention(t, "t", "400-years", now=NOW).num_rows == 2
-    assert apply_retention(t, "d", "400-years", now=NOW).num_rows == 3
+    assert (
+        apply_retention(t, time_column="t", period="400-years", now=NOW).num_rows == 2
+    )
+    assert (
+        apply_retention(t, time_column="d", period="400-years", now=NOW).num_rows == 3
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1200,12 +1307,12 @@ def test_very_long_periods_keep_every_timed_row():
 
 
 def test_erase_users_in_every_family(family):
-    out = erase_users(FAMILIES[family](EVENTS), [1, 4], privacy_unit="user_id")
+    out = erase_users(FAMILIES[family](EVENTS), user_ids=[1, 4], privacy_unit="user_id")
     assert isinstance(out, FAMILY_TYPE[family])
     assert col(out, "user_id") == [2, 3]
     assert col(out, "page") == ["a", "c"]
     empty = erase_users(
-        FAMILIES[family](EVENTS.slice(0, 0)), [1], privacy_unit="user_id"
+        FAMILIES[family](EVENTS.slice(0, 0)), user_ids=[1], privacy_unit="user_id"
     )
     assert to_arrow(empty).num_rows == 0
 
@@ -1230,20 +1337,25 @@ def test_erase_users_in_every_family(family):
     ids=lambda v: type(v).__name__,
 )
 def test_erase_accepts_many_id_containers(ids):
-    out = erase_users(EVENTS, ids, privacy_unit="user_id")
+    out = erase_users(EVENTS, user_ids=ids, privacy_unit="user_id")
     assert out["user_id"].to_pylist() == [1, 1, 4, 4]
 
 
 def test_erase_single_ids_and_strings():
     t = pa.table({"u": ["ab", "a", "b", None], "n": [1, 2, 3, 4]})
     # A single string is one id, not its characters.
-    assert erase_users(t, "ab", privacy_unit="u")["n"].to_pylist() == [2, 3, 4]
-    assert erase_users(t, ["a", "b"], privacy_unit="u")["n"].to_pylist() == [1, 4]
-    assert erase_users(EVENTS, 1, privacy_unit="user_id").num_rows == 4
-    assert erase_users(EVENTS, [], privacy_unit="user_id").num_rows == 6
-    assert erase_users(EVENTS, [None], privacy_unit="user_id").num_rows == 6
+    assert erase_users(t, user_ids="ab", privacy_unit="u")["n"].to_pylist() == [2, 3, 4]
+    assert erase_users(t, user_ids=["a", "b"], privacy_unit="u")["n"].to_pylist() == [
+        1,
+        4,
+    ]
+    assert erase_users(EVENTS, user_ids=1, privacy_unit="user_id").num_rows == 4
+    assert erase_users(EVENTS, user_ids=[], privacy_unit="user_id").num_rows == 6
+    assert erase_users(EVENTS, user_ids=[None], privacy_unit="user_id").num_rows == 6
     big = pa.table({"u": pa.array([1, 2], pa.int8())})
-    assert erase_users(big, [1, 1000], privacy_unit="u")["u"].to_pylist() == [2]
+    assert erase_users(big, user_ids=[1, 1000], privacy_unit="u")["u"].to_pylist() == [
+        2
+    ]
 
 
 def test_erase_type_mismatch_and_mixed_ids():
@@ -1251,18 +1363,18 @@ def test_erase_type_mismatch_and_mixed_ids():
         ColumnTypeError,
         match=r"string values but the privacy-unit column 'user_id' is int64",
     ):
-        erase_users(EVENTS, ["1"], privacy_unit="user_id")
+        erase_users(EVENTS, user_ids=["1"], privacy_unit="user_id")
     with pytest.raises(InvalidParameterError, match=r"ids of one type"):
-        erase_users(EVENTS, [1, "a"], privacy_unit="user_id")
+        erase_users(EVENTS, user_ids=[1, "a"], privacy_unit="user_id")
     with pytest.raises(ColumnNotFoundError, match=r"column 'uid' is not in the table"):
-        erase_users(EVENTS, [1], privacy_unit="uid")
+        erase_users(EVENTS, user_ids=[1], privacy_unit="uid")
 
 
 def test_erase_on_pandas_float_ids_and_index():
     pdf = pd.DataFrame(
         {"u": [1.0, 2.0, np.nan, 1.0], "n": [1, 2, 3, 4]}, index=list("wxyz")
     )
-    out = erase_users(pdf, [1], privacy_unit="u")
+    out = erase_users(pdf, user_ids=[1], privacy_unit="u")
     assert list(out.index) == ["x", "y"]
     assert list(out["n"]) == [2, 3]
 
@@ -1287,7 +1399,7 @@ RICH = pa.table(
 
 
 def test_export_json_document():
-    payload = export_user_data(RICH, "u1", privacy_unit="user_id")
+    payload = export_user_data(RICH, user_id="u1", privacy_unit="user_id")
     doc = json.loads(payload)
     assert doc["privacy_unit"] == "user_id"
     assert doc["user_id"] == "u1"
@@ -1310,7 +1422,7 @@ def test_export_json_document():
 def test_export_round_trips(fmt, compression, family):
     data = FAMILIES[family](EVENTS)
     payload = export_user_data(
-        data, 4, privacy_unit="user_id", format=fmt, compression=compression
+        data, user_id=4, privacy_unit="user_id", format=fmt, compression=compression
     )
     assert isinstance(payload, bytes)
     if compression == "gzip":
@@ -1328,12 +1440,12 @@ def test_export_round_trips(fmt, compression, family):
 
 
 def test_export_is_deterministic_and_writes_private_files(tmp_path):
-    a = export_user_data(EVENTS, 1, privacy_unit="user_id", compression="gzip")
-    b = export_user_data(EVENTS, 1, privacy_unit="user_id", compression="gzip")
+    a = export_user_data(EVENTS, user_id=1, privacy_unit="user_id", compression="gzip")
+    b = export_user_data(EVENTS, user_id=1, privacy_unit="user_id", compression="gzip")
     assert a == b
     target = tmp_path / "u1.json.gz"
     got = export_user_data(
-        EVENTS, 1, privacy_unit="user_id", compression="gzip", path=str(target)
+        EVENTS, user_id=1, privacy_unit="user_id", compression="gzip", path=str(target)
     )
     assert got == target
     assert target.read_bytes() == a
@@ -1341,35 +1453,37 @@ def test_export_is_deterministic_and_writes_private_files(tmp_path):
 
 
 def test_export_of_an_absent_user_is_empty_not_an_error():
-    doc = json.loads(export_user_data(EVENTS, 99, privacy_unit="user_id"))
+    doc = json.loads(export_user_data(EVENTS, user_id=99, privacy_unit="user_id"))
     assert doc["row_count"] == 0
     assert doc["records"] == []
-    csv = export_user_data(EVENTS, 99, privacy_unit="user_id", format="csv")
+    csv = export_user_data(EVENTS, user_id=99, privacy_unit="user_id", format="csv")
     assert csv == b'"user_id","page","errorTracking"\n'
-    pq_bytes = export_user_data(EVENTS, 99, privacy_unit="user_id", format="parquet")
+    pq_bytes = export_user_data(
+        EVENTS, user_id=99, privacy_unit="user_id", format="parquet"
+    )
     assert pq.read_table(io.BytesIO(pq_bytes)).schema.names == EVENTS.column_names
 
 
 def test_export_errors():
     with pytest.raises(InvalidParameterError, match=r"`format` must be one of") as info:
-        export_user_data(EVENTS, 1, privacy_unit="user_id", format="xml")  # type: ignore[arg-type]
+        export_user_data(EVENTS, user_id=1, privacy_unit="user_id", format="xml")  # type: ignore[arg-type]
     assert info.value.value == "xml"
     with pytest.raises(InvalidParameterError, match=r"`compression` must be 'gzip'"):
-        export_user_data(EVENTS, 1, privacy_unit="user_id", compression="zip")  # type: ignore[arg-type]
+        export_user_data(EVENTS, user_id=1, privacy_unit="user_id", compression="zip")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match=r"one non-null id"):
-        export_user_data(EVENTS, [1, 2], privacy_unit="user_id")
+        export_user_data(EVENTS, user_id=[1, 2], privacy_unit="user_id")
     with pytest.raises(InvalidParameterError, match=r"one non-null id"):
-        export_user_data(EVENTS, None, privacy_unit="user_id")
+        export_user_data(EVENTS, user_id=None, privacy_unit="user_id")
     with pytest.raises(ColumnTypeError, match=r"`user_id` hold string values"):
-        export_user_data(EVENTS, "1", privacy_unit="user_id")
+        export_user_data(EVENTS, user_id="1", privacy_unit="user_id")
     with pytest.raises(
         ColumnNotFoundError, match=r"privacy-unit column 'uid' is not in the table"
     ):
-        export_user_data(EVENTS, 1, privacy_unit="uid")
+        export_user_data(EVENTS, user_id=1, privacy_unit="uid")
     nested = pa.table({"u": [1], "l": [[1, 2]]})
     with pytest.raises(ColumnTypeError, match=r"format='json'"):
-        export_user_data(nested, 1, privacy_unit="u", format="csv")
-    doc = json.loads(export_user_data(nested, 1, privacy_unit="u"))
+        export_user_data(nested, user_id=1, privacy_unit="u", format="csv")
+    doc = json.loads(export_user_data(nested, user_id=1, privacy_unit="u"))
     assert doc["records"] == [{"u": 1, "l": [1, 2]}]
 
 
@@ -1383,5 +1497,5 @@ def test_export_special_values():
             "inf": [float("inf")],
         }
     )
-    (record,) = json.loads(export_user_data(t, 1, privacy_unit="u"))["records"]
+    (record,) = json.loads(export_user_data(t, user_id=1, privacy_unit="u"))["records"]
     assert record == {"u": 1, "b": "AP8=", "dec": "1.25", "dur": 90.0, "inf": None}

@@ -26,11 +26,11 @@ Examples
 >>> from loopkit_privacy import controls
 >>> events = pa.table({"user_id": [1, 2, 2, 3], "page": ["a", "b", "c", "a"]})
 >>> consent = pa.table({"user_id": [2, 3], "enhancedInsights": [True, False]})
->>> kept = controls.apply_consent(events, "enhancedInsights",
+>>> kept = controls.apply_consent(events, purpose="enhancedInsights",
 ...                               privacy_unit="user_id", consent=consent)
 >>> kept["user_id"].to_pylist()
 [2, 2]
->>> controls.erase_users(events, [2], privacy_unit="user_id")["user_id"].to_pylist()
+>>> controls.erase_users(events, user_ids=[2], privacy_unit="user_id")["user_id"].to_pylist()
 [1, 3]
 """
 

@@ -11,9 +11,9 @@
 Examples
 --------
 >>> import pyarrow as pa
->>> consent = withdraw_consent(None, [1], privacy_unit="user_id",
+>>> consent = withdraw_consent(None, user_ids=[1], privacy_unit="user_id",
 ...                            purposes=["userResearch"])
->>> consent_status(consent, 1, privacy_unit="user_id")["userResearch"]
+>>> consent_status(consent, user_id=1, privacy_unit="user_id")["userResearch"]
 False
 """
 
@@ -433,9 +433,9 @@ def _settings(settings: Any) -> PrivacySettings:
 
 def apply_consent(
     table: Any,
-    purpose: str,
     *,
-    privacy_unit: str | None = "user_id",
+    purpose: str,
+    privacy_unit: str | None,
     consent: Any = None,
     settings: PrivacySettings | None = None,
 ) -> Any:
@@ -462,7 +462,7 @@ def apply_consent(
     purpose : str
         One of :data:`PURPOSES` (or a custom purpose of ``settings``).
     privacy_unit : str or None
-        The user column (default ``"user_id"``); None for event-level tables
+        The user column (required, e.g. ``"user_id"``); None for event-level tables
         (row-level flags or defaults only).
     consent : table, optional
         The consent records (pyarrow, polars or pandas), one row per user.
@@ -493,12 +493,12 @@ def apply_consent(
     >>> import pyarrow as pa
     >>> events = pa.table({"user_id": [1, 1, 2, 3], "n": [5, 6, 7, 8]})
     >>> consent = pa.table({"user_id": [1, 2], "performanceMonitoring": [True, None]})
-    >>> apply_consent(events, "performanceMonitoring", privacy_unit="user_id",
+    >>> apply_consent(events, purpose="performanceMonitoring", privacy_unit="user_id",
     ...               consent=consent)["n"].to_pylist()
     [5, 6]
-    >>> apply_consent(events, "userResearch", privacy_unit="user_id").num_rows
+    >>> apply_consent(events, purpose="userResearch", privacy_unit="user_id").num_rows
     0
-    >>> apply_consent(events, "essentialAnalytics", privacy_unit="user_id").num_rows
+    >>> apply_consent(events, purpose="essentialAnalytics", privacy_unit="user_id").num_rows
     4
     """
     resolved = _settings(settings)
@@ -577,9 +577,9 @@ def _set_consent(
 
 def withdraw_consent(
     consent: Any,
-    user_ids: Any,
     *,
-    privacy_unit: str = "user_id",
+    user_ids: Any,
+    privacy_unit: str,
     purposes: Iterable[str] | None = None,
     settings: PrivacySettings | None = None,
 ) -> Any:
@@ -593,7 +593,7 @@ def withdraw_consent(
     user_ids : id, collection of ids or array
         The users (a single id is accepted); nulls are ignored.
     privacy_unit : str
-        The user column of the consent table (default ``"user_id"``).
+        The user column of the consent table (required, e.g. ``"user_id"``).
     purposes : iterable of str, optional
         The purposes to withdraw; by default every purpose that is not
         required. Columns missing from the table are added (null for the
@@ -621,7 +621,7 @@ def withdraw_consent(
     --------
     >>> import pyarrow as pa
     >>> consent = pa.table({"user_id": [1, 2], "userResearch": [True, True]})
-    >>> out = withdraw_consent(consent, [2, 3], privacy_unit="user_id",
+    >>> out = withdraw_consent(consent, user_ids=[2, 3], privacy_unit="user_id",
     ...                        purposes=["userResearch"])
     >>> out.to_pylist()
     [{'user_id': 1, 'userResearch': True}, {'user_id': 2, 'userResearch': False}, {'user_id': 3, 'userResearch': False}]
@@ -663,11 +663,11 @@ def withdraw_consent(
 
 def update_consent(
     consent: Any,
+    *,
     user_id: Any,
     purpose: str,
     granted: bool,
-    *,
-    privacy_unit: str = "user_id",
+    privacy_unit: str,
     settings: PrivacySettings | None = None,
 ) -> Any:
     """Set one user's consent to one purpose (adding the user if needed).
@@ -683,7 +683,7 @@ def update_consent(
     granted : bool
         The new answer.
     privacy_unit : str
-        The user column (default ``"user_id"``).
+        The user column (required, e.g. ``"user_id"``).
     settings : PrivacySettings, optional
         Known and required purposes.
 
@@ -700,7 +700,7 @@ def update_consent(
 
     Examples
     --------
-    >>> out = update_consent(None, "u1", "enhancedInsights", True, privacy_unit="user")
+    >>> out = update_consent(None, user_id="u1", purpose="enhancedInsights", granted=True, privacy_unit="user")
     >>> out.to_pylist()
     [{'user': 'u1', 'enhancedInsights': True}]
     """
@@ -730,9 +730,9 @@ def update_consent(
 
 def consent_status(
     consent: Any,
-    user_id: Any,
     *,
-    privacy_unit: str = "user_id",
+    user_id: Any,
+    privacy_unit: str,
     settings: PrivacySettings | None = None,
 ) -> dict[str, bool]:
     """One user's effective consent per purpose (record, else default).
@@ -744,7 +744,7 @@ def consent_status(
     user_id : scalar
         The user.
     privacy_unit : str
-        The user column (default ``"user_id"``).
+        The user column (required, e.g. ``"user_id"``).
     settings : PrivacySettings, optional
         Defaults and known purposes.
 
@@ -757,7 +757,7 @@ def consent_status(
     --------
     >>> import pyarrow as pa
     >>> consent = pa.table({"user_id": [7], "errorTracking": [True]})
-    >>> status = consent_status(consent, 7, privacy_unit="user_id")
+    >>> status = consent_status(consent, user_id=7, privacy_unit="user_id")
     >>> status["errorTracking"], status["userResearch"], status["essentialAnalytics"]
     (True, False, True)
     """

@@ -8,7 +8,7 @@ Examples
 --------
 >>> import pyarrow as pa
 >>> events = pa.table({"user_id": [1, 2, 1], "page": ["a", "b", "c"]})
->>> erase_users(events, [1], privacy_unit="user_id")["page"].to_pylist()
+>>> erase_users(events, user_ids=[1], privacy_unit="user_id")["page"].to_pylist()
 ['b']
 """
 
@@ -42,7 +42,7 @@ from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 __all__ = ["erase_users", "export_user_data"]
 
 
-def erase_users(table: Any, user_ids: Any, *, privacy_unit: str = "user_id") -> Any:
+def erase_users(table: Any, *, user_ids: Any, privacy_unit: str) -> Any:
     """Remove every row of some users.
 
     Parameters
@@ -53,7 +53,7 @@ def erase_users(table: Any, user_ids: Any, *, privacy_unit: str = "user_id") -> 
         A single id, a list/tuple/set, a numpy/pyarrow/polars/pandas array.
         Nulls are ignored; ids that do not occur are harmless.
     privacy_unit : str
-        The user column (default ``"user_id"``).
+        The user column (required, e.g. ``"user_id"``).
 
     Returns
     -------
@@ -83,7 +83,7 @@ def erase_users(table: Any, user_ids: Any, *, privacy_unit: str = "user_id") -> 
     --------
     >>> import pyarrow as pa
     >>> events = pa.table({"user_id": ["a", "b", "a", "c"], "n": [1, 2, 3, 4]})
-    >>> erase_users(events, {"a", "z"}, privacy_unit="user_id")["n"].to_pylist()
+    >>> erase_users(events, user_ids={"a", "z"}, privacy_unit="user_id")["n"].to_pylist()
     [2, 4]
     """
     _check_privacy_unit(privacy_unit, allow_none=False)
@@ -143,9 +143,9 @@ def _iso_columns(data: pa.Table) -> pa.Table:
 
 def export_user_data(
     table: Any,
-    user_id: Any,
     *,
-    privacy_unit: str = "user_id",
+    user_id: Any,
+    privacy_unit: str,
     format: Literal["json", "csv", "parquet"] = "json",
     compression: Literal["gzip"] | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -159,7 +159,7 @@ def export_user_data(
     user_id : scalar
         The user, of the privacy-unit column's type.
     privacy_unit : str
-        The user column (default ``"user_id"``).
+        The user column (required, e.g. ``"user_id"``).
     format : {"json", "csv", "parquet"}, default "json"
         JSON: one document ``{"privacy_unit", "user_id", "row_count",
         "columns", "records"}`` with timestamps in ISO 8601 (zoned ones in
@@ -190,10 +190,10 @@ def export_user_data(
     --------
     >>> import json, pyarrow as pa
     >>> events = pa.table({"user_id": [1, 2, 1], "page": ["a", "b", "c"]})
-    >>> doc = json.loads(export_user_data(events, 1, privacy_unit="user_id"))
+    >>> doc = json.loads(export_user_data(events, user_id=1, privacy_unit="user_id"))
     >>> doc["row_count"], [r["page"] for r in doc["records"]]
     (2, ['a', 'c'])
-    >>> export_user_data(events, 1, privacy_unit="user_id", format="csv")
+    >>> export_user_data(events, user_id=1, privacy_unit="user_id", format="csv")
     b'"user_id","page"\n1,"a"\n1,"c"\n'
     """
     _check_privacy_unit(privacy_unit, allow_none=False)

@@ -7,7 +7,7 @@ so the key is kept out of reprs, errors and pickles.
 Examples
 --------
 >>> import pyarrow as pa
->>> out = pseudonymize(pa.table({"user_id": [7, 7, 8]}), "user_id", key=make_key())
+>>> out = pseudonymize(pa.table({"user_id": [7, 7, 8]}), column="user_id", key=make_key())
 >>> p = out["user_id"].to_pylist()
 >>> p[0] == p[1] != p[2]
 True
@@ -353,8 +353,8 @@ def _pseudonym_array(
 
 def pseudonymize(
     table: Any,
-    column: str,
     *,
+    column: str,
     key: PseudonymKey | bytes | None,
     output: str | None = None,
     digest_bytes: int = 16,
@@ -415,11 +415,11 @@ def pseudonymize(
     >>> import pyarrow as pa
     >>> key = make_key()
     >>> events = pa.table({"email": ["a@x.org", "b@x.org", "a@x.org", None]})
-    >>> out = pseudonymize(events, "email", key=key)
+    >>> out = pseudonymize(events, column="email", key=key)
     >>> p = out["email"].to_pylist()
     >>> p[0] == p[2], p[0] != p[1], len(p[0]), p[3]
     (True, True, 32, None)
-    >>> pseudonymize(events, "email", key=None)
+    >>> pseudonymize(events, column="email", key=None)
     Traceback (most recent call last):
     ...
     loopkit_privacy.errors.MissingKeyError: `key` is required: ...

@@ -140,9 +140,9 @@ def _cutoff_units(cutoff: datetime, typ: pa.DataType) -> tuple[pa.DataType, int]
 
 def apply_retention(
     table: Any,
+    *,
     time_column: str,
     period: str | timedelta | None = None,
-    *,
     now: datetime | date | None = None,
     settings: PrivacySettings | None = None,
 ) -> Any:
@@ -190,7 +190,7 @@ def apply_retention(
     >>> import pyarrow as pa
     >>> from datetime import date
     >>> events = pa.table({"day": [date(2023, 1, 1), date(2024, 6, 1), None]})
-    >>> apply_retention(events, "day", "1-year", now=date(2025, 1, 1))["day"].to_pylist()
+    >>> apply_retention(events, time_column="day", period="1-year", now=date(2025, 1, 1))["day"].to_pylist()
     [datetime.date(2024, 6, 1)]
     """
     if not isinstance(time_column, str):
