@@ -11,6 +11,7 @@ import pytest
 
 import loopkit_privacy as lp
 from loopkit_privacy import audit, noise
+from tests._rng import seeded_rng
 from tests.statistical import ALPHA
 
 
@@ -54,11 +55,8 @@ def test_check_keys_several_columns():
 def test_check_sampler_accepts_the_true_law_and_rejects_a_wrong_scale(
     distribution, scale
 ):
-    import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lp.InsecureRandomnessWarning)
-        rng = lp.random.InsecureSeededRandom(int(scale * 10))
+    rng = seeded_rng(int(scale * 10))
     if distribution == "laplace":
         x = noise.sample_discrete_laplace(scale, size=200_000, rng=rng)
         eff = noise.discrete_laplace_parameters(scale).scale

@@ -111,7 +111,11 @@ def test_counts_unbiased_and_intervals_cover_exactly():
     assert p_cover >= 0.95
     covered = int((np.abs(err) <= hw).sum())
     assert stats.binomtest(covered, err.size, p_cover).pvalue >= ALPHA
-    # Power: intervals for a 30 % smaller scale under-cover detectably.
+    # Power: intervals for a 30 % smaller scale under-cover detectably. Here
+    # hw = 21 and hw_small = 14 cover with probability 0.9538 and 0.8743; the
+    # binomial test over 140,000 cells accepts only from 133,140 covered, and
+    # Bin(140000, 0.8743) reaches that with probability below 1e-300 (scipy
+    # binom.sf): this check misses with probability < 1e-300.
     hw_small = int(hw * 0.7)
     covered_small = int((np.abs(err) <= hw_small).sum())
     assert stats.binomtest(covered_small, err.size, p_cover).pvalue < ALPHA
@@ -132,10 +136,17 @@ def test_retention_intervals_cover_the_true_curve():
         p = stats.binomtest(k, TRIALS, 0.95, alternative="less").pvalue
         assert p >= ALPHA, (j, k / TRIALS)
     # Away from the clip at 1 (offset 0 is exactly 1 and clipped from above),
-    # the mean rate is within 0.005 of the truth: its standard error here is
-    # about 2e-4, so this is a 25-sigma margin for the small ratio bias.
-    assert np.abs(rate.mean(axis=0)[1:] - true_rate[1:]).max() < 0.005
-    assert rate[:, 0].mean() < 1.0  # clipping at 1 biases offset 0 downward
+    # the mean rate is within 0.005 of the truth. Its standard error is
+    # sqrt(var)/400 * sqrt(1 + 0.6**2) / sqrt(TRIALS) = 2.0e-4 and the ratio
+    # bias at most 0.6 * var / 400**2 = 4e-4 (var = 97.9, the discrete
+    # Laplace of scale 7), a 22-sigma margin: false-failure rate
+    # 5 * 2 * norm.sf(22.6) < 1e-110 (normal approximation of the mean).
+    assert np.abs(rate.mean(axis=0)[1:] - true_rate[1:]).max() < 0.005, (
+        f"mean rate off by >= 0.005; false-failure rate < 1e-110 (alpha={ALPHA})"
+    )
+    # Clipping at 1 biases offset 0 downward: each trial is below 1 with
+    # probability about 1/2, so this fails wrongly with probability ~2**-20000.
+    assert rate[:, 0].mean() < 1.0
 
 
 def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
@@ -166,9 +177,13 @@ def test_empirical_audit_with_one_extra_user_stays_within_epsilon():
     # its value under d1.
     thresholds = np.array([401, *[r + 1 for r in RETAINED]])
     eps_lb = _epsilon_lower_bound(out0, out1, thresholds)
-    assert eps_lb <= 1.0, eps_lb
-    # And the bound is informative (not vacuous): well above 0.5.
-    assert eps_lb > 0.5, eps_lb
+    # Clopper-Pearson at ALPHA / 2 per side: fails wrongly with prob <= ALPHA.
+    assert eps_lb <= 1.0, f"{eps_lb} (false-failure rate alpha={ALPHA})"
+    # And the bound is informative (not vacuous): well above 0.5. The event
+    # has P1 = (1 / (1 + q))**7 = 0.01265 and P0 = (q / (1 + q))**7 = 0.004655
+    # (q = exp(-1/7)); summing the binomial laws of both counts over the
+    # region where the bound is <= 0.5 gives a miss rate of 3e-12.
+    assert eps_lb > 0.5, f"{eps_lb} (misses with probability 3e-12)"
 
 
 def test_empirical_audit_catches_noise_for_one_cell(monkeypatch):
@@ -185,4 +200,8 @@ def test_empirical_audit_catches_noise_for_one_cell(monkeypatch):
     out0 = _trials(d0, n, **KW)[:, 0, :]
     out1 = _trials(d1, n, **KW)[:, 0, :]
     thresholds = np.array([401, *[r + 1 for r in RETAINED]])
-    assert _epsilon_lower_bound(out0, out1, thresholds) > 1.5
+    # Noise of scale 1 on each of 7 moved cells: P1 = (1 / (1 + q))**7 = 0.1116,
+    # P0 = (q / (1 + q))**7 = 1.0e-4 (q = exp(-1)), true ratio e**7. Summed over
+    # both binomial laws, the bound is <= 1.5 with probability 1.2e-21.
+    eps_lb = _epsilon_lower_bound(out0, out1, thresholds)
+    assert eps_lb > 1.5, f"{eps_lb} (misses with probability 1.2e-21)"
