@@ -2,7 +2,8 @@
 
 * :class:`Accountant` -- a privacy filter over a budget (``"basic"``,
   ``"zcdp"`` or ``"rdp"`` composition), in memory or, with
-  :meth:`Accountant.open`, in a SQLite ledger shared by processes.
+  :meth:`Accountant.open`, in a SQLite ledger shared by processes or a
+  PostgreSQL ledger shared by hosts (:class:`PostgresLedger`).
 * :class:`Receipt` -- the hash-chained record of each charge.
 * :func:`verify_ledger` -- recompute a ledger's chains, replay their
   transitions and recompute their totals (with ``key=``, also the MACs of a
@@ -23,6 +24,7 @@ Examples
 PureDP(epsilon=0.5)
 """
 
+from loopkit_privacy.accounting._postgres import PostgresLedger
 from loopkit_privacy.accounting.accountant import Accountant
 from loopkit_privacy.accounting.composition import (
     DEFAULT_ORDERS,
@@ -61,6 +63,7 @@ __all__ = [
     "EventHandler",
     "LedgerProblem",
     "LedgerReport",
+    "PostgresLedger",
     "Receipt",
     "SQLiteLedger",
     "SecurityEvent",

@@ -35,7 +35,12 @@ from loopkit_privacy.accounting.events import (
     VerificationFailed,
     emit,
 )
-from loopkit_privacy.accounting.ledger import SQLiteLedger, _check_open_arguments
+from loopkit_privacy.accounting.ledger import (
+    _check_open_arguments,
+    _ledger_exists,
+    _LedgerStore,
+    open_ledger,
+)
 from loopkit_privacy.accounting.receipts import (
     FORMAT,
     FORMAT_VERSION,
@@ -226,7 +231,7 @@ class Accountant:
             **policy.header_budget(),
         }
         self._setup(policy, dataset, allow_insecure, on_event, warn_fraction)
-        self._ledger: SQLiteLedger | None = None
+        self._ledger: _LedgerStore | None = None
         self._chain = Chain(policy, dataset, genesis_hash(header))
 
     @staticmethod
@@ -266,7 +271,7 @@ class Accountant:
     @classmethod
     def open(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Any,
         *,
         dataset: str,
         epsilon: float | None = None,
@@ -282,14 +287,19 @@ class Accountant:
         synchronous: Literal["full", "normal"] = "full",
         chain_key: bytes | None = None,
     ) -> Accountant:
-        """Open (or create) a persistent accountant backed by a SQLite ledger.
+        """Open (or create) a persistent accountant backed by a SQLite or PostgreSQL ledger.
 
         Parameters
         ----------
-        path : str or os.PathLike
+        path : str or os.PathLike or psycopg.Connection or psycopg_pool.ConnectionPool
             The ledger file, shared safely by threads and processes. A missing
             file is created (unless ``create=False``); an existing file must
-            be a ledger and is verified.
+            be a ledger and is verified. A ``postgresql://`` URL, a psycopg 3
+            connection or a connection pool opens the ledger in that
+            PostgreSQL database instead (shared by hosts; needs
+            ``loopkit_privacy[postgres]``; see
+            :class:`~loopkit_privacy.accounting.PostgresLedger` and
+            ``docs/ledger-fleet.md``), with the same semantics.
         dataset : str
             The dataset (tenant) whose budget to use. One file holds any number
             of datasets; a charge to one never touches another.
@@ -380,7 +390,7 @@ class Accountant:
                 accounting=accounting,
                 orders=orders,
             )
-        elif not os.path.exists(os.fspath(path)):
+        elif not _ledger_exists(path, timeout):
             # A new ledger needs a budget: fail before creating the file.
             Policy.make(
                 epsilon=epsilon,
@@ -397,7 +407,7 @@ class Accountant:
             on_event,
             warn_fraction,
         )
-        ledger = SQLiteLedger(
+        ledger = open_ledger(
             path, create=create, timeout=timeout, synchronous=synchronous
         )
         try:

@@ -45,6 +45,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -53,7 +54,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -86,6 +87,8 @@ __all__ = [
     "LedgerProblem",
     "LedgerReport",
     "SQLiteLedger",
+    "is_postgres_target",
+    "open_ledger",
     "verify_ledger",
 ]
 
@@ -115,6 +118,13 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_id ON entries (dataset, id);
 """
+
+
+@functools.lru_cache(maxsize=256)
+def _render_sql(text: str, prefix: str, placeholder: str) -> str:
+    """Spell a backend-neutral statement for one backend (cached)."""
+    tables = {name: f"{prefix}{name}" for name in ("meta", "datasets", "entries")}
+    return text.format(**tables).replace("?", placeholder)
 
 
 def _sha256(text: str) -> str:
@@ -186,16 +196,106 @@ def _check_callback(value: Any, name: str = "on_event") -> Any:
     return value
 
 
+def is_postgres_target(target: Any) -> bool:
+    """Whether ``target`` names a PostgreSQL ledger rather than a SQLite file.
+
+    A PostgreSQL ledger is named by a ``postgresql://`` (or ``postgres://``)
+    URL, a psycopg 3 connection, or a ``psycopg_pool`` connection pool.
+
+    Parameters
+    ----------
+    target : object
+        What was passed as a ledger's ``path``.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_postgres_target("postgresql://ledger@db.internal:5432/privacy")
+    True
+    >>> is_postgres_target("budget.ledger")
+    False
+    """
+    if isinstance(target, str):
+        return target.startswith(("postgresql://", "postgres://"))
+    return any(
+        cls.__module__.split(".")[0] in ("psycopg", "psycopg_pool")
+        for cls in type(target).__mro__
+    )
+
+
 def _check_open_arguments(
     path: Any, *, create: Any, timeout: Any, synchronous: Any
-) -> tuple[str, bool, float, Literal["full", "normal"]]:
-    """Validate the file arguments of a ledger (nothing is touched)."""
+) -> tuple[Any, bool, float, Literal["full", "normal"]]:
+    """Validate the arguments of a ledger (nothing is touched).
+
+    ``path`` is returned as given for a PostgreSQL target, else as a str.
+    """
     return (
-        _check_path(path),
+        path if is_postgres_target(path) else _check_path(path),
         _check_bool(create, "create"),
         _check_timeout(timeout),
         _check_synchronous(synchronous),
     )
+
+
+def _ledger_exists(target: Any, timeout: float = 60.0) -> bool:
+    """Whether the ledger file exists, or the PostgreSQL database holds a ledger."""
+    if is_postgres_target(target):
+        from loopkit_privacy.accounting._postgres import ledger_exists
+
+        return ledger_exists(target, timeout=timeout)
+    return os.path.exists(os.fspath(target))
+
+
+def open_ledger(
+    target: Any,
+    *,
+    create: bool = True,
+    timeout: float = 60.0,
+    synchronous: str = "full",
+) -> _LedgerStore:
+    """Open the ledger ``target`` names: a SQLite file or a PostgreSQL database.
+
+    Parameters
+    ----------
+    target : str, os.PathLike, psycopg.Connection or psycopg_pool.ConnectionPool
+        A file path (:class:`SQLiteLedger`), or a ``postgresql://`` URL, a
+        psycopg connection or a pool
+        (:class:`~loopkit_privacy.accounting.PostgresLedger`).
+    create, timeout, synchronous
+        As for :class:`SQLiteLedger`.
+
+    Returns
+    -------
+    SQLiteLedger or PostgresLedger
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad argument.
+    LedgerError
+        When the target is not a ledger or cannot be opened.
+    OptionalDependencyError
+        For a PostgreSQL target without psycopg installed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> led = open_ledger(os.path.join(tempfile.mkdtemp(), "o.ledger"))
+    >>> type(led).__name__, led.dataset_names()
+    ('SQLiteLedger', [])
+    >>> led.close()
+    """
+    if is_postgres_target(target):
+        from loopkit_privacy.accounting._postgres import PostgresLedger
+
+        return PostgresLedger(
+            target, create=create, timeout=timeout, synchronous=synchronous
+        )
+    return SQLiteLedger(target, create=create, timeout=timeout, synchronous=synchronous)
 
 
 def _check_magic(path: str) -> None:
@@ -298,7 +398,521 @@ def _row_receipt(row: tuple[Any, ...]) -> tuple[Receipt, list[tuple[str, str]]]:
     return receipt, problems
 
 
-class SQLiteLedger:
+class _LedgerStore:
+    """The row-level operations of a ledger, shared by its storage backends.
+
+    A backend (:class:`SQLiteLedger`, :class:`~loopkit_privacy.accounting.
+    PostgresLedger`) provides the transactions (:meth:`write`, :meth:`read`)
+    and how SQL is spelled for it (:meth:`_sql`: table names and parameter
+    placeholders); everything that reads or appends receipts is written once
+    here, so that the backends cannot drift apart.
+    """
+
+    path: str
+    #: Prefix of the table names (a PostgreSQL schema, or nothing).
+    _table_prefix = ""
+    #: The driver's parameter placeholder.
+    _placeholder = "?"
+
+    def _sql(self, text: str) -> str:
+        """``text`` with ``{meta}``/``{datasets}``/``{entries}`` and ``?`` spelled for this backend."""
+        return _render_sql(text, self._table_prefix, self._placeholder)
+
+    def _lock_clause(self) -> str:
+        """Appended to the read of a dataset's row inside :meth:`write`."""
+        return ""
+
+    def write(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def read(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _dataset_row(self, con: Any, dataset: str) -> Any:
+        return con.execute(
+            self._sql("SELECT header, genesis_hash FROM {datasets} WHERE name = ?")
+            + self._lock_clause(),
+            (dataset,),
+        ).fetchone()
+
+    # -------------------------------------------------------------- operations
+    def dataset_names(self) -> list[str]:
+        """Names of the datasets in this ledger.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.ledger")
+        >>> Accountant.open(path, dataset="a", epsilon=1.0).close()
+        >>> SQLiteLedger(path).dataset_names()
+        ['a']
+        """
+        with self.read() as con:
+            return [
+                r[0]
+                for r in con.execute(
+                    self._sql("SELECT name FROM {datasets} ORDER BY name")
+                ).fetchall()
+            ]
+
+    def ensure_dataset(
+        self,
+        dataset: str,
+        policy: Policy | None,
+        created: str,
+        key: ChainKey | None = None,
+    ) -> Policy:
+        """Create the dataset's header, or check it against ``policy`` and ``key``.
+
+        Parameters
+        ----------
+        dataset : str
+            The dataset (tenant).
+        policy : Policy or None
+            The budget to create the dataset with, or to check a recorded
+            one against; ``None`` accepts the recorded budget.
+        created : str
+            Creation time written into a new header (ISO 8601).
+        key : ChainKey, optional
+            The chain key (from ``Accountant.open(..., chain_key=...)``). A new
+            dataset is created keyed; an existing one must have been created
+            with this key (or without one, if ``key`` is None).
+
+        Returns
+        -------
+        Policy
+            The budget recorded in the ledger.
+
+        Raises
+        ------
+        LedgerError
+            When ``policy`` differs from the recorded budget, ``dataset`` is
+            missing and ``policy`` is ``None``, or the key does not match the
+            dataset's (missing, wrong, or given for an unkeyed dataset).
+            Nothing is written then.
+        LedgerIntegrityError
+            When the recorded header does not match its hash.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "e.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> led.ensure_dataset("a", None, created="").budget
+        PureDP(epsilon=1.0)
+        >>> led.ensure_dataset("b", None, created="")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        loopkit_privacy.errors.LedgerError: dataset 'b' is not in ledger ...
+        >>> led.close()
+        """
+        dataset = _check_name(dataset)
+        if policy is not None and not isinstance(policy, Policy):
+            raise InvalidParameterError(
+                f"`policy` must be a Policy or None, got {policy!r}",
+                parameter="policy",
+                value=policy,
+            )
+        if not isinstance(created, str):
+            raise InvalidParameterError(
+                f"`created` must be an ISO 8601 string, got {created!r}",
+                parameter="created",
+                value=created,
+            )
+        if key is not None and not isinstance(key, ChainKey):
+            raise InvalidParameterError(
+                "`key` must be a ChainKey or None",
+                parameter="key",
+                value=None,
+            )
+        with self.write() as con:
+            row = self._dataset_row(con, dataset)
+            if row is None:
+                if policy is None:
+                    raise LedgerError(
+                        f"dataset {dataset!r} is not in ledger {self.path!r}; give a "
+                        "budget (`epsilon`=..., `delta`=... or `rho`=...) to create it"
+                    )
+                header = {
+                    "format": FORMAT,
+                    "version": FORMAT_VERSION,
+                    "dataset": dataset,
+                    "created": created,
+                    **policy.header_budget(),
+                }
+                if key is not None:
+                    header["chain"] = {
+                        "mac": MAC_ALGORITHM,
+                        "key_check": key.check_value(),
+                    }
+                text = canonical_json(header)
+                genesis = genesis_hash(header)
+                head_mac = (
+                    key.head_mac(dataset, -1, genesis) if key is not None else None
+                )
+                # Another process may create the same dataset at the same
+                # time: the first one wins, the other checks against it.
+                created_now = con.execute(
+                    self._sql(
+                        "INSERT INTO {datasets} (name, header, genesis_hash, "
+                        "head_index, head_hash, head_mac) VALUES (?, ?, ?, -1, ?, ?) "
+                        "ON CONFLICT (name) DO NOTHING"
+                    ),
+                    (dataset, text, genesis, genesis, head_mac),
+                ).rowcount
+                if created_now == 1:
+                    return policy
+                row = self._dataset_row(con, dataset)
+                if row is None:  # pragma: no cover - the conflict row vanished
+                    raise LedgerError(
+                        f"dataset {dataset!r} could not be created in {self.path!r}"
+                    )
+            header, _ = self._parse_header(dataset, row)
+            problem = _key_problem(header, key)
+            if problem is not None:
+                raise LedgerError(
+                    f"dataset {dataset!r} in {self.path!r} {_KEY_OPEN_MESSAGES[problem]}"
+                    "; nothing was written"
+                )
+            recorded = Policy.from_header(header)
+            if (
+                policy is not None
+                and policy.header_budget() != recorded.header_budget()
+            ):
+                raise LedgerError(
+                    f"dataset {dataset!r} in {self.path!r} was created with "
+                    f"{_describe(recorded)} but is opened with {_describe(policy)}; "
+                    "nothing was written (pass the recorded budget as `epsilon`, "
+                    "`delta`, `rho`, `accounting` and `orders`, or none of them to "
+                    "use it)"
+                )
+            return recorded
+
+    def _parse_header(
+        self, dataset: str, row: tuple[Any, ...]
+    ) -> tuple[dict[str, Any], str]:
+        text, stored_genesis = row
+        try:
+            header = json.loads(text)
+        except ValueError as err:
+            raise LedgerIntegrityError(
+                f"dataset {dataset!r}: budget header is unreadable", index=None
+            ) from err
+        if (
+            not isinstance(header, dict)
+            or genesis_hash(header) != stored_genesis
+            or header.get("dataset") != dataset
+        ):
+            raise LedgerIntegrityError(
+                f"dataset {dataset!r}: budget header does not match its hash "
+                "(the budget was altered)",
+                index=None,
+            )
+        return header, stored_genesis
+
+    def genesis(self, dataset: str) -> str:
+        """The genesis hash of ``dataset``.
+
+        The hash of its budget header, which the first receipt links to.
+
+        Returns
+        -------
+        str
+            64 hexadecimal digits.
+
+        Raises
+        ------
+        LedgerError
+            When ``dataset`` is not in the ledger.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "g.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> led.genesis("a") == receipt.prev_hash
+        True
+        >>> led.close()
+        """
+        dataset = _check_name(dataset)
+        with self.read() as con:
+            row = self._dataset_row(con, dataset)
+        if row is None:
+            raise LedgerError(f"dataset {dataset!r} is not in ledger {self.path!r}")
+        return self._parse_header(dataset, row)[1]
+
+    def sync(self, con: Any, chain: Chain) -> None:
+        """Apply entries appended since ``chain``'s head, verifying each.
+
+        Every entry is replayed through the chain's state machine (a release
+        or commit must settle a pending reservation before it, ids are unique,
+        ...), and for a keyed chain its MAC and the head's MAC are checked.
+
+        Parameters
+        ----------
+        con : connection
+            The connection yielded by :meth:`read` or :meth:`write`.
+        chain : Chain
+            The in-memory chain to bring up to date.
+
+        Raises
+        ------
+        LedgerIntegrityError
+            When an entry fails verification or receipts are missing.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> from loopkit_privacy.accounting._chain import Chain
+        >>> policy = led.ensure_dataset("a", None, created="")
+        >>> chain = Chain(policy, "a", led.genesis("a"))
+        >>> with led.read() as con:
+        ...     led.sync(con, chain)
+        >>> chain.head_index, chain.head_hash == receipt.hash
+        (0, True)
+        >>> led.close()
+        """
+        if not isinstance(chain, Chain):
+            raise InvalidParameterError(
+                f"`chain` must be a Chain, got {chain!r}", parameter="chain", value=None
+            )
+        # Inside write() this read locks the dataset's row (PostgreSQL: FOR
+        # UPDATE), so that the budget check and the append that follow are
+        # serialised with every other writer of this dataset.
+        head = con.execute(
+            self._sql(
+                "SELECT head_index, head_hash, head_mac FROM {datasets} WHERE name = ?"
+            )
+            + self._lock_clause(),
+            (chain.dataset,),
+        ).fetchone()
+        if head is None:
+            raise LedgerIntegrityError(
+                f"dataset {chain.dataset!r} disappeared from ledger {self.path!r}"
+            )
+        head_index, head_hash, head_mac = head
+        if (
+            chain.head_verified
+            and head_index == chain.head_index
+            and head_hash == chain.head_hash
+        ):
+            return
+        rows = con.execute(
+            self._sql(
+                "SELECT idx, id, kind, request_id, body, hash, status, mac FROM "
+                "{entries} WHERE dataset = ? AND idx > ? ORDER BY idx"
+            ),
+            (chain.dataset, chain.head_index),
+        ).fetchall()
+        for row in rows:
+            receipt, problems = _row_receipt(row[:6])
+            if problems:
+                raise LedgerIntegrityError(
+                    f"ledger for dataset {chain.dataset!r} fails verification: "
+                    + "; ".join(m for _, m in problems),
+                    index=receipt.index,
+                )
+            chain.apply(receipt, mac=row[7])
+        if (chain.head_index, chain.head_hash) != (head_index, head_hash):
+            raise LedgerIntegrityError(
+                f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
+                f"{head_index}) does not match the last receipt ({chain.head_index}); "
+                "receipts are missing",
+                index=chain.head_index + 1,
+            )
+        if chain.key is not None and not macs_equal(
+            head_mac, chain.key.head_mac(chain.dataset, head_index, head_hash)
+        ):
+            raise LedgerIntegrityError(
+                f"ledger for dataset {chain.dataset!r}: the head's MAC does not "
+                "match under the chain key (the chain was truncated or rewritten)",
+                index=head_index,
+            )
+        chain.head_verified = True
+
+    def append(
+        self,
+        con: Any,
+        receipt: Receipt,
+        status: str,
+        key: ChainKey | None = None,
+    ) -> None:
+        """Insert ``receipt`` and move the dataset's head (inside ``write``).
+
+        The receipt is not checked here: the caller builds it on the head
+        (see :meth:`sync`), or the ledger fails verification.
+
+        Parameters
+        ----------
+        con : connection
+            The connection yielded by :meth:`write`.
+        receipt : Receipt
+            A sealed receipt that continues the dataset's chain.
+        status : {"pending", "committed", "released"}
+            Its informational status.
+        key : ChainKey, optional
+            The dataset's chain key: the entry and the new head are MACed.
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> from loopkit_privacy.accounting import verify_ledger
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> spend = Accountant(epsilon=1.0).spend(PureDP(0.5), label="copied")
+        >>> nxt = dataclasses.replace(spend, dataset="a", index=1, prev_hash=receipt.hash)
+        >>> with led.write() as con:
+        ...     led.append(con, nxt.sealed(), "committed")
+        >>> report = verify_ledger(path)
+        >>> report.ok, report.datasets[0].spent
+        (True, PureDP(epsilon=0.75))
+        >>> led.close()
+        """
+        if not isinstance(receipt, Receipt):
+            raise InvalidParameterError(
+                f"`receipt` must be a Receipt, got {type(receipt).__name__}",
+                parameter="receipt",
+                value=None,
+            )
+        status = _check_status(status)
+        if key is not None and not isinstance(key, ChainKey):
+            raise InvalidParameterError(
+                "`key` must be a ChainKey or None", parameter="key", value=None
+            )
+        body = canonical_json(receipt.body())
+        mac = (
+            key.entry_mac(receipt.dataset, receipt.index, receipt.hash)
+            if key is not None
+            else None
+        )
+        head_mac = (
+            key.head_mac(receipt.dataset, receipt.index, receipt.hash)
+            if key is not None
+            else None
+        )
+        con.execute(
+            self._sql(
+                "INSERT INTO {entries} (dataset, idx, id, kind, request_id, status, "
+                "body, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            (
+                receipt.dataset,
+                receipt.index,
+                receipt.id,
+                receipt.kind,
+                receipt.request_id,
+                status,
+                body,
+                receipt.hash,
+                mac,
+            ),
+        )
+        con.execute(
+            self._sql(
+                "UPDATE {datasets} SET head_index = ?, head_hash = ?, head_mac = ? "
+                "WHERE name = ?"
+            ),
+            (receipt.index, receipt.hash, head_mac, receipt.dataset),
+        )
+
+    def set_status(self, con: Any, dataset: str, rid: str, status: str) -> None:
+        """Update the informational status of an entry.
+
+        The status is not hashed and never used for totals.
+
+        Parameters
+        ----------
+        con : connection
+            The connection yielded by :meth:`write`.
+        dataset : str
+            The dataset of the entry.
+        rid : str
+            The receipt's ``id``.
+        status : {"pending", "committed", "released"}
+            The new status.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> with led.write() as con:
+        ...     led.set_status(con, "a", receipt.id, "pending")
+        >>> led.rows("a")[0][-1]
+        'pending'
+        >>> led.close()
+        """
+        dataset = _check_name(dataset)
+        rid = _check_name(rid, "rid")
+        status = _check_status(status)
+        con.execute(
+            self._sql("UPDATE {entries} SET status = ? WHERE dataset = ? AND id = ?"),
+            (status, dataset, rid),
+        )
+
+    def rows(self, dataset: str) -> list[tuple[Any, ...]]:
+        """All entry rows of a dataset, in index order.
+
+        Returns
+        -------
+        list of tuple
+            ``(idx, id, kind, request_id, body, hash, status)`` per entry;
+            ``body`` is the receipt's canonical JSON.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from loopkit_privacy.accounting import Accountant
+        >>> path = os.path.join(tempfile.mkdtemp(), "o.ledger")
+        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
+        ...     receipt = acc.spend(PureDP(0.25), label="q")
+        >>> led = SQLiteLedger(path)
+        >>> [(row[0], row[2], row[-1]) for row in led.rows("a")]
+        [(0, 'spend', 'committed')]
+        >>> led.rows("a")[0][1] == receipt.id
+        True
+        >>> led.close()
+        """
+        dataset = _check_name(dataset)
+        with self.read() as con:
+            return list(
+                con.execute(
+                    self._sql(
+                        "SELECT idx, id, kind, request_id, body, hash, status FROM "
+                        "{entries} WHERE dataset = ? ORDER BY idx"
+                    ),
+                    (dataset,),
+                ).fetchall()
+            )
+
+
+class SQLiteLedger(_LedgerStore):
     """A ledger file: connection handling and the row-level operations.
 
     Users normally go through :meth:`Accountant.open
@@ -492,455 +1106,6 @@ class SQLiteLedger:
             if self._con is not None and self._pid == os.getpid():
                 self._con.close()
             self._con = None
-
-    # -------------------------------------------------------------- operations
-    def dataset_names(self) -> list[str]:
-        """Names of the datasets in this ledger.
-
-        Returns
-        -------
-        list of str
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "n.ledger")
-        >>> Accountant.open(path, dataset="a", epsilon=1.0).close()
-        >>> SQLiteLedger(path).dataset_names()
-        ['a']
-        """
-        with self.read() as con:
-            return [
-                r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name")
-            ]
-
-    def ensure_dataset(
-        self,
-        dataset: str,
-        policy: Policy | None,
-        created: str,
-        key: ChainKey | None = None,
-    ) -> Policy:
-        """Create the dataset's header, or check it against ``policy`` and ``key``.
-
-        Parameters
-        ----------
-        dataset : str
-            The dataset (tenant).
-        policy : Policy or None
-            The budget to create the dataset with, or to check a recorded
-            one against; ``None`` accepts the recorded budget.
-        created : str
-            Creation time written into a new header (ISO 8601).
-        key : ChainKey, optional
-            The chain key (from ``Accountant.open(..., chain_key=...)``). A new
-            dataset is created keyed; an existing one must have been created
-            with this key (or without one, if ``key`` is None).
-
-        Returns
-        -------
-        Policy
-            The budget recorded in the ledger.
-
-        Raises
-        ------
-        LedgerError
-            When ``policy`` differs from the recorded budget, ``dataset`` is
-            missing and ``policy`` is ``None``, or the key does not match the
-            dataset's (missing, wrong, or given for an unkeyed dataset).
-            Nothing is written then.
-        LedgerIntegrityError
-            When the recorded header does not match its hash.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "e.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> led.ensure_dataset("a", None, created="").budget
-        PureDP(epsilon=1.0)
-        >>> led.ensure_dataset("b", None, created="")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-            ...
-        loopkit_privacy.errors.LedgerError: dataset 'b' is not in ledger ...
-        >>> led.close()
-        """
-        dataset = _check_name(dataset)
-        if policy is not None and not isinstance(policy, Policy):
-            raise InvalidParameterError(
-                f"`policy` must be a Policy or None, got {policy!r}",
-                parameter="policy",
-                value=policy,
-            )
-        if not isinstance(created, str):
-            raise InvalidParameterError(
-                f"`created` must be an ISO 8601 string, got {created!r}",
-                parameter="created",
-                value=created,
-            )
-        if key is not None and not isinstance(key, ChainKey):
-            raise InvalidParameterError(
-                "`key` must be a ChainKey or None",
-                parameter="key",
-                value=None,
-            )
-        with self.write() as con:
-            row = con.execute(
-                "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
-            ).fetchone()
-            if row is None:
-                if policy is None:
-                    raise LedgerError(
-                        f"dataset {dataset!r} is not in ledger {self.path!r}; give a "
-                        "budget (`epsilon`=..., `delta`=... or `rho`=...) to create it"
-                    )
-                header = {
-                    "format": FORMAT,
-                    "version": FORMAT_VERSION,
-                    "dataset": dataset,
-                    "created": created,
-                    **policy.header_budget(),
-                }
-                if key is not None:
-                    header["chain"] = {
-                        "mac": MAC_ALGORITHM,
-                        "key_check": key.check_value(),
-                    }
-                text = canonical_json(header)
-                genesis = genesis_hash(header)
-                head_mac = (
-                    key.head_mac(dataset, -1, genesis) if key is not None else None
-                )
-                con.execute(
-                    "INSERT INTO datasets (name, header, genesis_hash, head_index, "
-                    "head_hash, head_mac) VALUES (?, ?, ?, -1, ?, ?)",
-                    (dataset, text, genesis, genesis, head_mac),
-                )
-                return policy
-            header, _ = self._parse_header(dataset, row)
-            problem = _key_problem(header, key)
-            if problem is not None:
-                raise LedgerError(
-                    f"dataset {dataset!r} in {self.path!r} {_KEY_OPEN_MESSAGES[problem]}"
-                    "; nothing was written"
-                )
-            recorded = Policy.from_header(header)
-            if (
-                policy is not None
-                and policy.header_budget() != recorded.header_budget()
-            ):
-                raise LedgerError(
-                    f"dataset {dataset!r} in {self.path!r} was created with "
-                    f"{_describe(recorded)} but is opened with {_describe(policy)}; "
-                    "nothing was written (pass the recorded budget as `epsilon`, "
-                    "`delta`, `rho`, `accounting` and `orders`, or none of them to "
-                    "use it)"
-                )
-            return recorded
-
-    def _parse_header(
-        self, dataset: str, row: tuple[Any, ...]
-    ) -> tuple[dict[str, Any], str]:
-        text, stored_genesis = row
-        try:
-            header = json.loads(text)
-        except ValueError as err:
-            raise LedgerIntegrityError(
-                f"dataset {dataset!r}: budget header is unreadable", index=None
-            ) from err
-        if (
-            not isinstance(header, dict)
-            or genesis_hash(header) != stored_genesis
-            or header.get("dataset") != dataset
-        ):
-            raise LedgerIntegrityError(
-                f"dataset {dataset!r}: budget header does not match its hash "
-                "(the budget was altered)",
-                index=None,
-            )
-        return header, stored_genesis
-
-    def genesis(self, dataset: str) -> str:
-        """The genesis hash of ``dataset``.
-
-        The hash of its budget header, which the first receipt links to.
-
-        Returns
-        -------
-        str
-            64 hexadecimal digits.
-
-        Raises
-        ------
-        LedgerError
-            When ``dataset`` is not in the ledger.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "g.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> led.genesis("a") == receipt.prev_hash
-        True
-        >>> led.close()
-        """
-        dataset = _check_name(dataset)
-        with self.read() as con:
-            row = con.execute(
-                "SELECT header, genesis_hash FROM datasets WHERE name = ?", (dataset,)
-            ).fetchone()
-        if row is None:
-            raise LedgerError(f"dataset {dataset!r} is not in ledger {self.path!r}")
-        return self._parse_header(dataset, row)[1]
-
-    def sync(self, con: sqlite3.Connection, chain: Chain) -> None:
-        """Apply entries appended since ``chain``'s head, verifying each.
-
-        Every entry is replayed through the chain's state machine (a release
-        or commit must settle a pending reservation before it, ids are unique,
-        ...), and for a keyed chain its MAC and the head's MAC are checked.
-
-        Parameters
-        ----------
-        con : sqlite3.Connection
-            A connection inside :meth:`read` or :meth:`write`.
-        chain : Chain
-            The in-memory chain to bring up to date.
-
-        Raises
-        ------
-        LedgerIntegrityError
-            When an entry fails verification or receipts are missing.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "s.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> from loopkit_privacy.accounting._chain import Chain
-        >>> policy = led.ensure_dataset("a", None, created="")
-        >>> chain = Chain(policy, "a", led.genesis("a"))
-        >>> with led.read() as con:
-        ...     led.sync(con, chain)
-        >>> chain.head_index, chain.head_hash == receipt.hash
-        (0, True)
-        >>> led.close()
-        """
-        if not isinstance(chain, Chain):
-            raise InvalidParameterError(
-                f"`chain` must be a Chain, got {chain!r}", parameter="chain", value=None
-            )
-        head = con.execute(
-            "SELECT head_index, head_hash, head_mac FROM datasets WHERE name = ?",
-            (chain.dataset,),
-        ).fetchone()
-        if head is None:
-            raise LedgerIntegrityError(
-                f"dataset {chain.dataset!r} disappeared from ledger {self.path!r}"
-            )
-        head_index, head_hash, head_mac = head
-        if (
-            chain.head_verified
-            and head_index == chain.head_index
-            and head_hash == chain.head_hash
-        ):
-            return
-        rows = con.execute(
-            "SELECT idx, id, kind, request_id, body, hash, status, mac FROM entries "
-            "WHERE dataset = ? AND idx > ? ORDER BY idx",
-            (chain.dataset, chain.head_index),
-        ).fetchall()
-        for row in rows:
-            receipt, problems = _row_receipt(row[:6])
-            if problems:
-                raise LedgerIntegrityError(
-                    f"ledger for dataset {chain.dataset!r} fails verification: "
-                    + "; ".join(m for _, m in problems),
-                    index=receipt.index,
-                )
-            chain.apply(receipt, mac=row[7])
-        if (chain.head_index, chain.head_hash) != (head_index, head_hash):
-            raise LedgerIntegrityError(
-                f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
-                f"{head_index}) does not match the last receipt ({chain.head_index}); "
-                "receipts are missing",
-                index=chain.head_index + 1,
-            )
-        if chain.key is not None and not macs_equal(
-            head_mac, chain.key.head_mac(chain.dataset, head_index, head_hash)
-        ):
-            raise LedgerIntegrityError(
-                f"ledger for dataset {chain.dataset!r}: the head's MAC does not "
-                "match under the chain key (the chain was truncated or rewritten)",
-                index=head_index,
-            )
-        chain.head_verified = True
-
-    def append(
-        self,
-        con: sqlite3.Connection,
-        receipt: Receipt,
-        status: str,
-        key: ChainKey | None = None,
-    ) -> None:
-        """Insert ``receipt`` and move the dataset's head (inside ``write``).
-
-        The receipt is not checked here: the caller builds it on the head
-        (see :meth:`sync`), or the ledger fails verification.
-
-        Parameters
-        ----------
-        con : sqlite3.Connection
-            A connection inside :meth:`write`.
-        receipt : Receipt
-            A sealed receipt that continues the dataset's chain.
-        status : {"pending", "committed", "released"}
-            Its informational status.
-        key : ChainKey, optional
-            The dataset's chain key: the entry and the new head are MACed.
-
-        Examples
-        --------
-        >>> import dataclasses
-        >>> from loopkit_privacy.accounting import verify_ledger
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "a.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> spend = Accountant(epsilon=1.0).spend(PureDP(0.5), label="copied")
-        >>> nxt = dataclasses.replace(spend, dataset="a", index=1, prev_hash=receipt.hash)
-        >>> with led.write() as con:
-        ...     led.append(con, nxt.sealed(), "committed")
-        >>> report = verify_ledger(path)
-        >>> report.ok, report.datasets[0].spent
-        (True, PureDP(epsilon=0.75))
-        >>> led.close()
-        """
-        if not isinstance(receipt, Receipt):
-            raise InvalidParameterError(
-                f"`receipt` must be a Receipt, got {type(receipt).__name__}",
-                parameter="receipt",
-                value=None,
-            )
-        status = _check_status(status)
-        if key is not None and not isinstance(key, ChainKey):
-            raise InvalidParameterError(
-                "`key` must be a ChainKey or None", parameter="key", value=None
-            )
-        body = canonical_json(receipt.body())
-        mac = (
-            key.entry_mac(receipt.dataset, receipt.index, receipt.hash)
-            if key is not None
-            else None
-        )
-        head_mac = (
-            key.head_mac(receipt.dataset, receipt.index, receipt.hash)
-            if key is not None
-            else None
-        )
-        con.execute(
-            "INSERT INTO entries (dataset, idx, id, kind, request_id, status, body, "
-            "hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                receipt.dataset,
-                receipt.index,
-                receipt.id,
-                receipt.kind,
-                receipt.request_id,
-                status,
-                body,
-                receipt.hash,
-                mac,
-            ),
-        )
-        con.execute(
-            "UPDATE datasets SET head_index = ?, head_hash = ?, head_mac = ? "
-            "WHERE name = ?",
-            (receipt.index, receipt.hash, head_mac, receipt.dataset),
-        )
-
-    def set_status(
-        self, con: sqlite3.Connection, dataset: str, rid: str, status: str
-    ) -> None:
-        """Update the informational status of an entry.
-
-        The status is not hashed and never used for totals.
-
-        Parameters
-        ----------
-        con : sqlite3.Connection
-            A connection inside :meth:`write`.
-        dataset : str
-            The dataset of the entry.
-        rid : str
-            The receipt's ``id``.
-        status : {"pending", "committed", "released"}
-            The new status.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "t.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> with led.write() as con:
-        ...     led.set_status(con, "a", receipt.id, "pending")
-        >>> led.rows("a")[0][-1]
-        'pending'
-        >>> led.close()
-        """
-        dataset = _check_name(dataset)
-        rid = _check_name(rid, "rid")
-        status = _check_status(status)
-        con.execute(
-            "UPDATE entries SET status = ? WHERE dataset = ? AND id = ?",
-            (status, dataset, rid),
-        )
-
-    def rows(self, dataset: str) -> list[tuple[Any, ...]]:
-        """All entry rows of a dataset, in index order.
-
-        Returns
-        -------
-        list of tuple
-            ``(idx, id, kind, request_id, body, hash, status)`` per entry;
-            ``body`` is the receipt's canonical JSON.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from loopkit_privacy.accounting import Accountant
-        >>> path = os.path.join(tempfile.mkdtemp(), "o.ledger")
-        >>> with Accountant.open(path, dataset="a", epsilon=1.0) as acc:
-        ...     receipt = acc.spend(PureDP(0.25), label="q")
-        >>> led = SQLiteLedger(path)
-        >>> [(row[0], row[2], row[-1]) for row in led.rows("a")]
-        [(0, 'spend', 'committed')]
-        >>> led.rows("a")[0][1] == receipt.id
-        True
-        >>> led.close()
-        """
-        dataset = _check_name(dataset)
-        with self.read() as con:
-            return con.execute(
-                "SELECT idx, id, kind, request_id, body, hash, status FROM entries "
-                "WHERE dataset = ? ORDER BY idx",
-                (dataset,),
-            ).fetchall()
 
 
 _STATUSES = ("pending", "committed", "released")
@@ -1162,7 +1327,8 @@ class LedgerReport:
 
 
 def _verify_dataset(
-    con: sqlite3.Connection,
+    con: Any,
+    sql: Callable[[str], str],
     name: str,
     header_text: str,
     genesis: str,
@@ -1196,8 +1362,10 @@ def _verify_dataset(
     expected_prev = genesis
     position = 0
     rows = con.execute(
-        "SELECT idx, id, kind, request_id, body, hash, status, mac FROM entries "
-        "WHERE dataset = ? ORDER BY idx",
+        sql(
+            "SELECT idx, id, kind, request_id, body, hash, status, mac FROM "
+            "{entries} WHERE dataset = ? ORDER BY idx"
+        ),
         (name,),
     ).fetchall()
     stored_status: dict[str, Any] = {}
@@ -1275,6 +1443,48 @@ def _verify_dataset(
         keyed=keyed,
     )
     return summary, problems
+
+
+def _sqlite_sql(text: str) -> str:
+    return _render_sql(text, "", "?")
+
+
+def _verify_tables(
+    con: Any,
+    sql: Callable[[str], str],
+    key: ChainKey | None,
+    summaries: list[DatasetSummary],
+    problems: list[LedgerProblem],
+) -> None:
+    """Verify every dataset of one ledger read through ``con`` (one snapshot)."""
+    datasets = con.execute(
+        sql(
+            "SELECT name, header, genesis_hash, head_index, head_hash, head_mac "
+            "FROM {datasets} ORDER BY name"
+        )
+    ).fetchall()
+    for name, header_text, genesis, *head in datasets:
+        summary, found = _verify_dataset(
+            con, sql, name, header_text, genesis, tuple(head), key
+        )
+        problems.extend(found)
+        if summary is not None:
+            summaries.append(summary)
+    orphans = con.execute(
+        sql(
+            "SELECT COUNT(*) FROM {entries} WHERE dataset NOT IN "
+            "(SELECT name FROM {datasets})"
+        )
+    ).fetchone()[0]
+    if orphans:
+        problems.append(
+            LedgerProblem(
+                None,
+                None,
+                "header",
+                f"{orphans} receipt(s) belong to no dataset (a budget header was removed)",
+            )
+        )
 
 
 def verify_ledger(
@@ -1359,6 +1569,13 @@ def verify_ledger(
     >>> [p.kind for p in verify_ledger(keyed).problems]  # without the key
     ['key']
     """
+    if is_postgres_target(path):
+        from loopkit_privacy.accounting._postgres import verify_postgres
+
+        chain_key = check_chain_key(key, "key")
+        on_event = _check_callback(on_event)
+        where, found, issues = verify_postgres(path, chain_key)
+        return _report(where, found, issues, on_event)
     path = _check_path(path)
     chain_key = check_chain_key(key, "key")
     on_event = _check_callback(on_event)
@@ -1380,33 +1597,20 @@ def verify_ledger(
                 problems.append(
                     LedgerProblem(None, None, "corrupt", f"quick_check: {check!r}")
                 )
-            datasets = con.execute(
-                "SELECT name, header, genesis_hash, head_index, head_hash, head_mac "
-                "FROM datasets ORDER BY name"
-            ).fetchall()
-            for name, header_text, genesis, *head in datasets:
-                summary, found = _verify_dataset(
-                    con, name, header_text, genesis, tuple(head), chain_key
-                )
-                problems.extend(found)
-                if summary is not None:
-                    summaries.append(summary)
-            orphans = con.execute(
-                "SELECT COUNT(*) FROM entries WHERE dataset NOT IN (SELECT name FROM datasets)"
-            ).fetchone()[0]
-            if orphans:
-                problems.append(
-                    LedgerProblem(
-                        None,
-                        None,
-                        "header",
-                        f"{orphans} receipt(s) belong to no dataset (a budget header was removed)",
-                    )
-                )
+            _verify_tables(con, _sqlite_sql, chain_key, summaries, problems)
         except sqlite3.DatabaseError as err:
             problems.append(LedgerProblem(None, None, "corrupt", f"unreadable: {err}"))
     finally:
         con.close()
+    return _report(path, summaries, problems, on_event)
+
+
+def _report(
+    path: str,
+    summaries: list[DatasetSummary],
+    problems: list[LedgerProblem],
+    on_event: EventHandler | None,
+) -> LedgerReport:
     report = LedgerReport(path, not problems, tuple(summaries), tuple(problems))
     for p in problems:
         emit(on_event, VerificationFailed(path, p.dataset, p.index, p.message))
