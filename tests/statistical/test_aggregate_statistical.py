@@ -101,7 +101,8 @@ def test_bounded_truth_worked_by_hand():
 
 def _unbounded(kind):
     # Users 1 and 3 each add 4 rows beyond L∞: far enough from the bounded
-    # truth that the mean test separates them with overwhelming probability.
+    # truth that the mean test separates them (the miss rate is computed in
+    # test_release_is_unbiased_for_the_bounded_truth and held below ALPHA).
     if kind == "count":
         return np.array([9, 10, 0])
     return np.array([39.0, 68.5, 0.0])  # a: 3+12+4·5-4+2+6; b: 7+20+1+4·9+4.5
@@ -179,10 +180,18 @@ def test_release_is_unbiased_for_the_bounded_truth(kind, mechanism):
         f"mean {vals.mean(axis=0)} vs bounded truth {truth}: z={z} beyond {z_crit:.2f} "
         f"(false-failure rate alpha={ALPHA})"
     )
-    # power: the same test tells the bounded truth from the unbounded one
+    # power: the same test tells the bounded truth from the unbounded one. With
+    # the largest shift |unbounded - truth| / se, the group's |z_unbounded|
+    # stays <= z_crit with probability norm.cdf(z_crit - shift) -
+    # norm.cdf(-z_crit - shift) (normal law of the mean); that miss rate is
+    # computed and held below ALPHA here, so the check is not a guess.
+    shift = float(np.max(np.abs(_unbounded(kind) - truth)) / se)
+    miss = stats.norm.cdf(z_crit - shift) - stats.norm.cdf(-z_crit - shift)
+    assert miss < ALPHA, f"power check misses with probability {miss:.3g}"
     z_unbounded = (vals.mean(axis=0) - _unbounded(kind)) / se
     assert np.max(np.abs(z_unbounded)) > z_crit, (
-        f"cannot distinguish the unbounded truth: z={z_unbounded} (alpha={ALPHA})"
+        f"cannot distinguish the unbounded truth: z={z_unbounded} "
+        f"(misses with probability {miss:.3g} < alpha={ALPHA})"
     )
 
 
@@ -307,9 +316,14 @@ def test_privacy_audit_heavy_user():
         f"empirical epsilon lower bound {eps_lb:.3f} exceeds the claimed {AUDIT_EPSILON} "
         f"(false-failure rate alpha={ALPHA})"
     )
-    # power: the audit gets close to the true loss (ε is attained by {X >= 3})
+    # power: the audit gets close to the true loss (ε is attained by {X >= 3}:
+    # P1 = 1 / (1 + q) = 0.731, P0 = q / (1 + q) = 0.269, q = exp(-1), over
+    # 12,000 trials with Clopper-Pearson at ALPHA / 64 per side). Summing the
+    # two binomial laws over the region where that event's bound is <= 0.8
+    # gives a miss rate of 3.6e-9 (scipy.stats.binom, beta).
     assert eps_lb > 0.8 * AUDIT_EPSILON, (
-        f"audit too weak to detect a 20 % overspend: lower bound {eps_lb:.3f} (alpha={ALPHA})"
+        f"audit too weak to detect a 20 % overspend: lower bound {eps_lb:.3f} "
+        f"(misses with probability 3.6e-9)"
     )
 
 
@@ -320,8 +334,12 @@ def test_privacy_audit_detects_a_wrong_privacy_unit():
     x0 = _counts(d0, 1, privacy_unit=None)
     x1 = _counts(d1, 1, privacy_unit=None)
     eps_lb = epsilon_lower_bound(x0, x1, [3, HEAVY_EVENTS + 2], ALPHA)
+    # {X >= 10**4 + 2}: P1 = 1 / (1 + e**-1) = 0.731 over 1,000 trials, P0 about
+    # e**-10000; with Clopper-Pearson at ALPHA / 16 per side the bound is <= 3
+    # with probability 1.6e-100 (scipy.stats.binom, beta).
     assert eps_lb > 3 * AUDIT_EPSILON, (
-        f"a user-level violation went unnoticed: lower bound {eps_lb:.3f} (alpha={ALPHA})"
+        f"a user-level violation went unnoticed: lower bound {eps_lb:.3f} "
+        f"(misses with probability 1.6e-100)"
     )
 
 
