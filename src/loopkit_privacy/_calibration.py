@@ -183,7 +183,10 @@ def analytic_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) ->
 
 
 def zcdp_log_delta(rho: float, epsilon: float) -> float:
-    """Log δ for ρ-zCDP ⇒ (ε, δ)-DP (CKS 2020, Corollary 13); see :func:`zcdp_delta`."""
+    """Log δ for ρ-zCDP ⇒ (ε, δ)-DP (CKS 2020, Corollary 13; tight form).
+
+    δ = inf_{α>1} exp((α-1)(αρ-ε)) / (α-1) · (1 - 1/α)^α.
+    """
     if epsilon <= rho:
         return 0.0
     if rho <= 0.0:
@@ -215,19 +218,6 @@ def zcdp_log_delta(rho: float, epsilon: float) -> float:
     # Any α gives a valid bound, so the minimiser's value is safe as it is.
     fun = float(res.fun)
     return min(0.0, fun if math.isfinite(fun) else 0.0, at_star)
-
-
-def zcdp_delta(rho: float, epsilon: float) -> float:
-    """δ such that ρ-zCDP implies (ε, δ)-DP (CKS 2020, Corollary 13; tight form).
-
-    δ = inf_{α>1} exp((α-1)(αρ-ε)) / (α-1) · (1 - 1/α)^α.
-
-    Examples
-    --------
-    >>> zcdp_delta(0.5, 3.0) < 1e-2
-    True
-    """
-    return math.exp(zcdp_log_delta(rho, epsilon))
 
 
 def zcdp_rho_for(epsilon: float, delta: float) -> float:
@@ -269,20 +259,6 @@ def zcdp_rho_for(epsilon: float, delta: float) -> float:
             return max(rho, rho_ok)
         rho *= 1.0 - 1e-12
     return rho_ok
-
-
-def zcdp_sigma_for(sensitivity: float, epsilon: float, delta: float) -> float:
-    """Smallest σ whose zCDP guarantee ρ = Δ²/(2σ²) converts to (ε, δ), rounded up.
-
-    Examples
-    --------
-    >>> zcdp_sigma_for(1.0, 1.0, 1e-5) > analytic_gaussian_sigma(1.0, 1.0, 1e-5)
-    True
-    """
-    rho = zcdp_rho_for(epsilon, delta)
-    if rho <= 0.0:
-        return math.inf
-    return zcdp_sigma(sensitivity, rho)
 
 
 def zcdp_sigma(sensitivity: float, rho: float) -> float:

@@ -1,4 +1,4 @@
-"""Exact noise samplers: discrete Laplace, discrete Gaussian and granular noise.
+"""Exact noise samplers: discrete Laplace and discrete Gaussian.
 
 This is the Python face of the numba kernels in ``_kernels.sampling``. All
 samplers draw their randomness from a :mod:`loopkit_privacy.random` source
@@ -66,7 +66,6 @@ __all__ = [
     "DiscreteLaplaceParameters",
     "discrete_gaussian_parameters",
     "discrete_laplace_parameters",
-    "granularity_for",
     "sample_discrete_gaussian",
     "sample_discrete_laplace",
 ]
@@ -79,8 +78,6 @@ MAX_LAPLACE_SCALE = 2.0**40
 #: for all but a fraction exp(-39) of proposals, so the acceptance test
 #: almost never needs its slow overflow branch.
 MAX_GAUSSIAN_SIGMA = 2.0**25
-#: Bits of resolution of granular noise: scale / granularity is in [2**G, 2**(G+1)).
-GRANULARITY_BITS = 20
 
 # Words are streamed in chunks of 512 KiB (kept in cache, no page faults on
 # large requests); requests of at least _PARALLEL_MIN samples are split over
@@ -223,31 +220,6 @@ def discrete_gaussian_parameters(sigma: float) -> DiscreteGaussianParameters:
             break
         k -= 1
     return DiscreteGaussianParameters(t=t, c=c, k=k)
-
-
-def granularity_for(scale: float) -> float:
-    """The power-of-two grid used for real-valued noise of the given scale.
-
-    The grid is ``2**(floor(log2(scale)) - GRANULARITY_BITS)``, so the noise
-    has between ``2**20`` and ``2**21`` grid steps per unit of scale and the
-    grid depends only on the (public) scale, never on the data.
-
-    Examples
-    --------
-    >>> granularity_for(1.0) == 2.0**-20
-    True
-    >>> granularity_for(3.0) == 2.0**-19
-    True
-    """
-    b = check_positive(scale, "scale")
-    g = math.ldexp(1.0, math.frexp(b)[1] - 1 - GRANULARITY_BITS)
-    if g < 2.0**-1022:
-        raise InvalidParameterError(
-            f"`scale` must be at least 2**-1002 for a normal-float grid, got {scale!r}",
-            parameter="scale",
-            value=scale,
-        )
-    return g
 
 
 def _check_scale(value: Any, name: str, maximum: float) -> float:

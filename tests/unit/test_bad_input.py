@@ -2084,14 +2084,6 @@ def _loss_noise_random_cases():
             "sigma",
         ),
         case(
-            "granularity-zero",
-            noise.granularity_for,
-            {"scale": 1.0},
-            {"scale": 0.0},
-            IPE,
-            "scale",
-        ),
-        case(
             "insecure-seed-str",
             lp_random.insecure,
             {"seed": 1},
@@ -2959,30 +2951,6 @@ def _controls_cases():
     }
     out = [
         case(
-            "settings-data-collection",
-            controls.PrivacySettings,
-            ps,
-            {"data_collection": "max"},
-            IPE,
-            "data_collection",
-        ),
-        case(
-            "settings-identification",
-            controls.PrivacySettings,
-            ps,
-            {"user_identification": "x"},
-            IPE,
-            "user_identification",
-        ),
-        case(
-            "settings-cross-site-str",
-            controls.PrivacySettings,
-            ps,
-            {"cross_site_tracking": "no"},
-            IPE,
-            "cross_site_tracking",
-        ),
-        case(
             "settings-retention-garbage",
             controls.PrivacySettings,
             ps,
@@ -3039,30 +3007,6 @@ def _controls_cases():
             "required_purposes",
         ),
         case(
-            "settings-min-cohort-zero",
-            controls.PrivacySettings,
-            ps,
-            {"min_cohort_size": 0},
-            IPE,
-            "min_cohort_size",
-        ),
-        case(
-            "settings-min-cohort-bool",
-            controls.PrivacySettings,
-            ps,
-            {"min_cohort_size": True},
-            IPE,
-            "min_cohort_size",
-        ),
-        case(
-            "settings-k-str",
-            controls.PrivacySettings,
-            ps,
-            {"k_anonymity": "5"},
-            IPE,
-            "k_anonymity",
-        ),
-        case(
             "with-purpose-name-int",
             _with_purpose,
             {"name": "beta"},
@@ -3093,6 +3037,14 @@ def _controls_cases():
             {"required": 1},
             IPE,
             "required",
+        ),
+        case(
+            "settings-from-dict-not-a-setting",
+            controls.PrivacySettings.from_dict,
+            {"mapping": {}},
+            {"mapping": {"dataCollection": "minimal"}},
+            IPE,
+            "dataCollection",
         ),
         case(
             "settings-from-dict-unknown-key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gzip
 import hashlib
 import hmac
@@ -520,33 +521,29 @@ def test_purposes_and_seed_defaults():
     assert frozenset({"essentialAnalytics"}) == REQUIRED_PURPOSES
     s = PrivacySettings()
     assert s == DEFAULT_PRIVACY_SETTINGS
-    assert s.data_collection == "minimal"
-    assert s.user_identification == "anonymous"
-    assert s.cross_site_tracking is False
     assert s.data_retention == "1-year"
-    assert s.third_party_sharing is False
-    assert s.location_tracking is False
-    assert s.device_fingerprinting is False
-    assert s.min_cohort_size == 10
-    assert s.k_anonymity == 5
+    # Only what the library enforces is a setting.
+    assert [f.name for f in dataclasses.fields(s)] == [
+        "data_retention",
+        "consent_defaults",
+        "custom_purposes",
+        "required_purposes",
+    ]
     assert dict(s.consent_defaults) == {p: p == "essentialAnalytics" for p in PURPOSES}
     assert hash(s) == hash(PrivacySettings())
     with pytest.raises(TypeError, match=r"does not support item assignment"):
         s.consent_defaults["userResearch"] = True  # type: ignore[index]
-    with pytest.raises(AttributeError, match=r"cannot assign to field 'k_anonymity'"):
-        s.k_anonymity = 3  # type: ignore[misc]
+    with pytest.raises(
+        AttributeError, match=r"cannot assign to field 'data_retention'"
+    ):
+        s.data_retention = "2-years"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"data_collection": "everything"}, r"`data_collection` must be one of"),
-        ({"user_identification": "email"}, r"`user_identification` must be one of"),
-        ({"cross_site_tracking": 1}, r"`cross_site_tracking` must be True or False"),
         ({"data_retention": "forever"}, r"`data_retention` must be '1-year'"),
         ({"data_retention": timedelta(0)}, r"`data_retention`"),
-        ({"min_cohort_size": 0}, r"`min_cohort_size` must be an integer >= 1"),
-        ({"k_anonymity": True}, r"`k_anonymity` must be an integer >= 1"),
         ({"consent_defaults": {"nope": True}}, r"unknown consent purpose 'nope'"),
         ({"consent_defaults": {"userResearch": "yes"}}, r"must be True or False"),
         (
@@ -597,16 +594,17 @@ def test_settings_repr_reads_like_the_constructor():
 def test_settings_dict_round_trip_and_camel_case():
     s = PrivacySettings().with_purpose("betaFeatures")
     assert PrivacySettings.from_dict(s.to_dict()) == s
-    seed = {
-        "dataCollection": "minimal",
-        "userIdentification": "anonymous",
-        "crossSiteTracking": False,
-        "dataRetention": "1-year",
-        "thirdPartySharing": False,
-        "locationTracking": False,
-        "deviceFingerprinting": False,
-    }
+    seed = {"dataRetention": "1-year", "consentDefaults": {"userResearch": False}}
     assert PrivacySettings.from_dict(seed) == PrivacySettings()
+    # The seed's declarations that nothing enforces are not settings.
+    for key in ("dataCollection", "crossSiteTracking", "kAnonymity", "min_cohort_size"):
+        with pytest.raises(
+            InvalidParameterError, match=rf"`{key}` is not a privacy setting"
+        ) as info:
+            PrivacySettings.from_dict({**seed, key: False})
+        assert info.value.parameter == key
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'k_anonymity'"):
+        PrivacySettings(k_anonymity=5)  # type: ignore[call-arg]
     with pytest.raises(
         InvalidParameterError, match=r"unknown privacy setting 'sellData'"
     ):

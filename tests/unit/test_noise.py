@@ -147,22 +147,6 @@ def test_gaussian_parameters_keep_products_in_int64():
         assert 0 <= p.k <= 40
 
 
-@pytest.mark.parametrize(
-    ("scale", "grid"),
-    [
-        (1.0, 2.0**-20),
-        (1.5, 2.0**-20),
-        (3.0, 2.0**-19),
-        (2.0**20, 1.0),
-        (0.75, 2.0**-21),
-    ],
-)
-def test_granularity_for(scale, grid):
-    g = noise.granularity_for(scale)
-    assert g == grid
-    assert 2**20 <= scale / g < 2**21
-
-
 # ---------------------------------------------------------------------------
 # Shapes, types, validation
 # ---------------------------------------------------------------------------

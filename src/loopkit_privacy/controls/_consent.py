@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -100,25 +100,21 @@ def _parse_period(
 # Consent
 # ---------------------------------------------------------------------------
 
-_DATA_COLLECTION = ("minimal", "standard", "full")
-_USER_IDENTIFICATION = ("anonymous", "pseudonymous", "identified")
-_FLAGS = (
-    "cross_site_tracking",
-    "third_party_sharing",
-    "location_tracking",
-    "device_fingerprinting",
-)
 _CAMEL = {
-    "dataCollection": "data_collection",
-    "userIdentification": "user_identification",
-    "crossSiteTracking": "cross_site_tracking",
     "dataRetention": "data_retention",
-    "thirdPartySharing": "third_party_sharing",
-    "locationTracking": "location_tracking",
-    "deviceFingerprinting": "device_fingerprinting",
     "consentDefaults": "consent_defaults",
     "customPurposes": "custom_purposes",
     "requiredPurposes": "required_purposes",
+}
+#: The seed's settings that the library never enforced; they are not
+#: settings (record such a declared policy where your own checks read it).
+_NOT_SETTINGS = {
+    "dataCollection": "data_collection",
+    "userIdentification": "user_identification",
+    "crossSiteTracking": "cross_site_tracking",
+    "thirdPartySharing": "third_party_sharing",
+    "locationTracking": "location_tracking",
+    "deviceFingerprinting": "device_fingerprinting",
     "minCohortSize": "min_cohort_size",
     "kAnonymity": "k_anonymity",
 }
@@ -132,18 +128,14 @@ def _bad_setting(name: str, value: Any, rule: str) -> NoReturn:
 
 @dataclass(frozen=True, slots=True)
 class PrivacySettings:
-    """Conservative privacy settings: consent defaults, retention, thresholds.
+    """Conservative privacy settings: consent defaults and retention.
 
-    The defaults are the seed's ``defaultPrivacySettings``: minimal
-    collection, anonymous users, no cross-site tracking, third-party sharing,
-    location tracking or device fingerprinting, a one-year retention, and
-    consent only to ``essentialAnalytics`` (which is required and always on).
+    The defaults are the seed's ``defaultPrivacySettings``: a one-year
+    retention, and consent only to ``essentialAnalytics`` (which is required
+    and always on). Only what the library enforces is a setting.
 
     Parameters
     ----------
-    data_collection : {"minimal", "standard", "full"}, default "minimal"
-    user_identification : {"anonymous", "pseudonymous", "identified"}, default "anonymous"
-    cross_site_tracking, third_party_sharing, location_tracking, device_fingerprinting : bool, default False
     data_retention : str or datetime.timedelta, default "1-year"
         The default period of :func:`apply_retention` (``"2-years"``,
         ``"6-months"``, ``"90-days"``, ``"12-weeks"``, a timedelta).
@@ -155,25 +147,23 @@ class PrivacySettings:
         Purposes beyond :data:`PURPOSES` (see also :meth:`with_purpose`).
     required_purposes : frozenset of str, default {"essentialAnalytics"}
         Purposes that cannot be refused.
-    min_cohort_size : int, default 10
-        Smallest cohort other modules publish.
-    k_anonymity : int, default 5
-        The ``k`` other modules use for k-anonymity checks.
 
     Raises
     ------
     InvalidParameterError
-        If a value is out of its set, a flag is not a bool, a purpose is
-        unknown or duplicated, a required purpose defaults to False, or a
-        threshold is not an integer >= 1.
+        If the period is invalid, a purpose is unknown or duplicated, or a
+        required purpose defaults to False.
 
     Notes
     -----
     Privacy. The library enforces ``data_retention`` (in
     :func:`apply_retention`) and the consent defaults (in
-    :func:`apply_consent`). The other flags record the declared policy for
-    the caller's own checks and reports; setting them changes no behaviour
-    here.
+    :func:`apply_consent` and the aggregations' ``purpose=``). The seed's
+    other declarations (data collection, user identification, tracking and
+    sharing flags, cohort and k thresholds) are not settings: nothing here
+    would read them. Cohort and k thresholds are the ``min_cohort_size=``
+    and ``k=`` arguments of :func:`~loopkit_privacy.cohort_retention` and
+    :func:`~loopkit_privacy.ensure_k_anonymity`.
 
     Examples
     --------
@@ -187,42 +177,13 @@ class PrivacySettings:
     ('marketingEmails', False)
     """
 
-    data_collection: Literal["minimal", "standard", "full"] = "minimal"
-    user_identification: Literal["anonymous", "pseudonymous", "identified"] = (
-        "anonymous"
-    )
-    cross_site_tracking: bool = False
     data_retention: str | timedelta = "1-year"
-    third_party_sharing: bool = False
-    location_tracking: bool = False
-    device_fingerprinting: bool = False
     consent_defaults: Mapping[str, bool] = field(default_factory=dict, hash=False)
     custom_purposes: tuple[str, ...] = ()
     required_purposes: frozenset[str] = REQUIRED_PURPOSES
-    min_cohort_size: int = 10
-    k_anonymity: int = 5
 
     def __post_init__(self) -> None:
-        if self.data_collection not in _DATA_COLLECTION:
-            _bad_setting(
-                "data_collection",
-                self.data_collection,
-                f"must be one of {_DATA_COLLECTION}",
-            )
-        if self.user_identification not in _USER_IDENTIFICATION:
-            _bad_setting(
-                "user_identification",
-                self.user_identification,
-                f"must be one of {_USER_IDENTIFICATION}",
-            )
-        for name in _FLAGS:
-            if not isinstance(getattr(self, name), bool):
-                _bad_setting(name, getattr(self, name), "must be True or False")
         _parse_period(self.data_retention, parameter="data_retention")
-        for name in ("min_cohort_size", "k_anonymity"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                _bad_setting(name, value, "must be an integer >= 1")
         custom = self.custom_purposes
         if isinstance(custom, str) or not isinstance(custom, Iterable):
             _bad_setting("custom_purposes", custom, "must be a tuple of purpose names")
@@ -405,6 +366,15 @@ class PrivacySettings:
         kwargs: dict[str, Any] = {}
         for key, value in mapping.items():
             name = _CAMEL.get(key, key) if isinstance(key, str) else key
+            if key in _NOT_SETTINGS or key in _NOT_SETTINGS.values():
+                raise InvalidParameterError(
+                    f"`{key}` is not a privacy setting: the library does not "
+                    "enforce it, so PrivacySettings does not hold it; leave it "
+                    "out (keep such a declared policy where your own checks "
+                    "read it)",
+                    parameter=str(key),
+                    value=value,
+                )
             if name not in names:
                 raise InvalidParameterError(
                     f"unknown privacy setting {key!r} (`{key}` is not a setting); "
