@@ -3,7 +3,7 @@ from contract import AccountantContract
 
 from loopkit_privacy.accounting import Accountant
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import PureDP
+from loopkit_privacy.loss import ZCDP, PureDP
 
 
 class TestInMemoryAccountant(AccountantContract):
@@ -27,3 +27,27 @@ def test_used_fraction():
     acc = Accountant(epsilon=1.0, delta=1e-6)
     acc.spend(PureDP(0.25))
     assert acc.used_fraction == 0.25
+
+
+def test_a_rho_budget_implies_zcdp_accounting():
+    acc = Accountant(rho=0.5)
+    assert acc.accounting == "zcdp"
+    assert acc.budget == ZCDP(0.5)
+    assert Accountant(rho=0.5, accounting="zcdp").budget == acc.budget
+
+
+@pytest.mark.parametrize("accounting", ["basic", "rdp"])
+def test_a_rho_budget_with_another_accounting_is_refused(accounting):
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"a `rho` budget needs accounting='zcdp', got accounting='{accounting}'",
+    ) as info:
+        Accountant(rho=0.5, accounting=accounting)
+    assert info.value.parameter == "rho"
+
+
+def test_rho_with_epsilon_is_refused():
+    with pytest.raises(
+        InvalidParameterError, match=r"either as `rho` or as `epsilon`/`delta`"
+    ):
+        Accountant(rho=0.5, epsilon=1.0)
