@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopkit_privacy import tables
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.errors import (
     ColumnNotFoundError,
     ColumnTypeError,
@@ -305,7 +306,7 @@ def _unit_column(data: pa.Table, privacy_unit: str, what: str) -> pa.Array:
     return tables.plain(data.column(privacy_unit))
 
 
-def _matches(units: pa.Array, ids: pa.Array) -> np.ndarray:
+def _matches(units: pa.Array, ids: pa.Array) -> AnyArray:
     """Boolean mask: the unit of each row is one of ``ids`` (null units never are)."""
     if len(units) == 0:
         return np.zeros(0, dtype=bool)
@@ -456,7 +457,7 @@ def _consent_mask(
     privacy_unit: str | None,
     consent: Any,
     rules: ConsentRules,
-) -> np.ndarray | None:
+) -> AnyArray | None:
     """Which rows to keep; None means all of them."""
     _check_purpose_name(purpose, rules.purposes, parameter="purpose")
     _check_privacy_unit(privacy_unit, allow_none=True)

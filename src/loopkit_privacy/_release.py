@@ -42,6 +42,7 @@ import pyarrow as pa
 from loopkit_privacy import mechanisms as mech
 from loopkit_privacy import tables
 from loopkit_privacy._info import ReleaseInfo
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import (
     check_accountant,
     check_bool,
@@ -363,8 +364,8 @@ class TrialReleases:
     """
 
     keys: list[dict[str, Any]]
-    present: np.ndarray
-    values: np.ndarray
+    present: AnyArray
+    values: AnyArray
 
 
 class FixedSalt:
@@ -379,7 +380,7 @@ class FixedSalt:
     def __init__(self, salt: int) -> None:
         self._salt = np.uint64(salt)
 
-    def words(self, n: int) -> np.ndarray:
+    def words(self, n: int) -> AnyArray:
         return np.full(int(n), self._salt, dtype=np.uint64)
 
 

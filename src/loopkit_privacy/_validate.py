@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.errors import (
     InvalidParameterError,
     NonFiniteValueError,
@@ -162,7 +163,7 @@ def check_bounds(value: Any, name: str = "bounds") -> tuple[float, float]:
     return lo_f, hi_f
 
 
-def check_numeric_array(value: Any, name: str = "value") -> np.ndarray:
+def check_numeric_array(value: Any, name: str = "value") -> AnyArray:
     """Return ``value`` as a numeric ndarray (int64 or float64), rejecting NaN/inf.
 
     Booleans, strings, objects and complex numbers are refused.

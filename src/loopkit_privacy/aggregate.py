@@ -46,7 +46,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -66,7 +66,7 @@ from loopkit_privacy._release import (
     release_function,
     total_cost,
 )
-from loopkit_privacy._typing import InvalidRows, MechanismName
+from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableLike
 from loopkit_privacy._validate import (
     check_bool,
     check_finite,
@@ -82,6 +82,9 @@ from loopkit_privacy.bounding import (
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import ApproxDP, PrivacyLoss
 from loopkit_privacy.random import RandomSource
+
+if TYPE_CHECKING:
+    from loopkit_privacy.accounting import Accountant
 
 __all__ = [
     "aggregate_average",
@@ -205,12 +208,12 @@ def _make_selection(budget: Budget, bounds: ContributionBounds) -> _Selection:
 @dataclass
 class _Input:
     family: tables.Family
-    units: np.ndarray | None
+    units: AnyArray | None
     n_units: int
-    groups: np.ndarray
+    groups: AnyArray
     keys: pa.Table
     public: bool
-    values: np.ndarray | None
+    values: AnyArray | None
     by: list[str]
 
 
@@ -314,7 +317,8 @@ def _prepare(
 
 
 def _n_groups(inp: _Input) -> int:
-    return max(1, inp.keys.num_rows) if not inp.by else inp.keys.num_rows
+    n: int = inp.keys.num_rows
+    return n if inp.by else max(1, n)
 
 
 # ---------------------------------------------------------------------------
@@ -322,7 +326,7 @@ def _n_groups(inp: _Input) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _sorted_keys_order(keys: pa.Table, by: list[str]) -> np.ndarray:
+def _sorted_keys_order(keys: pa.Table, by: list[str]) -> AnyArray:
     """Order released groups by key, never by first appearance in the data."""
     if keys.num_rows == 0:
         return np.zeros(0, dtype=np.int64)
@@ -335,7 +339,7 @@ def _sorted_keys_order(keys: pa.Table, by: list[str]) -> np.ndarray:
 
 def _finish(
     inp: _Input,
-    group_idx: np.ndarray,
+    group_idx: AnyArray,
     columns: dict[str, Any],
     info: ReleaseInfo,
 ) -> Any:
@@ -391,15 +395,16 @@ def _info(
 
 
 def _add_noise_int(
-    m: mech._AdditiveMechanism, true: np.ndarray, source: RandomSource
-) -> np.ndarray:
+    m: mech._AdditiveMechanism, true: AnyArray, source: RandomSource
+) -> AnyArray:
     """Exact integer noise (integer mechanisms)."""
-    return true + m._sample(true.shape[0], source)
+    out: AnyArray = true + m._sample(true.shape[0], source)
+    return out
 
 
 def _add_noise_fixed_point(
-    m: mech._AdditiveMechanism, units: np.ndarray, quantum: float, source: RandomSource
-) -> np.ndarray:
+    m: mech._AdditiveMechanism, units: AnyArray, quantum: float, source: RandomSource
+) -> AnyArray:
     """Noise on fixed-point sums: round to the mechanism's grid exactly, then add.
 
     ``units`` are integers in multiples of ``quantum``; the grid g is a power
@@ -421,7 +426,8 @@ def _add_noise_fixed_point(
         up = (rem > half) | ((rem == half) & ((quotient & 1) == 1))
         on_grid = quotient + up.astype(np.int64)
     z = m._sample(units.shape[0], source)
-    return (on_grid + z).astype(np.float64) * g
+    out: AnyArray = (on_grid + z).astype(np.float64) * g
+    return out
 
 
 def _bounds(
@@ -487,11 +493,11 @@ class _Noisy:
     average, else the value).
     """
 
-    keep: np.ndarray
-    value: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    basis: np.ndarray
+    keep: AnyArray
+    value: AnyArray
+    low: AnyArray
+    high: AnyArray
+    basis: AnyArray
 
 
 def _plan(kind: Kind, request: Request) -> _Plan:
@@ -638,7 +644,7 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
     n_groups = agg.rows.shape[0]
     shape = (n, n_groups)
 
-    def tile(true: np.ndarray) -> np.ndarray:
+    def tile(true: AnyArray) -> AnyArray:
         return np.broadcast_to(true, shape)
 
     keep = np.ones(shape, dtype=bool)
@@ -751,7 +757,7 @@ def _release_table(
     return _finish(inp, group_idx, columns, info)
 
 
-def _released_mask(plan: _Plan, noisy: _Noisy) -> np.ndarray:
+def _released_mask(plan: _Plan, noisy: _Noisy) -> AnyArray:
     """Which groups each of the n releases returns.
 
     The same post-processing as :func:`_release_table`: ``min_threshold`` on
@@ -859,13 +865,13 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
 
 
 def _average(
-    noisy_n: np.ndarray,
-    noisy_s: np.ndarray,
+    noisy_n: AnyArray,
+    noisy_s: AnyArray,
     lo: float,
     hi: float,
     mechs: dict[str, mech._AdditiveMechanism],
     level: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[AnyArray, AnyArray, AnyArray]:
     """Normalised-sum average and a conservative interval (post-processing).
 
     The average is mid + S/N clamped to [lo, hi] (mid when N <= 0). The
@@ -955,7 +961,7 @@ _COMMON_PARAMS = """
 
 @release_function
 def aggregate_count(
-    table: Any,
+    table: TableLike,
     *,
     by: str | Sequence[str] | None = None,
     privacy_unit: str | None,
@@ -969,8 +975,8 @@ def aggregate_count(
     public_groups: Any = None,
     min_threshold: float | None = None,
     confidence: float = 0.95,
-    accountant: Any = None,
-    rng: Any = None,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
@@ -1028,7 +1034,7 @@ def aggregate_count(
 
 @release_function
 def aggregate_sum(
-    table: Any,
+    table: TableLike,
     *,
     column: str,
     bounds: tuple[float, float],
@@ -1043,8 +1049,8 @@ def aggregate_sum(
     public_groups: Any = None,
     min_threshold: float | None = None,
     confidence: float = 0.95,
-    accountant: Any = None,
-    rng: Any = None,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
@@ -1101,7 +1107,7 @@ def aggregate_sum(
 
 @release_function
 def aggregate_average(
-    table: Any,
+    table: TableLike,
     *,
     column: str,
     bounds: tuple[float, float],
@@ -1116,8 +1122,8 @@ def aggregate_average(
     public_groups: Any = None,
     min_threshold: float | None = None,
     confidence: float = 0.95,
-    accountant: Any = None,
-    rng: Any = None,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
@@ -1175,7 +1181,7 @@ def aggregate_average(
 
 @release_function
 def aggregate_top_n(
-    table: Any,
+    table: TableLike,
     *,
     column: str,
     n: int = 5,
@@ -1188,8 +1194,8 @@ def aggregate_top_n(
     max_partitions_per_user: int = 1,
     public_groups: Any = None,
     confidence: float = 0.95,
-    accountant: Any = None,
-    rng: Any = None,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,

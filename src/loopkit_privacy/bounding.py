@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from loopkit_privacy._kernels import bounding as _kb
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_bounds, check_positive_int
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.noise import _THREADS, _executor
@@ -247,9 +248,9 @@ class BoundedAggregates:
     the exact clamped sum in fixed point, independent of row order.
     """
 
-    rows: np.ndarray
-    units: np.ndarray
-    sum_units: np.ndarray
+    rows: AnyArray
+    units: AnyArray
+    sum_units: AnyArray
     quantum: float
     dropped_rows: int
 
@@ -304,14 +305,14 @@ def check_sizes(n_rows: int, n_groups: int) -> None:
 
 
 def bound_and_reduce(
-    units: np.ndarray | None,
+    units: AnyArray | None,
     n_units: int,
-    groups: np.ndarray,
+    groups: AnyArray,
     n_groups: int,
     bounds: ContributionBounds,
     *,
     rng: RandomSource,
-    values: np.ndarray | None = None,
+    values: AnyArray | None = None,
     centre: float = 0.0,
 ) -> BoundedAggregates:
     """Apply the contribution bounds and reduce rows into per-group totals.

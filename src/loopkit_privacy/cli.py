@@ -31,6 +31,7 @@ import numpy as np
 from loopkit_privacy import _kernels, aggregate, mechanisms
 from loopkit_privacy import random as lp_random
 from loopkit_privacy._progress import progress
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_delta, check_positive, check_positive_int
 from loopkit_privacy.errors import (
     InsecureRandomnessWarning,
@@ -43,7 +44,7 @@ __all__ = ["build_parser", "main"]
 _PAGES = ("home", "pricing", "docs", "signup", "settings")
 
 
-def _synthetic_events(n_users: int, seed: int) -> dict[str, np.ndarray]:
+def _synthetic_events(n_users: int, seed: int) -> dict[str, AnyArray]:
     """Deterministic demo data (not privacy noise: numpy's PRNG is fine here)."""
     gen = np.random.default_rng(seed)
     visits = gen.random((n_users, len(_PAGES))) < np.array([0.9, 0.35, 0.5, 0.12, 0.2])

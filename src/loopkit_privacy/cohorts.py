@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -67,7 +67,7 @@ from loopkit_privacy._release import (
     read_with_consent,
     release_function,
 )
-from loopkit_privacy._typing import InvalidRows, MechanismName
+from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableLike
 from loopkit_privacy._validate import (
     check_bool,
     check_finite,
@@ -82,6 +82,9 @@ from loopkit_privacy.errors import (
 )
 from loopkit_privacy.loss import PrivacyLoss
 from loopkit_privacy.random import RandomSource
+
+if TYPE_CHECKING:
+    from loopkit_privacy.accounting import Accountant
 
 __all__ = ["cohort_retention", "plot_retention"]
 
@@ -126,7 +129,7 @@ def _clock_of(typ: pa.DataType, column: str) -> _Clock:
     )
 
 
-def _ticks(table: pa.Table, column: str, clock: _Clock) -> np.ndarray:
+def _ticks(table: pa.Table, column: str, clock: _Clock) -> AnyArray:
     """Int64 wall-clock ticks of a time column (local time for zoned columns)."""
     arr = table.column(column)
     if arr.null_count:
@@ -191,7 +194,7 @@ def _boundary(value: Any, name: str, clock: _Clock) -> int:
     return int(value.astype(f"datetime64[{clock.unit}]").astype(np.int64))
 
 
-def _period_start_days(index: np.ndarray, kind: int) -> np.ndarray:
+def _period_start_days(index: AnyArray, kind: int) -> AnyArray:
     """First day (days since 1970-01-01) of each period index."""
     if kind == _kc.DAY:
         return index.astype(np.int64)
@@ -220,18 +223,18 @@ class _Plan:
     start: int  # ticks: users whose cohort time is in [start, end) take part
     end: int
     until: int  # ticks; rows at or after are ignored
-    observed: np.ndarray  # (n_cohorts, n_periods) bool: cell starts before `until`
-    labels: np.ndarray  # (n_cohorts,) days since epoch of each cohort's start
+    observed: AnyArray  # (n_cohorts, n_periods) bool: cell starts before `until`
+    labels: AnyArray  # (n_cohorts,) days since epoch of each cohort's start
     first_day: int  # days since epoch: the public range of days any cell covers
     last_day: int
 
 
 @dataclass(frozen=True)
 class _Data:
-    units: np.ndarray
+    units: AnyArray
     n_units: int
-    times: np.ndarray
-    user_time: np.ndarray  # each user's cohort time (NO_TIME: no rows)
+    times: AnyArray
+    user_time: AnyArray  # each user's cohort time (NO_TIME: no rows)
     clock: _Clock
 
 
@@ -423,7 +426,7 @@ def _plan(
     )
 
 
-def _user_cohorts(plan: _Plan, data: _Data) -> tuple[np.ndarray, np.ndarray]:
+def _user_cohorts(plan: _Plan, data: _Data) -> tuple[AnyArray, AnyArray]:
     """Cohort index (-1: none) and cohort period of each user."""
     tpd = np.int64(data.clock.ticks_per_day)
     user_period = _kc.periods_of(data.user_time, tpd, plan.kind)
@@ -437,7 +440,7 @@ def _true_counts(
     data: _Data,
     source: RandomSource,
     salt: int | None = None,
-) -> np.ndarray:
+) -> AnyArray:
     """Bounded (n_cohorts, 1 + n_periods) counts: size, then active per offset.
 
     ``salt`` keys the hash that picks a capped user's offsets (fresh from
@@ -460,10 +463,11 @@ def _true_counts(
         np.int64(plan.first_day),
         np.int64(plan.last_day),
     )
-    return counts
+    out: AnyArray = counts
+    return out
 
 
-def _noisy(plan: _Plan, true: np.ndarray, n: int, source: RandomSource) -> np.ndarray:
+def _noisy(plan: _Plan, true: AnyArray, n: int, source: RandomSource) -> AnyArray:
     """``n`` independent noisy copies of the count matrix: shape (n, cohorts, 1 + P).
 
     Unobserved cells (starting at or after ``observed_until``) get no noise;
@@ -479,12 +483,12 @@ def _noisy(plan: _Plan, true: np.ndarray, n: int, source: RandomSource) -> np.nd
 
 
 def _rates(
-    size: np.ndarray,
-    active: np.ndarray,
-    observed: np.ndarray,
+    size: AnyArray,
+    active: AnyArray,
+    observed: AnyArray,
     hw_each: float,
     monotone: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[AnyArray, AnyArray, AnyArray]:
     """Retention rate and a conservative interval, per cell (post-processing).
 
     rate = clip(active / size, 0, 1) (NaN where size <= 0 or unobserved). The
@@ -512,7 +516,7 @@ def _rates(
 
 @release_function
 def cohort_retention(
-    table: Any,
+    table: TableLike,
     *,
     privacy_unit: str,
     time: str,
@@ -530,8 +534,8 @@ def cohort_retention(
     observed_until: Any = None,
     monotone: bool = False,
     confidence: float = 0.95,
-    accountant: Any = None,
-    rng: Any = None,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
     label: str | None = None,
     purpose: str | None = None,
     consent: Any = None,
@@ -749,15 +753,15 @@ class _Retention:
             monotone,
         )
 
-    def bound(self, plan: _RetentionPlan, source: RandomSource) -> np.ndarray:
+    def bound(self, plan: _RetentionPlan, source: RandomSource) -> AnyArray:
         return _true_counts(plan.plan, plan.data, source)
 
     def noise(
-        self, plan: _RetentionPlan, bounded: np.ndarray, n: int, source: RandomSource
-    ) -> np.ndarray:
+        self, plan: _RetentionPlan, bounded: AnyArray, n: int, source: RandomSource
+    ) -> AnyArray:
         return _noisy(plan.plan, bounded, n, source)
 
-    def publish(self, plan: _RetentionPlan, noisy: np.ndarray, receipt: Any) -> Any:
+    def publish(self, plan: _RetentionPlan, noisy: AnyArray, receipt: Any) -> Any:
         return _table(
             plan.plan,
             noisy[0],
@@ -770,7 +774,7 @@ class _Retention:
             ),
         )
 
-    def trials(self, plan: _RetentionPlan, noisy: np.ndarray) -> np.ndarray:
+    def trials(self, plan: _RetentionPlan, noisy: AnyArray) -> AnyArray:
         """The noisy count matrices (n, cohorts, 1 + P), before post-processing."""
         return noisy
 
@@ -785,7 +789,7 @@ def _check_min_size(min_cohort_size: Any) -> float | None:
 
 
 def _setup(
-    table: Any,
+    table: TableLike,
     *,
     privacy_unit: str,
     time: str,
@@ -827,7 +831,7 @@ def _setup(
 
 def _table(
     plan: _Plan,
-    noisy: np.ndarray,
+    noisy: AnyArray,
     *,
     level: float,
     min_size: float | None,
@@ -975,7 +979,7 @@ def plot_retention(
             figsize=(1.0 + 0.8 * max(n_p, 1), 1.0 + 0.45 * max(len(labels), 1))
         )
     image = ax.imshow(
-        np.ma.masked_invalid(grid),
+        np.ma.masked_invalid(grid),  # type: ignore[no-untyped-call]
         cmap=cmap,
         aspect="auto",
         vmin=0.0,

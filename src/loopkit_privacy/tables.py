@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopkit_privacy._kernels import grouping as _g
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.errors import (
     ColumnNotFoundError,
     ColumnTypeError,
@@ -297,9 +298,7 @@ def _flat(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
-def numeric_column(
-    table: pa.Table, column: str
-) -> tuple[np.ndarray, np.ndarray | None]:
+def numeric_column(table: pa.Table, column: str) -> tuple[AnyArray, AnyArray | None]:
     """A value column as float64 plus its validity mask (``None`` when no nulls).
 
     Integers, floats and decimals are accepted; booleans, strings and others
@@ -325,7 +324,7 @@ def numeric_column(
             "to a number first",
             column=column,
         )
-    valid: np.ndarray | None = None
+    valid: AnyArray | None = None
     if arr.null_count:
         valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         arr = arr.fill_null(0)
@@ -412,7 +411,7 @@ def check_key_column(table: pa.Table, column: str, *, role: str = "key") -> None
         )
 
 
-def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Array]:
+def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[AnyArray, pa.Array]:
     """Dense int64 codes and the distinct values (in order of first appearance)."""
     typ = arr.type
     if pa.types.is_integer(typ) and not arr.null_count:
@@ -448,7 +447,7 @@ def _factorize(arr: pa.Array, *, null_is_group: bool) -> tuple[np.ndarray, pa.Ar
     return codes, encoded.dictionary
 
 
-def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
+def unit_codes(table: pa.Table, column: str) -> tuple[AnyArray, int]:
     """Dense int64 codes of the privacy-unit column and the number of codes.
 
     Codes follow the order of first appearance, for every id type: the work
@@ -485,13 +484,14 @@ def unit_codes(table: pa.Table, column: str) -> tuple[np.ndarray, int]:
 class GroupCodes:
     """Group labels of each row and the distinct group keys they index."""
 
-    codes: np.ndarray
+    codes: AnyArray
     keys: pa.Table
 
     @property
     def n_groups(self) -> int:
         """Number of distinct groups."""
-        return self.keys.num_rows
+        n: int = self.keys.num_rows
+        return n
 
 
 def group_codes(table: pa.Table, by: list[str]) -> GroupCodes:
@@ -512,7 +512,7 @@ def group_codes(table: pa.Table, by: list[str]) -> GroupCodes:
         check_key_column(table, name)
     codes, distinct = _factorize(_flat(table.column(by[0])), null_is_group=True)
     parts = [distinct]
-    first_rows: np.ndarray | None = None
+    first_rows: AnyArray | None = None
     for name in by[1:]:
         c2, d2 = _factorize(_flat(table.column(name)), null_is_group=True)
         combined = np.empty(n, dtype=np.int64)
@@ -593,7 +593,7 @@ def _match_type(data: pa.DataType, public: pa.DataType) -> pa.DataType | None:
     return public
 
 
-def match_public_keys(table: pa.Table, by: list[str], public: pa.Table) -> np.ndarray:
+def match_public_keys(table: pa.Table, by: list[str], public: pa.Table) -> AnyArray:
     """Index of each row's key in the ``public`` key table, -1 when it is not public.
 
     Vectorised (no Python loop per row or group): both key tables are cast to
@@ -875,7 +875,7 @@ def read_columns(
     return data
 
 
-def filter_rows(frame: Any, family: Family, keep: np.ndarray) -> Any:
+def filter_rows(frame: Any, family: Family, keep: AnyArray) -> Any:
     """The rows of an eager ``frame`` where ``keep`` is true, in the caller's family.
 
     Rows stay in their order and other columns are untouched; a pandas index

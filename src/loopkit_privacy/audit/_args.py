@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_finite, check_positive_int
 from loopkit_privacy.errors import InvalidParameterError
 
@@ -45,7 +46,8 @@ def check_callable(value: Any, name: str, *, example: str) -> Callable[..., Any]
     """``value`` if it is callable."""
     if not callable(value):
         raise fail(name, "must be callable", value, example)
-    return value
+    out: Callable[..., Any] = value
+    return out
 
 
 def check_optional_callable(
@@ -56,7 +58,8 @@ def check_optional_callable(
         return None
     if not callable(value):
         raise fail(name, "must be None or callable", value, example)
-    return value
+    out: Callable[..., Any] = value
+    return out
 
 
 def check_bool(value: Any, name: str, *, example: str = "True") -> bool:
@@ -160,7 +163,7 @@ def check_integer_array(
     example: str,
     nonempty: bool = False,
     what: str = "integers",
-) -> np.ndarray:
+) -> AnyArray:
     """``value`` as an int64 array if it holds finite integers (integral floats too).
 
     Booleans, strings, objects and complex numbers are refused, and so are

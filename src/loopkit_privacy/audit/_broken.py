@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from loopkit_privacy import aggregate, mechanisms
 from loopkit_privacy._release import FixedSalt, Request, TrialReleases, request_of
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.audit.builtin import AuditCase, neighbouring_tables
 from loopkit_privacy.bounding import ContributionBounds
@@ -141,7 +142,7 @@ def textbook_laplace() -> AuditCase:
     """``x + np.random.laplace(0, b)`` on a real-valued sum (Mironov 2012)."""
     gen = np.random.default_rng()
 
-    def fn(table: pa.Table, n: int) -> np.ndarray:
+    def fn(table: pa.Table, n: int) -> AnyArray:
         minutes = np.clip(table.column("minutes").to_numpy(), 0.0, 12.0)
         return float(minutes.sum()) + gen.laplace(0.0, 12.0 / _EPS, size=n)
 

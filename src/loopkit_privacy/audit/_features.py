@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.errors import InvalidParameterError
 
 __all__ = ["KeyedOutputs", "featurize", "keyed_from_mappings"]
@@ -58,8 +59,8 @@ class KeyedOutputs:
     """
 
     keys: tuple[Any, ...]
-    present: np.ndarray
-    values: np.ndarray
+    present: AnyArray
+    values: AnyArray
 
     def __post_init__(self) -> None:
         if self.present.shape != self.values.shape or self.present.ndim != 2:
@@ -113,7 +114,7 @@ def keyed_from_mappings(outputs: Sequence[dict[Any, Any]]) -> KeyedOutputs:
     return KeyedOutputs(tuple(index), present, values)
 
 
-def lowbit(x: np.ndarray) -> np.ndarray:
+def lowbit(x: AnyArray) -> AnyArray:
     """Exponent k of the lowest set bit of each float (x = odd · 2**k).
 
     NaN stays NaN; 0.0 and ±inf get a large stand-in (multiples of everything).
@@ -167,7 +168,7 @@ def as_keyed(outputs: list[Any]) -> KeyedOutputs | None:
     return None
 
 
-def featurize(output: Any, references: tuple[float, ...] = ()) -> dict[str, np.ndarray]:
+def featurize(output: Any, references: tuple[float, ...] = ()) -> dict[str, AnyArray]:
     """Named float features (one entry per trial) of a batch of outputs.
 
     Parameters
@@ -192,7 +193,7 @@ def featurize(output: Any, references: tuple[float, ...] = ()) -> dict[str, np.n
     [0.0, -1.0]
     """
     if isinstance(output, KeyedOutputs):
-        feats: dict[str, np.ndarray] = {}
+        feats: dict[str, AnyArray] = {}
         floats = output.values.dtype.kind == "f"
         few = len(output.keys) <= _MAX_LOWBIT_COLUMNS
         for j, key in enumerate(output.keys):
@@ -235,6 +236,6 @@ def featurize(output: Any, references: tuple[float, ...] = ()) -> dict[str, np.n
     return feats
 
 
-def _is_integral(vals: np.ndarray) -> bool:
+def _is_integral(vals: AnyArray) -> bool:
     finite = vals[np.isfinite(vals)]
     return bool(finite.size == 0 or np.all(finite == np.rint(finite)))

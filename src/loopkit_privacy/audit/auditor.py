@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_delta, check_level, check_positive_int
 from loopkit_privacy.audit._args import (
     check_callable,
@@ -263,7 +264,7 @@ class AuditResult:
 
 def clopper_pearson(
     successes: Any, trials: Any, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[AnyArray, AnyArray]:
     """One-sided Clopper–Pearson bounds, each failing with probability <= ``alpha``.
 
     Parameters
@@ -334,7 +335,7 @@ def clopper_pearson(
 
 def _clopper_pearson(
     successes: Any, trials: Any, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[AnyArray, AnyArray]:
     """:func:`clopper_pearson` without argument checks (for the auditor's own counts)."""
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
@@ -344,7 +345,7 @@ def _clopper_pearson(
     return np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
 
 
-def _log_ratio(num_low: np.ndarray, den_high: np.ndarray, delta: float) -> np.ndarray:
+def _log_ratio(num_low: AnyArray, den_high: AnyArray, delta: float) -> AnyArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(num_low - delta) - np.log(den_high)
     return np.where(num_low > delta, out, -np.inf)
@@ -363,7 +364,7 @@ class _Event:
     op: str
     threshold: float
 
-    def indicator(self, x: np.ndarray) -> np.ndarray:
+    def indicator(self, x: AnyArray) -> AnyArray:
         with np.errstate(invalid="ignore"):
             if self.op == ">=":
                 return x >= self.threshold
@@ -383,19 +384,20 @@ class _Event:
         return f"{{{self.feature} {self.op} {self.threshold:.17g}}}"
 
 
-def _thresholds(pooled: np.ndarray) -> np.ndarray:
+def _thresholds(pooled: AnyArray) -> AnyArray:
     v = pooled[~np.isnan(pooled)]
     if v.size == 0:
         return np.zeros(0)
-    uniq = np.unique(v)
+    uniq: AnyArray = np.unique(v)
     if uniq.size <= _MAX_THRESHOLDS:
         return uniq
     tails = np.array([1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2])
     levels = np.unique(np.concatenate([np.linspace(0, 1, 193), tails, 1 - tails]))
-    return np.unique(np.quantile(v, levels, method="lower"))
+    out: AnyArray = np.unique(np.quantile(v, levels, method="lower"))
+    return out
 
 
-def _counts(x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+def _counts(x: AnyArray, t: AnyArray) -> dict[str, AnyArray]:
     """Counts of every (op, threshold) event in ``x`` (NaN = undefined)."""
     v = np.sort(x[~np.isnan(x)])
     n = x.shape[0]
@@ -412,8 +414,8 @@ def _counts(x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _candidate_scores(
-    f0: dict[str, np.ndarray],
-    f1: dict[str, np.ndarray],
+    f0: dict[str, AnyArray],
+    f1: dict[str, AnyArray],
     delta: float,
     alpha_each: float,
 ) -> list[tuple[float, _Event, int]]:
@@ -422,8 +424,8 @@ def _candidate_scores(
     Direction ``a`` puts input ``a`` in the numerator of the ratio.
     """
     events: list[_Event] = []
-    c0_parts: list[np.ndarray] = []
-    c1_parts: list[np.ndarray] = []
+    c0_parts: list[AnyArray] = []
+    c1_parts: list[AnyArray] = []
     for name in sorted(f0):
         x0, x1 = f0[name], f1[name]
         t = _thresholds(np.concatenate([x0, x1]))
@@ -450,10 +452,11 @@ def _candidate_scores(
     # Clopper-Pearson score is computed for the best few only.
     z = math.sqrt(2.0 * math.log(1.0 / alpha_each))
 
-    def rough(ca: np.ndarray, na: float, cb: np.ndarray, nb: float) -> np.ndarray:
+    def rough(ca: AnyArray, na: float, cb: AnyArray, nb: float) -> AnyArray:
         lo = np.maximum(ca - z * np.sqrt(ca) - z * z / 2, 0.0) / na
         hi = (cb + z * np.sqrt(cb + 1.0) + z * z) / nb
-        return _log_ratio(lo, np.minimum(hi, 1.0), delta) + 1e-9 * (ca / na)
+        out: AnyArray = _log_ratio(lo, np.minimum(hi, 1.0), delta) + 1e-9 * (ca / na)
+        return out
 
     rough_all = np.concatenate([rough(c0, n0, c1, n1), rough(c1, n1, c0, n0)])
     n_ev = len(events)
@@ -503,7 +506,7 @@ def _n_of(out: Any) -> int:
     return int(np.shape(out)[0]) if np.ndim(out) >= 1 else 1
 
 
-def _merge(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def _merge(batches: list[dict[str, AnyArray]]) -> dict[str, AnyArray]:
     names: dict[str, None] = {}
     for b in batches:
         names.update(dict.fromkeys(b))
@@ -517,7 +520,7 @@ def _merge(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return merged
 
 
-def _missing(name: str, n: int) -> np.ndarray:
+def _missing(name: str, n: int) -> AnyArray:
     # A key never released in these trials: absent (presence 0, value NaN).
     return np.zeros(n) if name.startswith("present[") else np.full(n, np.nan)
 
@@ -530,7 +533,7 @@ def collect(
     vectorized: bool,
     progress: Callable[[int], None] | None = None,
     references: tuple[float, ...] = (),
-) -> dict[str, np.ndarray]:
+) -> dict[str, AnyArray]:
     """Run ``fn`` on ``data`` for ``trials`` trials and return its features."""
     if not vectorized:
         outputs = []
@@ -545,7 +548,7 @@ def collect(
         if keyed is not None:
             return featurize(keyed)
         return featurize(np.asarray(outputs), references)
-    batches: list[dict[str, np.ndarray]] = []
+    batches: list[dict[str, AnyArray]] = []
     done = 0
     size = min(trials, _FIRST_BATCH)
     while done < trials:
@@ -568,7 +571,7 @@ def collect(
 
 
 def _contrast_weights(
-    sel0: dict[str, np.ndarray], sel1: dict[str, np.ndarray]
+    sel0: dict[str, AnyArray], sel1: dict[str, AnyArray]
 ) -> dict[str, float]:
     """Signs of the value features whose means differ clearly between the inputs.
 
@@ -593,7 +596,7 @@ def _contrast_weights(
     return weights if len(weights) > 1 else {}
 
 
-def _contrast(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+def _contrast(feats: dict[str, AnyArray], weights: dict[str, float]) -> AnyArray:
     out = np.zeros(next(iter(feats.values())).shape[0], dtype=np.float64)
     for name, w in weights.items():
         out += w * feats[name]
@@ -609,8 +612,8 @@ def _references(d0: Any, d1: Any) -> tuple[float, ...]:
 
 
 def _align(
-    f0: dict[str, np.ndarray], f1: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    f0: dict[str, AnyArray], f1: dict[str, AnyArray]
+) -> tuple[dict[str, AnyArray], dict[str, AnyArray]]:
     n0 = next(iter(f0.values())).shape[0]
     n1 = next(iter(f1.values())).shape[0]
     names = list(dict.fromkeys([*f0, *f1]))

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_delta, check_level, check_positive_int
 from loopkit_privacy.audit._args import (
     check_bool,
@@ -429,7 +430,7 @@ def _mechanism_cases() -> list[AuditCase]:
     def add_noise_float(x: float) -> float:
         return float(mechanisms.add_noise(x, sensitivity=1.0, epsilon=eps))
 
-    def add_noise_batch(x: Any, n: int) -> np.ndarray:
+    def add_noise_batch(x: Any, n: int) -> AnyArray:
         # The mechanism add_noise picks for this value, n releases at once.
         mech, _ = mechanisms._add_noise_mechanism(
             x, sensitivity=1, epsilon=eps, delta=None, rho=None, mechanism="laplace"

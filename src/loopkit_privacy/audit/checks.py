@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from loopkit_privacy import tables
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_positive
 from loopkit_privacy.audit._args import (
     check_choice,
@@ -157,7 +158,7 @@ def _value_columns(names: list[str]) -> set[str]:
 # ---------------------------------------------------------------------------
 
 
-def discrete_laplace_pmf(y: Any, scale: float) -> np.ndarray:
+def discrete_laplace_pmf(y: Any, scale: float) -> AnyArray:
     """P(Y = y) ∝ exp(-|y| / scale) on the integers, normalised exactly.
 
     Parameters
@@ -176,10 +177,11 @@ def discrete_laplace_pmf(y: Any, scale: float) -> np.ndarray:
     b = check_positive(scale, "scale")
     yy = np.abs(check_integer_array(y, "y", example="[0, 1, 2]").astype(np.float64))
     q = math.exp(-1.0 / b)
-    return (1.0 - q) / (1.0 + q) * np.exp(-yy / b)
+    out: AnyArray = (1.0 - q) / (1.0 + q) * np.exp(-yy / b)
+    return out
 
 
-def discrete_gaussian_pmf(y: Any, sigma: float) -> np.ndarray:
+def discrete_gaussian_pmf(y: Any, sigma: float) -> AnyArray:
     """P(Y = y) ∝ exp(-y² / (2σ²)) on the integers, normalised numerically.
 
     The normaliser sums the terms within 40σ + 40 of zero (the rest is below
@@ -202,10 +204,11 @@ def discrete_gaussian_pmf(y: Any, sigma: float) -> np.ndarray:
     reach = int(40 * s) + 40
     k = np.arange(-reach, reach + 1, dtype=np.float64)
     norm = float(np.exp(-(k * k) / (2 * s * s)).sum())
-    return np.exp(-(yy * yy) / (2 * s * s)) / norm
+    out: AnyArray = np.exp(-(yy * yy) / (2 * s * s)) / norm
+    return out
 
 
-def _integer_bins(cdf: np.ndarray, support: np.ndarray, n_bins: int) -> np.ndarray:
+def _integer_bins(cdf: AnyArray, support: AnyArray, n_bins: int) -> AnyArray:
     """Right edges (inclusive integers) of about ``n_bins`` near-equal-probability bins."""
     targets = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
     idx = np.searchsorted(cdf, targets, side="left")
@@ -259,7 +262,7 @@ def chisquare_pvalue(
     return _chisquare(sample, support, pmf, bins, least)
 
 
-def _sample(sample: Any) -> np.ndarray:
+def _sample(sample: Any) -> AnyArray:
     return check_integer_array(
         sample,
         "sample",
@@ -274,7 +277,7 @@ def _check_bins(n_bins: Any) -> int:
 
 def _chisquare_inputs(
     sample: Any, support: Any, pmf: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[AnyArray, AnyArray, AnyArray]:
     x = _sample(sample)
     sup = check_integer_array(
         support, "support", example="np.arange(-50, 51)", nonempty=True
@@ -313,9 +316,9 @@ def _chisquare_inputs(
 
 
 def _chisquare(
-    sample: np.ndarray,
-    support: np.ndarray,
-    pmf: np.ndarray,
+    sample: AnyArray,
+    support: AnyArray,
+    pmf: AnyArray,
     n_bins: int,
     min_expected: float,
 ) -> tuple[float, int]:

@@ -95,7 +95,8 @@ def _progress(quiet: bool) -> Callable[[str, int], Callable[[int], None]] | None
         bars.clear()
         bar = progress(total=total, desc=name[:40], unit="trial")
         bars.append(bar)
-        return bar.update
+        out: Callable[[int], None] = bar.update
+        return out
 
     return start
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from loopkit_privacy import aggregate
 from loopkit_privacy._release import request_of
+from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.audit._args import check_salt
 from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.errors import InvalidParameterError
@@ -74,7 +75,8 @@ def _check_aggregation(func: Any) -> Callable[..., Any]:
             parameter="func",
             value=None,
         )
-    return func
+    out: Callable[..., Any] = func
+    return out
 
 
 def _check_kwargs(
@@ -192,7 +194,7 @@ def aggregation_trials(
 
 def cohort_trials(
     *, salt: int | None = None, **kwargs: Any
-) -> Callable[[Any, int], np.ndarray]:
+) -> Callable[[Any, int], AnyArray]:
     """A vectorised ``fn(table, n)``: ``n`` releases of ``cohort_retention``'s counts.
 
     Each release is the matrix of noisy cohort sizes and active users per
@@ -249,7 +251,7 @@ def cohort_trials(
     )
     key = _fresh_salt(salt)
 
-    def fn(table: Any, n: int) -> np.ndarray:
+    def fn(table: Any, n: int) -> AnyArray:
         out = request_of(cohorts.cohort_retention, table, **kwargs).trials(n, salt=key)
         return np.asarray(out).reshape(n, -1)
 
