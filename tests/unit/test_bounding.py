@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-import loopkit_privacy as lp
 from loopkit_privacy import bounding
 from loopkit_privacy._kernels import bounding as kb
 from loopkit_privacy._kernels import grouping as kg
@@ -402,10 +401,7 @@ def test_threaded_bounding_equals_the_single_threaded_kernel():
     groups = gen.integers(-1, 300, n)
     values = gen.normal(0.0, 10.0, n)
     limits = glue.ContributionBounds("u", 3, 2, (-5.0, 7.0))
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        rng_a = lp.random.InsecureSeededRandom(11)
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        rng_b = lp.random.InsecureSeededRandom(11)
+    rng_a, rng_b = seeded_rng(11), seeded_rng(11)
     got = glue.bound_and_reduce(
         users, 40_000, groups, 300, limits, rng=rng_a, values=values
     )

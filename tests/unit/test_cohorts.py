@@ -102,9 +102,7 @@ def _true(table, **kw):
         purpose=None,
         consent=None,
     )
-    with pytest.warns(lp.InsecureRandomnessWarning):
-        src = lp.random.InsecureSeededRandom(0)
-    return plan, C._true_counts(plan, data, src)
+    return plan, C._true_counts(plan, data, seeded_rng(0))
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month", "quarter"])

@@ -331,7 +331,7 @@ def test_scale_calculators_take_privacy_parameters_by_keyword():
         for name in ("epsilon", "delta", "rho"):
             if name in params:
                 assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"positional argument"):
         lp.laplace_scale(2.0, 0.5)  # type: ignore[misc]
 
 
