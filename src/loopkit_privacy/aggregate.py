@@ -42,7 +42,6 @@ PureDP(epsilon=1.0)
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -51,18 +50,29 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 import pyarrow as pa
 
-from loopkit_privacy import _calibration as cal
 from loopkit_privacy import mechanisms as mech
-from loopkit_privacy import tables
-from loopkit_privacy._info import NoiseInfo, ReleaseInfo
+from loopkit_privacy._grouped import (
+    GroupedInput,
+    Selection,
+    add_fixed_point_noise,
+    add_integer_noise,
+    check_column_name,
+    column_list,
+    contribution_bounds,
+    finish_table,
+    make_selection,
+    n_groups,
+    noise_infos,
+    prepare_grouped,
+    release_info,
+    sorted_keys_order,
+)
 from loopkit_privacy._release import (
     Budget,
     Request,
     TrialReleases,
     noise_mechanism,
     privacy_info,
-    publish,
-    read_with_consent,
     release_function,
     total_cost,
 )
@@ -80,7 +90,7 @@ from loopkit_privacy.bounding import (
     fixed_point_quantum,
 )
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ApproxDP, PrivacyLoss
+from loopkit_privacy.loss import PrivacyLoss
 from loopkit_privacy.random import RandomSource
 
 if TYPE_CHECKING:
@@ -96,362 +106,6 @@ __all__ = [
 
 Kind: TypeAlias = Literal["count", "distinct", "sum", "average", "top_n"]
 
-#: Thresholds are capped here (no count of distinct units comes close), so
-#: they stay comparable with int64 noisy counts.
-_MAX_THRESHOLD = 1 << 62
-
-# ---------------------------------------------------------------------------
-# Privacy parameters and budget split
-# ---------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------
-# Partition selection
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Selection:
-    """Noisy distinct-user counts per group, kept when they reach ``threshold``."""
-
-    noise: mech._AdditiveMechanism
-    threshold: int
-    delta: float
-    cost: PrivacyLoss
-
-
-def _selection_threshold(
-    noise: mech._AdditiveMechanism, l0: int, epsilon: float, delta: float
-) -> int:
-    """Smallest τ with L0 · P(Z >= τ - 1) <= p*, p* = δ / (e^ε + δ).
-
-    A group that exists only because of one user has a true distinct-user
-    count of 1 and is released when 1 + Z >= τ. One user creates at most L0
-    such groups. Bounding the chance that any is released by p* gives
-    (ε, δ) for the whole release in both directions of neighbouring (the
-    e^ε factor covers removing a user, where the other outputs must also be
-    rescaled).
-    """
-    # In logs: e^ε overflows a float from ε ≈ 710 on, and the target can be
-    # far below the smallest float.
-    log_target = (
-        math.log(delta)
-        - (epsilon + math.log1p(delta * math.exp(-epsilon)))
-        - math.log(l0)
-    )
-    if noise._lap is not None:
-        log_q = -math.ldexp(1.0, noise._lap.m) / noise._lap.t
-        log_1q = math.log1p(math.exp(log_q))
-        # P(Z >= k) = q^k / (1 + q) for k >= 1.
-        k = max(1, math.ceil((log_target + log_1q) / log_q))
-        while k * log_q - log_1q > log_target + math.log1p(-1e-12):
-            k += 1
-        # A threshold beyond any possible count keeps nothing (still private).
-        return min(k, _MAX_THRESHOLD - 1) + 1
-    assert noise._dg is not None
-    sigma = noise._dg.sigma
-    # The discrete Gaussian is σ²-subgaussian (CKS 2020), so P(Z >= k) <=
-    # exp(-k²/(2σ²)) <= target at k_hi: a valid threshold even where the
-    # target underflows. Then the smallest k with P(Z >= k) <= target by the
-    # exact tail bounds, by bisection (monotone in k; a bounded loop).
-    k_hi = max(1, math.ceil(sigma * math.sqrt(-2.0 * log_target)))
-    target = math.exp(log_target)
-    if target > 0.0:
-        lo_k = 1
-        # P(Z >= k) = P(Z > k - 1), bounded above.
-        while lo_k < k_hi:
-            mid = (lo_k + k_hi) // 2
-            if cal.dg_tail_bounds(float(mid - 1), sigma)[1] <= target:
-                k_hi = mid
-            else:
-                lo_k = mid + 1
-    return min(k_hi, _MAX_THRESHOLD - 1) + 1
-
-
-def _make_selection(budget: Budget, bounds: ContributionBounds) -> _Selection:
-    """Partition selection on distinct-user counts: (ε, δ) from ``budget``."""
-    l0 = bounds.max_partitions_per_user
-    _, l1, l2 = bounds.units_sensitivity()
-    if budget.rho is not None:
-        raise InvalidParameterError(
-            "groups taken from the data need partition selection, which costs "
-            "`delta`; with `rho` pass `public_groups=[...]` (or use epsilon/delta)",
-            parameter="public_groups",
-            value=None,
-        )
-    if budget.delta is None:
-        raise InvalidParameterError(
-            "groups taken from the data need partition selection, which costs "
-            "`delta` > 0: pass e.g. delta=1e-6, or list the groups in "
-            "`public_groups=[...]`",
-            parameter="delta",
-            value=None,
-        )
-    assert budget.epsilon is not None
-    if budget.mechanism == "laplace":
-        noise = noise_mechanism(budget, l1=l1, l2=l2, dimension=l0, integer=True)
-        sel_delta = budget.delta
-    else:
-        # Half of δ for the Gaussian noise itself, half for unseen groups.
-        half = Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
-        noise = noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
-        sel_delta = budget.delta / 2.0
-    tau = _selection_threshold(noise, l0, budget.epsilon, sel_delta)
-    return _Selection(noise, tau, sel_delta, ApproxDP(budget.epsilon, budget.delta))
-
-
-# ---------------------------------------------------------------------------
-# Inputs
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Input:
-    family: tables.Family
-    units: AnyArray | None
-    n_units: int
-    groups: AnyArray
-    keys: pa.Table
-    public: bool
-    values: AnyArray | None
-    by: list[str]
-
-
-def _as_list(by: Any) -> list[str]:
-    """``by`` as a list of column names: None, a name, or a list/tuple of names."""
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if not isinstance(by, list | tuple):
-        raise InvalidParameterError(
-            f"`by` must be a column name or a list of column names, got an object "
-            f"of type {type(by).__name__}; pass e.g. by='page' or by=['page', 'country']",
-            parameter="by",
-            value=by,
-        )
-    out = list(by)
-    for name in out:
-        if not isinstance(name, str):
-            raise InvalidParameterError(
-                f"`by` must name columns (strings), got {name!r}",
-                parameter="by",
-                value=by,
-            )
-    if len(set(out)) != len(out):
-        raise InvalidParameterError(
-            f"`by` names a column twice: {out!r}; list each column once",
-            parameter="by",
-            value=by,
-        )
-    return out
-
-
-def _prepare(
-    table: Any,
-    *,
-    by: str | Sequence[str] | None,
-    privacy_unit: str | None,
-    value_column: str | None,
-    public_groups: Any,
-    purpose: str | None = None,
-    consent: Any = None,
-    invalid: str = "raise",
-) -> _Input:
-    by_list = _as_list(by)
-    if privacy_unit is not None and not isinstance(privacy_unit, str):
-        raise InvalidParameterError(
-            f"`privacy_unit` must be a column name or None (event-level), got {privacy_unit!r}",
-            parameter="privacy_unit",
-            value=privacy_unit,
-        )
-    if privacy_unit is not None and privacy_unit in by_list:
-        raise InvalidParameterError(
-            f"the privacy unit {privacy_unit!r} cannot also be a group key: "
-            "each group would then reveal a user",
-            parameter="by",
-            value=by,
-        )
-    needed = (
-        by_list
-        + ([privacy_unit] if privacy_unit else [])
-        + ([value_column] if value_column else [])
-    )
-    public = public_groups is not None
-    # Public groups are parsed before the data is read: their errors, and the
-    # released key types, depend on the caller's arguments only.
-    keys_public = tables.public_key_table(public_groups, by_list) if public else None
-    data, family = read_with_consent(
-        table,
-        needed,
-        privacy_unit=privacy_unit,
-        purpose=purpose,
-        consent=consent,
-        values=[value_column] if value_column else [],
-    )
-    for name in by_list:
-        tables.check_key_column(data, name)
-    if privacy_unit is not None:
-        tables.check_key_column(data, privacy_unit, role="privacy-unit")
-    if invalid == "drop":
-        data = tables.drop_invalid(
-            data,
-            units=[privacy_unit] if privacy_unit else [],
-            values=[value_column] if value_column else [],
-        )
-    values = valid = None
-    if value_column is not None:
-        values, valid = tables.numeric_column(data, value_column)
-    units, n_units = (None, 0)
-    if privacy_unit is not None:
-        units, n_units = tables.unit_codes(data, privacy_unit)
-    if keys_public is not None:
-        codes = tables.match_public_keys(data, by_list, keys_public)
-        keys = keys_public
-    else:
-        grouped = tables.group_codes(data, by_list)
-        codes, keys = grouped.codes, grouped.keys
-    if valid is not None:
-        codes = np.where(valid, codes, -1)  # null values are dropped
-    return _Input(family, units, n_units, codes, keys, public, values, by_list)
-
-
-def _n_groups(inp: _Input) -> int:
-    n: int = inp.keys.num_rows
-    return n if inp.by else max(1, n)
-
-
-# ---------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------
-
-
-def _sorted_keys_order(keys: pa.Table, by: list[str]) -> AnyArray:
-    """Order released groups by key, never by first appearance in the data."""
-    if keys.num_rows == 0:
-        return np.zeros(0, dtype=np.int64)
-    indexed = keys.append_column(
-        "__row__", pa.array(np.arange(keys.num_rows, dtype=np.int64))
-    )
-    ordered = indexed.sort_by([(n, "ascending") for n in by])  # nulls last
-    return np.asarray(ordered.column("__row__").to_numpy(), dtype=np.int64)
-
-
-def _finish(
-    inp: _Input,
-    group_idx: AnyArray,
-    columns: dict[str, Any],
-    info: ReleaseInfo,
-) -> Any:
-    if inp.by:
-        key_part = inp.keys.take(pa.array(group_idx, type=pa.int64()))
-        arrays = {name: key_part.column(name) for name in inp.by}
-    else:
-        arrays = {}
-    for name, col in columns.items():
-        arrays[name] = pa.array(col)
-    return publish(pa.table(arrays), inp.family, info)
-
-
-def _noise_info(
-    mechs: dict[str, mech._AdditiveMechanism], selection: _Selection | None
-) -> tuple[NoiseInfo, ...]:
-    out = []
-    if selection is not None:
-        n = selection.noise
-        out.append(NoiseInfo("selection", n.name, n.scale, n.granularity))
-    out += [
-        NoiseInfo(stat, m.name, m.scale, m.granularity) for stat, m in mechs.items()
-    ]
-    return tuple(out)
-
-
-def _info(
-    *,
-    release: str,
-    cost: PrivacyLoss,
-    receipt: Any,
-    source: RandomSource,
-    confidence: float,
-    bounds: ContributionBounds,
-    noise: tuple[NoiseInfo, ...],
-    selection: _Selection | None,
-    public: bool,
-) -> ReleaseInfo:
-    return ReleaseInfo(
-        release=release,
-        cost=cost,
-        receipt=None if receipt is None else str(getattr(receipt, "id", receipt)),
-        insecure=bool(source.insecure),
-        confidence=confidence,
-        privacy_unit=bounds.privacy_unit,
-        max_partitions_per_user=bounds.max_partitions_per_user,
-        max_contributions_per_partition=bounds.max_contributions_per_partition,
-        bounds=bounds.bounds,
-        noise=noise,
-        groups="public" if public else ("selected" if selection else "total"),
-        selection_threshold=None if selection is None else selection.threshold,
-    )
-
-
-def _add_noise_int(
-    m: mech._AdditiveMechanism, true: AnyArray, source: RandomSource
-) -> AnyArray:
-    """Exact integer noise (integer mechanisms)."""
-    out: AnyArray = true + m._sample(true.shape[0], source)
-    return out
-
-
-def _add_noise_fixed_point(
-    m: mech._AdditiveMechanism, units: AnyArray, quantum: float, source: RandomSource
-) -> AnyArray:
-    """Noise on fixed-point sums: round to the mechanism's grid exactly, then add.
-
-    ``units`` are integers in multiples of ``quantum``; the grid g is a power
-    of two >= quantum, so rounding to it is an integer shift (ties to even).
-    """
-    g = m.granularity
-    assert g is not None
-    # Both are powers of two, and the fixed-point quantum is chosen 2**9 or
-    # more below any mechanism grid (see fixed_point_quantum), so k >= 0.
-    k = math.frexp(g)[1] - math.frexp(quantum)[1]
-    if k < 0:
-        raise AssertionError("fixed-point quantum coarser than the noise grid")
-    if k == 0:
-        on_grid = units
-    else:
-        quotient = units >> k
-        rem = units - (quotient << k)
-        half = np.int64(1) << np.int64(k - 1)
-        up = (rem > half) | ((rem == half) & ((quotient & 1) == 1))
-        on_grid = quotient + up.astype(np.int64)
-    z = m._sample(units.shape[0], source)
-    out: AnyArray = (on_grid + z).astype(np.float64) * g
-    return out
-
-
-def _bounds(
-    privacy_unit: str | None,
-    max_partitions_per_user: int,
-    max_contributions_per_partition: int,
-    bounds: Any,
-    by: list[str],
-) -> ContributionBounds:
-    if privacy_unit is None:
-        # ContributionBounds refuses limits other than 1 at event level.
-        return ContributionBounds(
-            None, max_partitions_per_user, max_contributions_per_partition, bounds
-        )
-    # Without groups there is one partition: L0 is validated, then 1.
-    check_positive_int(max_partitions_per_user, "max_partitions_per_user")
-    return ContributionBounds(
-        privacy_unit,
-        max_partitions_per_user if by else 1,
-        max_contributions_per_partition,
-        bounds,
-    )
-
-
 # ---------------------------------------------------------------------------
 # The shared driver
 # ---------------------------------------------------------------------------
@@ -466,14 +120,14 @@ class _Plan:
     """
 
     kind: Kind
-    inp: _Input
+    inp: GroupedInput
     bounds: ContributionBounds
     source: RandomSource
     level: float
     min_threshold: float | None
     top_n: int | None
     uses_units: bool
-    selection: _Selection | None
+    selection: Selection | None
     mechs: dict[str, mech._AdditiveMechanism]
     centre: float
     cost: PrivacyLoss
@@ -510,7 +164,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     by_list: list[str] = opts["by"]
     bounds: ContributionBounds = opts["bounds"]
     budget = request.budget
-    inp = _prepare(
+    inp = prepare_grouped(
         request.table,
         by=by_list,
         privacy_unit=request.privacy_unit,
@@ -527,7 +181,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
             bounds, max_partitions_per_user=max(1, inp.keys.num_rows)
         )
     # Size limits are checked here, before anything is charged.
-    check_sizes(inp.groups.shape[0], _n_groups(inp))
+    check_sizes(inp.groups.shape[0], n_groups(inp))
     l0 = bounds.max_partitions_per_user
     needs_selection = bool(inp.by) and not inp.public
     uses_units = kind in ("distinct", "top_n") or (
@@ -535,11 +189,11 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     )
 
     # ---- plan the mechanisms and the total cost (before touching data) ----
-    selection: _Selection | None = None
+    selection: Selection | None = None
     stat_budget = budget
     if needs_selection:
         if uses_units:
-            selection = _make_selection(budget, bounds)
+            selection = make_selection(budget, bounds)
             stat_budget = None  # type: ignore[assignment]
         else:
             sel_budget, stat_budget = budget.split(0.5)
@@ -547,7 +201,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
                 # Laplace noise needs no δ: all of it goes to the selection.
                 sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
                 stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
-            selection = _make_selection(sel_budget, bounds)
+            selection = make_selection(sel_budget, bounds)
     centre = 0.0
     if kind == "average" and bounds.bounds is not None:
         centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
@@ -626,7 +280,7 @@ def _reduce(plan: _Plan, bounding_rng: RandomSource) -> BoundedAggregates:
         inp.units,
         inp.n_units,
         inp.groups,
-        _n_groups(inp),
+        n_groups(inp),
         plan.bounds,
         rng=bounding_rng,
         values=inp.values,
@@ -650,7 +304,7 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
     keep = np.ones(shape, dtype=bool)
     noisy_units = None
     if selection is not None:
-        noisy_units = _add_noise_int(
+        noisy_units = add_integer_noise(
             selection.noise, tile(agg.units).ravel(), source
         ).reshape(shape)
         keep = noisy_units >= selection.threshold
@@ -662,13 +316,13 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
         else:
             true = agg.units if plan.uses_units else agg.rows
             value = np.zeros(shape, dtype=np.int64)
-            value[keep] = _add_noise_int(mechs["count"], tile(true)[keep], source)
+            value[keep] = add_integer_noise(mechs["count"], tile(true)[keep], source)
             hw = mechs["count"].accuracy(level)
         low, high = value - hw, value + hw
         basis = value
     elif kind == "sum":
         value = np.full(shape, np.nan)
-        value[keep] = _add_noise_fixed_point(
+        value[keep] = add_fixed_point_noise(
             mechs["sum"], tile(agg.sum_units)[keep], agg.quantum, source
         )
         hw = mechs["sum"].accuracy(level)
@@ -677,8 +331,8 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
     else:
         lo, hi = plan.bounds.bounds  # type: ignore[misc]
         noisy_n = np.zeros(shape, dtype=np.int64)
-        noisy_n[keep] = _add_noise_int(mechs["count"], tile(agg.rows)[keep], source)
-        noisy_s = _add_noise_fixed_point(
+        noisy_n[keep] = add_integer_noise(mechs["count"], tile(agg.rows)[keep], source)
+        noisy_s = add_fixed_point_noise(
             mechs["sum"], tile(agg.sum_units)[keep], agg.quantum, source
         )
         value, low, high = (np.full(shape, np.nan) for _ in range(3))
@@ -719,7 +373,7 @@ def _release_table(
         if inp.by and not inp.public:
             rank = np.empty(group_idx.shape[0], dtype=np.int64)
             rank[
-                _sorted_keys_order(
+                sorted_keys_order(
                     inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
                 )
             ] = np.arange(group_idx.shape[0])
@@ -727,7 +381,7 @@ def _release_table(
             rank = group_idx
         order = np.lexsort((rank, -value))[: plan.top_n or 0]
     elif inp.by and not inp.public:
-        order = _sorted_keys_order(
+        order = sorted_keys_order(
             inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
         )
     else:
@@ -743,18 +397,18 @@ def _release_table(
     columns[f"{value_name}_ci_high"] = high
     if kind == "top_n":
         columns["rank"] = np.arange(1, group_idx.shape[0] + 1, dtype=np.int64)
-    info = _info(
+    info = release_info(
         release=plan.name,
         cost=plan.cost,
         receipt=receipt,
         source=source,
         confidence=plan.level,
         bounds=plan.bounds,
-        noise=_noise_info(plan.mechs, plan.selection),
+        noise=noise_infos(plan.mechs, plan.selection),
         selection=plan.selection,
         public=inp.public,
     )
-    return _finish(inp, group_idx, columns, info)
+    return finish_table(inp, group_idx, columns, info)
 
 
 def _released_mask(plan: _Plan, noisy: _Noisy) -> AnyArray:
@@ -774,7 +428,7 @@ def _released_mask(plan: _Plan, noisy: _Noisy) -> AnyArray:
             # Restricted to any subset of groups, the order of all keys is the
             # order _release_table computes for that subset.
             rank = np.empty(n_groups, dtype=np.int64)
-            rank[_sorted_keys_order(inp.keys, inp.by)] = np.arange(n_groups)
+            rank[sorted_keys_order(inp.keys, inp.by)] = np.arange(n_groups)
         else:
             rank = np.arange(n_groups, dtype=np.int64)
         score = np.where(mask, -noisy.value.astype(np.float64), np.inf)
@@ -831,15 +485,15 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
     contribution bounds, the thresholds and the shared arguments.
     """
     if kind != "count" and kind != "distinct":
-        _check_column_name(args["column"])
+        check_column_name(args["column"])
     top_n = kind == "top_n"
-    by_list = _as_list(args["column"] if top_n else args["by"])
+    by_list = column_list(args["column"] if top_n else args["by"])
     threshold_name = "min_users" if top_n else "min_threshold"
     min_threshold = args[threshold_name]
     if min_threshold is not None:
         min_threshold = check_finite(min_threshold, threshold_name, example="10")
     request = Request.of_arguments(_Aggregation(kind, _NAMES[kind]), args, {})
-    bounds = _bounds(
+    bounds = contribution_bounds(
         args["privacy_unit"],
         args["max_partitions_per_user"],
         1 if top_n else args["max_contributions_per_partition"],
@@ -1251,15 +905,6 @@ def aggregate_top_n(
     ['export']
     """
     return _request("top_n", dict(locals()))
-
-
-def _check_column_name(column: Any) -> None:
-    if not isinstance(column, str):
-        raise InvalidParameterError(
-            f"`column` must be a column name, got {column!r}",
-            parameter="column",
-            value=column,
-        )
 
 
 for _f in (aggregate_count, aggregate_sum, aggregate_average):

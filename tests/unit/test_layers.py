@@ -94,7 +94,7 @@ def test_errors_imports_nothing_of_the_package():
 # the modules it does not list where their imports and users put them (the
 # helpers `_typing`, `_validate`, `_html` and `_progress` with `errors`, as in
 # STYLE.md §2.1; `_calibration` below `noise`; `_consent_filter` beside
-# `tables`; `_info` and `_release` below `aggregate`; `display` above `cohorts`). A module
+# `tables`; `_info`, `_release` and `_grouped` below `aggregate`; `display` above `cohorts`). A module
 # imports only from modules listed before it. A package (`accounting`,
 # `audit`, `controls`) is one layer for the others; `_kernels` is a leaf any
 # layer may call (it imports nothing else of the package, checked below).
@@ -116,6 +116,7 @@ LAYERS = [
     "bounding",
     "_info",
     "_release",  # the release steps aggregations and cohorts share
+    "_grouped",  # building blocks of the grouped statistics
     "aggregate",
     "cohorts",
     "display",
