@@ -154,6 +154,19 @@ def _output_name(output: Any, column: str) -> str:
     return _column_name(output, "output")
 
 
+def _target(table: Any, column: Any, output: Any) -> tuple[str, str]:
+    """Check a generaliser's table family and names: (column, output column)."""
+    tables.family_of(table)
+    name = _column_name(column)
+    return name, _output_name(output, name)
+
+
+def _read_one(table: Any, name: str) -> tuple[Any, tables.Family, pa.Table]:
+    """The eager frame, its family and the one column ``name`` read as Arrow."""
+    frame, family = tables.eager(table, [name])
+    return frame, family, tables.read_columns(frame, [name])
+
+
 def _check_k(k: Any, parameter: str = "k") -> int:
     return check_positive_int(k, parameter, example="5")
 
@@ -735,9 +748,7 @@ def generalize_dates(
     >>> generalize_dates(df, column="signup", to="week")["signup"].to_list()[0]
     datetime.date(2024, 3, 11)
     """
-    tables.family_of(table)
-    name = _column_name(column)
-    out_name = _output_name(output, name)
+    name, out_name = _target(table, column, output)
     if to not in _PERIODS:
         raise InvalidParameterError(
             f"`to` must be one of {', '.join(map(repr, _PERIODS))}, got {to!r}; "
@@ -745,8 +756,8 @@ def generalize_dates(
             parameter="to",
             value=to,
         )
-    frame, family = tables.eager(table, [name])
-    values = tables.read_columns(frame, [name]).column(name)
+    frame, family, data = _read_one(table, name)
+    values = data.column(name)
     typ = values.type
     if not (
         pa.types.is_timestamp(typ) or pa.types.is_date32(typ) or pa.types.is_date64(typ)
@@ -886,9 +897,7 @@ def generalize_numbers(
     >>> generalize_numbers(t, column="age", width=10, label="lower").column("age").to_pylist()
     [10, 20, 30, 70, None]
     """
-    tables.family_of(table)
-    name = _column_name(column)
-    out_name = _output_name(output, name)
+    name, out_name = _target(table, column, output)
     if (width is None) == (edges is None):
         raise InvalidParameterError(
             "give exactly one of `width` (equal bins) and `edges` (bin edges); "
@@ -908,8 +917,8 @@ def generalize_numbers(
         o = check_finite(origin, "origin", example="0")
     else:
         edge_array = _check_edges(edges)
-    frame, family = tables.eager(table, [name])
-    values, valid, is_int = _numeric_input(tables.read_columns(frame, [name]), name)
+    frame, family, data = _read_one(table, name)
+    values, valid, is_int = _numeric_input(data, name)
     mask = None if valid.all() else ~valid
 
     if edge_array is not None:
@@ -1028,9 +1037,7 @@ def top_code(
     >>> top_code(df, column="sessions", upper=50, lower=5)["sessions"].tolist()
     [5, 7, 50, 40]
     """
-    tables.family_of(table)
-    name = _column_name(column)
-    out_name = _output_name(output, name)
+    name, out_name = _target(table, column, output)
     if upper is None and lower is None:
         raise InvalidParameterError(
             "give `upper` (and/or `lower`), the value(s) to clamp to; pass e.g. upper=100",
@@ -1045,8 +1052,8 @@ def top_code(
             parameter="lower",
             value=lower,
         )
-    frame, family = tables.eager(table, [name])
-    values = tables.read_columns(frame, [name]).column(name)
+    frame, family, data = _read_one(table, name)
+    values = data.column(name)
     typ = values.type
     is_int = pa.types.is_integer(typ)
     if not (is_int or pa.types.is_floating(typ)):
@@ -1156,12 +1163,9 @@ def generalize_rare(
     >>> generalize_rare(df, column="browser", min_count=2)["browser"].to_list()
     ['chrome', 'chrome', 'chrome', 'firefox', 'firefox', 'other']
     """
-    tables.family_of(table)
-    name = _column_name(column)
-    out_name = _output_name(output, name)
+    name, out_name = _target(table, column, output)
     min_count = check_positive_int(min_count, "min_count", example="5")
-    frame, family = tables.eager(table, [name])
-    data = tables.read_columns(frame, [name])
+    frame, family, data = _read_one(table, name)
     # Nested columns (lists, structs, maps) have no categories: refused from
     # the schema, before ``other`` is matched to the type.
     tables.check_key_column(data, name, role="category")

@@ -20,10 +20,8 @@ for by computing the noise for the sensitivity ``Δ + dimension·granularity``
 
 Examples
 --------
->>> import warnings, loopkit_privacy as lp
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     rng = lp.random.InsecureSeededRandom(5)
+>>> import loopkit_privacy as lp
+>>> rng = lp.random.InsecureSeededRandom(5)
 >>> mech = lp.LaplaceMechanism(sensitivity=1.0, epsilon=0.5)
 >>> mech.cost
 PureDP(epsilon=0.5)
@@ -338,10 +336,8 @@ class Release:
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(1)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(1)
     >>> r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
     >>> low, high = r.confidence_interval()
     >>> bool(low <= r.value <= high), r.half_width
@@ -366,10 +362,10 @@ class Release:
         Examples
         --------
         >>> import warnings, loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(1)
+        >>> r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
         >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(1)
-        ...     r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
         ...     r.level == r.confidence
         True
         """
@@ -401,10 +397,8 @@ class Release:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(1)
         >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
         >>> r = m.release(10, rng=rng)
         >>> r.value, r.confidence_interval()
@@ -421,10 +415,8 @@ class Release:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(1)
         >>> r = lp.GeometricMechanism(sensitivity=1, epsilon=1.0).release(10, rng=rng)
         >>> "± 3" in r._repr_html_()
         True
@@ -461,10 +453,8 @@ class Selection:
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(2)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(2)
     >>> s = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0).select([0.0, 50.0], rng=rng)
     >>> s.index, s.cost
     (1, PureDP(epsilon=1.0))
@@ -608,20 +598,9 @@ class _AdditiveMechanism:
         return k * self.granularity + self.granularity / 2.0
 
     def _sample(self, n: int, rng: RandomSource) -> np.ndarray:
-        if self._lap is not None:
-            params: tuple[np.ndarray, ...] = (
-                np.array([self._lap.t], dtype=np.int64),
-                np.array([self._lap.m], dtype=np.int64),
-            )
-            out, _ = noise.draw("laplace", params, n, rng)
-        else:
-            assert self._dg is not None
-            params = tuple(
-                np.array([v], dtype=np.int64)
-                for v in (self._dg.t, self._dg.c, self._dg.k)
-            )
-            out, _ = noise.draw("gaussian", params, n, rng)
-        return out
+        params = self._lap if self._lap is not None else self._dg
+        assert params is not None
+        return noise.draw_parameters(params, n, rng)
 
     def _prepare(self, value: Any) -> tuple[np.ndarray, bool]:
         scalar = np.ndim(value) == 0
@@ -714,10 +693,8 @@ class _AdditiveMechanism:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(6)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(6)
         >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
         >>> out = m.randomize(10, 1000, rng=rng)
         >>> out.shape, out.dtype
@@ -771,10 +748,8 @@ class _AdditiveMechanism:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(1)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(1)
         >>> budget = lp.Accountant(epsilon=2.0)
         >>> m = lp.GeometricMechanism(sensitivity=1, epsilon=1.0)
         >>> r = m.release(10, rng=rng, accountant=budget, label="signups")
@@ -824,7 +799,29 @@ class _AdditiveMechanism:
         )
 
 
-class LaplaceMechanism(_AdditiveMechanism):
+class _PureMechanism(_AdditiveMechanism):
+    """The pure ε-DP (discrete Laplace) mechanisms: checks, cost, then the grid."""
+
+    kind: Literal["laplace", "gaussian"] = "laplace"
+
+    def __init__(
+        self, *, sensitivity: float, epsilon: float, dimension: int = 1
+    ) -> None:
+        self.sensitivity = _check_sensitivity(sensitivity)
+        eps = check_epsilon(epsilon)
+        self.dimension = _check_dimension(dimension)
+        self.cost = PureDP(eps)
+        self._calibrate(eps, epsilon)
+
+    def _calibrate(self, eps: float, epsilon: Any) -> None:
+        """Set ``granularity``, ``_units_sensitivity``, ``_lap`` and ``scale``.
+
+        ``eps`` is the checked ε, ``epsilon`` the caller's value (for errors).
+        """
+        raise NotImplementedError
+
+
+class LaplaceMechanism(_PureMechanism):
     """Pure ε-DP real-valued Laplace mechanism with secure granular noise.
 
     Parameters
@@ -876,16 +873,9 @@ class LaplaceMechanism(_AdditiveMechanism):
     """
 
     name = "LaplaceMechanism"
-    kind: Literal["laplace", "gaussian"] = "laplace"
     integer = False
 
-    def __init__(
-        self, *, sensitivity: float, epsilon: float, dimension: int = 1
-    ) -> None:
-        self.sensitivity = _check_sensitivity(sensitivity)
-        eps = check_epsilon(epsilon)
-        self.dimension = _check_dimension(dimension)
-        self.cost = PureDP(eps)
+    def _calibrate(self, eps: float, epsilon: Any) -> None:
         sens, dim = self.sensitivity, self.dimension
 
         def units_at(j: int) -> int:
@@ -916,7 +906,7 @@ class LaplaceMechanism(_AdditiveMechanism):
         self.scale = self._lap.scale * g
 
 
-class GeometricMechanism(_AdditiveMechanism):
+class GeometricMechanism(_PureMechanism):
     """Pure ε-DP mechanism for integer queries: exact discrete Laplace noise.
 
     Also known as the two-sided geometric mechanism. Integers in, integers out.
@@ -948,16 +938,9 @@ class GeometricMechanism(_AdditiveMechanism):
     """
 
     name = "GeometricMechanism"
-    kind: Literal["laplace", "gaussian"] = "laplace"
     integer = True
 
-    def __init__(
-        self, *, sensitivity: float, epsilon: float, dimension: int = 1
-    ) -> None:
-        self.sensitivity = _check_sensitivity(sensitivity)
-        eps = check_epsilon(epsilon)
-        self.dimension = _check_dimension(dimension)
-        self.cost = PureDP(eps)
+    def _calibrate(self, eps: float, epsilon: Any) -> None:
         self.granularity = None
         units = math.ceil(self.sensitivity)
         b = _div_up(units, eps)
@@ -1072,7 +1055,31 @@ class _GaussianCalibration:
         )
 
 
-class GaussianMechanism(_AdditiveMechanism):
+class _GaussianFamily(_AdditiveMechanism):
+    """The discrete Gaussian mechanisms: checks, the cost, then σ and the grid."""
+
+    kind: Literal["laplace", "gaussian"] = "gaussian"
+
+    def __init__(
+        self,
+        *,
+        sensitivity: float,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        rho: float | None = None,
+        dimension: int = 1,
+    ) -> None:
+        self.sensitivity = _check_sensitivity(sensitivity)
+        self.cost = _gaussian_cost(epsilon, delta, rho)
+        self.dimension = _check_dimension(dimension)
+        self._calibrate(_GaussianCalibration(self.cost, self.dimension))
+
+    def _calibrate(self, calib: _GaussianCalibration) -> None:
+        """Set ``granularity``, ``_units_sensitivity``, ``_dg`` and ``scale``."""
+        raise NotImplementedError
+
+
+class GaussianMechanism(_GaussianFamily):
     """Real-valued Gaussian mechanism with secure granular discrete Gaussian noise.
 
     Give ``epsilon`` and ``delta`` for (ε, δ)-DP, or ``rho`` for ρ-zCDP.
@@ -1123,24 +1130,11 @@ class GaussianMechanism(_AdditiveMechanism):
     """
 
     name = "GaussianMechanism"
-    kind: Literal["laplace", "gaussian"] = "gaussian"
     integer = False
 
-    def __init__(
-        self,
-        *,
-        sensitivity: float,
-        epsilon: float | None = None,
-        delta: float | None = None,
-        rho: float | None = None,
-        dimension: int = 1,
-    ) -> None:
-        self.sensitivity = _check_sensitivity(sensitivity)
-        self.cost = _gaussian_cost(epsilon, delta, rho)
-        self.dimension = _check_dimension(dimension)
+    def _calibrate(self, calib: _GaussianCalibration) -> None:
         sens, dim = self.sensitivity, self.dimension
         root_d = _sqrt_up(dim)
-        calib = _GaussianCalibration(self.cost, dim)
         found: dict[int, tuple[float, int, float]] = {}
 
         def ok(j: int) -> bool:
@@ -1166,7 +1160,7 @@ class GaussianMechanism(_AdditiveMechanism):
         self.scale = self._dg.sigma * g
 
 
-class DiscreteGaussianMechanism(_AdditiveMechanism):
+class DiscreteGaussianMechanism(_GaussianFamily):
     """Gaussian mechanism for integer queries: exact discrete Gaussian noise.
 
     Parameters
@@ -1195,24 +1189,11 @@ class DiscreteGaussianMechanism(_AdditiveMechanism):
     """
 
     name = "DiscreteGaussianMechanism"
-    kind: Literal["laplace", "gaussian"] = "gaussian"
     integer = True
 
-    def __init__(
-        self,
-        *,
-        sensitivity: float,
-        epsilon: float | None = None,
-        delta: float | None = None,
-        rho: float | None = None,
-        dimension: int = 1,
-    ) -> None:
-        self.sensitivity = _check_sensitivity(sensitivity)
-        self.cost = _gaussian_cost(epsilon, delta, rho)
-        self.dimension = _check_dimension(dimension)
+    def _calibrate(self, calib: _GaussianCalibration) -> None:
         int_units = math.ceil(self.sensitivity)
         units = float(int_units) if self.dimension == 1 else self.sensitivity
-        calib = _GaussianCalibration(self.cost, self.dimension)
         sigma = calib.sigma(units, int_units)
         if not sigma <= _MAX_GAUSSIAN_UNITS:
             raise calib.refuse(
@@ -1277,10 +1258,8 @@ class ExponentialMechanism:
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> em = ExponentialMechanism(sensitivity=1.0, epsilon=2.0, monotonic=True)
     >>> em.select([1.0, 2.0, 90.0], rng=rng).index
     2
@@ -1378,10 +1357,7 @@ class ExponentialMechanism:
                 out[i] = idx
                 i += 1
                 continue
-            more = block * min(n - i, 4096)
-            words = np.concatenate([words[st[0] :], source.words(more)])
-            st[0] = 0
-            st[1] = 0
+            words = noise.replay_words(words, st, source, block * min(n - i, 4096))
         return out
 
     def randomize(self, scores: Any, n: int, *, rng: Any = None) -> np.ndarray:
@@ -1410,10 +1386,8 @@ class ExponentialMechanism:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(0)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(0)
         >>> em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
         >>> picks = em.randomize([0.0, 0.0, 40.0], 500, rng=rng)
         >>> picks.shape, bool((picks == 2).mean() > 0.99)
@@ -1446,10 +1420,8 @@ class ExponentialMechanism:
 
         Examples
         --------
-        >>> import warnings, loopkit_privacy as lp
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     rng = lp.random.InsecureSeededRandom(0)
+        >>> import loopkit_privacy as lp
+        >>> rng = lp.random.InsecureSeededRandom(0)
         >>> budget = lp.Accountant(epsilon=1.0)
         >>> em = lp.ExponentialMechanism(sensitivity=1.0, epsilon=0.5)
         >>> s = em.select([3.0, 80.0, 5.0], rng=rng, accountant=budget)
@@ -1516,10 +1488,8 @@ def report_noisy_max(
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> report_noisy_max([3.0, 400.0, 5.0], sensitivity=1.0, epsilon=1.0, rng=rng)
     1
     """
@@ -1593,10 +1563,8 @@ def add_noise(
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(4)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(4)
     >>> type(lp.add_noise(100, sensitivity=1, epsilon=1.0, rng=rng)).__name__
     'int'
     >>> lp.add_noise(np.array([1.5, 2.5]), sensitivity=1.0, epsilon=1.0, rng=rng).dtype

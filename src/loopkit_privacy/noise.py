@@ -30,10 +30,8 @@ random number of times). See ``docs/security.md`` for the timing threat model.
 
 Examples
 --------
->>> import warnings, loopkit_privacy as lp
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     rng = lp.random.InsecureSeededRandom(3)
+>>> import loopkit_privacy as lp
+>>> rng = lp.random.InsecureSeededRandom(3)
 >>> x = sample_discrete_laplace(2.0, size=5, rng=rng)
 >>> x.dtype, x.shape
 (dtype('int64'), (5,))
@@ -45,6 +43,7 @@ import itertools
 import math
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -279,13 +278,38 @@ def _fill_range(
         used += int(st[0])
         if i >= n:
             return used
-        # The unfinished sample i restarts on its unread words plus fresh ones:
-        # a replay of the same words, so nothing is discarded.
         # Grow geometrically so a very long sample is replayed O(log W) times.
-        unread = words[st[0] :]
-        words = np.concatenate([unread, rng.words(max(_CHUNK_WORDS, unread.shape[0]))])
-        st[0] = 0
-        st[1] = 0
+        words = replay_words(
+            words, st, rng, max(_CHUNK_WORDS, words.shape[0] - int(st[0]))
+        )
+
+
+def replay_words(
+    words: npt.NDArray[np.uint64],
+    state: npt.NDArray[np.int64],
+    rng: RandomSource,
+    more: int,
+) -> npt.NDArray[np.uint64]:
+    """The unread words of a kernel's stream followed by ``more`` fresh ones.
+
+    A kernel that runs out of words stops with ``state[0]`` words read; the
+    unfinished draw restarts on the words it had not read plus fresh ones,
+    so no word is discarded or used twice. ``state`` is rewound to the start.
+
+    Examples
+    --------
+    >>> import numpy as np, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
+    >>> st = np.array([3, 1, 0, 0], dtype=np.int64)
+    >>> words = np.arange(5, dtype=np.uint64)
+    >>> out = replay_words(words, st, rng, 2)
+    >>> out[:2].tolist(), out.shape, st.tolist()
+    ([3, 4], (4,), [0, 0, 0, 0])
+    """
+    out = np.concatenate([words[int(state[0]) :], rng.words(more)])
+    state[0] = 0
+    state[1] = 0
+    return out
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -335,6 +359,59 @@ def draw(
         sub = tuple(p if p.shape[0] == 1 else p[a:b] for p in params)
         futures.append(_executor().submit(_fill_range, fill, sub, out[a:b], rng))
     return out, sum(f.result() for f in futures)
+
+
+def _columns(
+    ps: Sequence[DiscreteLaplaceParameters | DiscreteGaussianParameters],
+) -> tuple[str, tuple[npt.NDArray[np.int64], ...]]:
+    """The kernel's kind and its int64 parameter columns, one entry per ``ps``."""
+    laplace = isinstance(ps[0], DiscreteLaplaceParameters)
+    fields = ("t", "m") if laplace else ("t", "c", "k")
+    kind = "laplace" if laplace else "gaussian"
+    return kind, tuple(
+        np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in fields
+    )
+
+
+def draw_parameters(
+    params: DiscreteLaplaceParameters | DiscreteGaussianParameters,
+    n: int,
+    rng: RandomSource,
+) -> IntArray:
+    """``n`` exact samples of the distribution ``params`` describes (int64).
+
+    The mechanisms' entry point: ``params`` are already rounded as the
+    sampler needs them (:func:`discrete_laplace_parameters`,
+    :func:`discrete_gaussian_parameters`).
+
+    Examples
+    --------
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
+    >>> draw_parameters(discrete_laplace_parameters(2.0), 3, rng).shape
+    (3,)
+    """
+    kind, cols = _columns([params])
+    return draw(kind, cols, n, rng)[0]
+
+
+def _sample(
+    values: Any,
+    size: int | tuple[int, ...] | None,
+    rng: Any,
+    name: str,
+    rounded: Any,
+) -> Any:
+    """Samples of one family with one parameter (``name``) per sample."""
+    source = resolve_rng(rng)
+    shape, n = _size(size)
+    flat = _broadcast_param(values, shape, name)
+    uniq, inv = np.unique(flat, return_inverse=True)
+    kind, cols = _columns([rounded(float(x)) for x in uniq])
+    if uniq.shape[0] > 1:
+        cols = tuple(col[inv] for col in cols)
+    out, _ = draw(kind, cols, n, source)
+    return int(out[0]) if size is None else out.reshape(shape)
 
 
 def _broadcast_param(
@@ -395,23 +472,12 @@ def sample_discrete_laplace(
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> sample_discrete_laplace([1.0, 100.0], size=2, rng=rng).shape
     (2,)
     """
-    source = resolve_rng(rng)
-    shape, n = _size(size)
-    scales = _broadcast_param(scale, shape, "scale")
-    uniq, inv = np.unique(scales, return_inverse=True)
-    ps = [discrete_laplace_parameters(float(b)) for b in uniq]
-    cols = [np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "m")]
-    if len(ps) > 1:
-        cols = [col[inv] for col in cols]
-    out, _ = draw("laplace", tuple(cols), n, source)
-    return int(out[0]) if size is None else out.reshape(shape)
+    return _sample(scale, size, rng, "scale", discrete_laplace_parameters)
 
 
 def sample_discrete_gaussian(
@@ -447,22 +513,9 @@ def sample_discrete_gaussian(
 
     Examples
     --------
-    >>> import warnings, loopkit_privacy as lp
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     rng = lp.random.InsecureSeededRandom(0)
+    >>> import loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(0)
     >>> sample_discrete_gaussian(3.0, size=(2, 3), rng=rng).shape
     (2, 3)
     """
-    source = resolve_rng(rng)
-    shape, n = _size(size)
-    sigmas = _broadcast_param(sigma, shape, "sigma")
-    uniq, inv = np.unique(sigmas, return_inverse=True)
-    ps = [discrete_gaussian_parameters(float(x)) for x in uniq]
-    cols = [
-        np.array([getattr(p, f) for p in ps], dtype=np.int64) for f in ("t", "c", "k")
-    ]
-    if len(ps) > 1:
-        cols = [col[inv] for col in cols]
-    out, _ = draw("gaussian", tuple(cols), n, source)
-    return int(out[0]) if size is None else out.reshape(shape)
+    return _sample(sigma, size, rng, "sigma", discrete_gaussian_parameters)

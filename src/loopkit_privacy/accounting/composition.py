@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
@@ -92,6 +92,27 @@ def _float_up(value: Fraction) -> float:
     """The smallest float >= ``value``."""
     f = float(value)
     return math.nextafter(f, math.inf) if Fraction(f) < value else f
+
+
+def _largest_within(
+    f: Callable[[float], float], bound: float, lo: float, hi: float
+) -> float:
+    """Largest x in [lo, hi) found with ``f(x) <= bound``, by bisection.
+
+    ``f`` must be increasing, with ``f(lo) <= bound < f(hi)`` (or ``lo`` is
+    returned). The answer is always a point at which ``f`` was (or, for
+    ``lo``, is assumed to be) within the bound; 200 halvings reach adjacent
+    floats for any bracket.
+    """
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if f(mid) <= bound:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def basic_composition(*costs: PrivacyLoss) -> PrivacyLoss:
@@ -289,17 +310,10 @@ def _zcdp_epsilon(rho: float, delta: float, method: str) -> float:
 def _rho_for(epsilon: float, delta: float, method: str) -> float:
     # Bisection on the (monotone) conversion; the answer is checked, so
     # ``_zcdp_epsilon(answer) <= epsilon`` holds exactly as computed.
-    lo, hi = 0.0, max(epsilon, 1.0)
+    hi = max(epsilon, 1.0)
     while _zcdp_epsilon(hi, delta, method) <= epsilon:
         hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if mid in (lo, hi):
-            break
-        if _zcdp_epsilon(mid, delta, method) <= epsilon:
-            lo = mid
-        else:
-            hi = mid
+    lo = _largest_within(lambda r: _zcdp_epsilon(r, delta, method), epsilon, 0.0, hi)
     # One step down, so that even the decimal reading of the result (which the
     # accountant uses, and which is within half an ulp) stays below ``lo``.
     return math.nextafter(lo, 0.0)
@@ -699,15 +713,9 @@ def advanced_composition_per_step(
         delta_prime
     ) > Fraction(delta):
         delta_step = math.nextafter(delta_step, 0.0)
-    lo, hi = 0.0, epsilon
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if mid in (lo, hi):
-            break
-        if _advanced_epsilon(mid, k, delta_prime) <= epsilon:
-            lo = mid
-        else:
-            hi = mid
+    lo = _largest_within(
+        lambda e: _advanced_epsilon(e, k, delta_prime), epsilon, 0.0, epsilon
+    )
     if lo <= 0:
         raise InvalidParameterError(
             f"no per-step epsilon > 0 fits epsilon={epsilon!r} over k={k}",
