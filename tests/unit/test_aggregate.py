@@ -272,6 +272,22 @@ def test_count_is_bounded_row_count():
     assert got == {"pricing": 1, "home": 3, "blog": 0, "docs": 3}
 
 
+def test_count_keeps_at_most_l0_groups_per_user():
+    # Users 1 and 2 visit both "home" and "docs"; with L0 = 1 each keeps one
+    # of them (chosen by a keyed hash), so the distinct-user counts add up to
+    # the 5 users with a public group, not to the 7 (user, group) pairs.
+    common = dict(
+        by="page", privacy_unit="user_id", epsilon=EPS, public_groups=PUBLIC,
+        max_contributions_per_partition=5, distinct=True,
+    )  # fmt: skip
+    one = _truth(lp.aggregate_count, max_partitions_per_user=1, **common)
+    two = _truth(lp.aggregate_count, max_partitions_per_user=2, **common)
+    assert two == {"pricing": 1, "home": 3, "blog": 0, "docs": 3}
+    assert sum(one.values()) == 5
+    assert all(one[k] <= two[k] for k in two)
+    assert (one["pricing"], one["blog"]) == (1, 0)
+
+
 def test_heavy_user_is_bounded_by_linf():
     heavy = pa.table({"user_id": [9] * 10_000 + [1, 2], "page": ["a"] * 10_002})
     for linf in (1, 3):
