@@ -1,14 +1,27 @@
-"""Spends per second on one SQLite ledger, with 1 and 4 processes, in one run.
+"""Durable spends per second on SQLite and PostgreSQL ledgers, and the disk's fsync rate.
 
 Usage::
 
-    python benchmarks/ledger_throughput.py [--seconds 3] [--processes 1 4]
+    python benchmarks/ledger_throughput.py [--seconds 3] [--sqlite-processes 1 4 8]
+        [--pg-clients 1 8 32] [--postgres-url URL] [--no-postgres]
 
-Each process opens its own accountant on the same file and calls ``spend`` in
-a loop for the given time; the table reports the total admitted spends per
-second for ``synchronous="full"`` (durable against power loss, the default)
-and ``"normal"`` (durable against process crashes), and the in-memory
-accountant for reference. Afterwards the ledger is verified.
+Each client is a process with its own accountant on the same ledger, calling
+``spend`` in a loop for the given time; a row reports the total admitted
+spends per second over all clients. In the same run:
+
+* **fsync**: a loop of ``write`` + ``fsync`` of one 4 KiB block on a file in
+  the same filesystem as the ledgers (the physical limit of one writer that
+  waits for each commit to reach the disk);
+* **SQLite**, ``synchronous="full"`` (durable against power loss, the
+  default) and ``"normal"`` (durable against process crashes);
+* **PostgreSQL** with ``synchronous_commit = on`` (the ledger's default): a
+  throwaway server (``initdb`` + ``pg_ctl`` in the same temporary filesystem,
+  as the ``postgres`` user when run as root), or ``--postgres-url`` (a
+  superuser URL: a new database is created on it for each row);
+* the in-memory accountant, for reference.
+
+Afterwards every ledger is verified and must hold exactly as many receipts as
+spends counted.
 """
 
 from __future__ import annotations
@@ -17,15 +30,22 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from loopkit_privacy.accounting import Accountant, verify_ledger
 from loopkit_privacy.loss import PureDP
 
+ROOT = Path(__file__).resolve().parents[1]
+# fork: 32 clients start in milliseconds; each opens its own connection after
+# the fork (the parent holds none while they run).
+CTX = mp.get_context("fork")
 
-def _worker(path, synchronous, seconds, start, out):
-    acc = Accountant.open(path, dataset="bench", synchronous=synchronous)
+
+def _worker(target, synchronous, seconds, start, out):
+    acc = Accountant.open(target, dataset="bench", synchronous=synchronous)
     cost = PureDP(0.001)
     start.wait()
     n = 0
@@ -37,27 +57,55 @@ def _worker(path, synchronous, seconds, start, out):
     out.put(n)
 
 
-def sqlite_rate(processes: int, synchronous: str, seconds: float) -> float:
-    ctx = mp.get_context("spawn")
-    with tempfile.TemporaryDirectory(prefix="lp-ledger-") as tmp:
-        path = os.path.join(tmp, "bench.ledger")
-        Accountant.open(path, dataset="bench", epsilon=1e12).close()
-        start, out = ctx.Event(), ctx.Queue()
-        procs = [
-            ctx.Process(target=_worker, args=(path, synchronous, seconds, start, out))
-            for _ in range(processes)
-        ]
-        for p in procs:
-            p.start()
-        time.sleep(1.0)  # let every process import and open before the clock starts
-        start.set()
-        total = sum(out.get(timeout=seconds + 120) for _ in procs)
-        for p in procs:
-            p.join()
-        report = verify_ledger(path)
-        if not report.ok or report.datasets[0].receipts != total:
-            raise RuntimeError(report.summary())
-        return total / seconds
+def _run_clients(target, clients: int, synchronous: str, seconds: float) -> float:
+    Accountant.open(target, dataset="bench", epsilon=1e12).close()
+    start, out = CTX.Event(), CTX.Queue()
+    procs = [
+        CTX.Process(target=_worker, args=(target, synchronous, seconds, start, out))
+        for _ in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(0.5 + 0.05 * clients)  # every client connected before the clock starts
+    start.set()
+    total = sum(out.get(timeout=seconds + 120) for _ in procs)
+    for p in procs:
+        p.join()
+    report = verify_ledger(target)
+    if not report.ok or report.datasets[0].receipts != total:
+        raise RuntimeError(report.summary())
+    return total / seconds
+
+
+def sqlite_rate(processes: int, synchronous: str, seconds: float, tmp: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="lp-ledger-", dir=tmp) as d:
+        return _run_clients(
+            os.path.join(d, "bench.ledger"), processes, synchronous, seconds
+        )
+
+
+def postgres_rate(admin_url: str, clients: int, seconds: float) -> float:
+    sys.path.insert(0, str(ROOT))
+    from tests.pgserver import new_database
+
+    return _run_clients(new_database(admin_url, "bench"), clients, "full", seconds)
+
+
+def fsync_rate(seconds: float, directory: str) -> float:
+    """Sequential ``write`` + ``fsync`` of one 4 KiB block per step, per second."""
+    fd, path = tempfile.mkstemp(prefix="lp-fsync-", dir=directory)
+    block = os.urandom(4096)
+    try:
+        n = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            os.write(fd, block)
+            os.fsync(fd)
+            n += 1
+        return n / seconds
+    finally:
+        os.close(fd)
+        os.unlink(path)
 
 
 def memory_rate(seconds: float) -> float:
@@ -74,17 +122,48 @@ def memory_rate(seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--sqlite-processes", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--pg-clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--postgres-url", default=None)
+    parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}")
-    print()
-    print("| ledger | synchronous | processes | spends/s |")
-    print("|---|---|---:|---:|")
-    print(f"| in-memory | - | 1 | {memory_rate(args.seconds):,.0f} |")
-    for synchronous in ("full", "normal"):
-        for n in args.processes:
-            rate = sqlite_rate(n, synchronous, args.seconds)
-            print(f"| SQLite | {synchronous} | {n} | {rate:,.0f} |")
+    tmp = tempfile.gettempdir()
+    server = None
+    admin_url = args.postgres_url
+    if admin_url is None and not args.no_postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.pgserver import Server, find_bindir
+
+        bindir = find_bindir()
+        if bindir is None:
+            sys.exit("no PostgreSQL binaries: pass --postgres-url or --no-postgres")
+        server = Server(bindir)
+        admin_url = server.url
+    try:
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"{platform.system()}, Python {platform.python_version()}; "
+            f"temporary files (fsync loop, SQLite, PostgreSQL data) in {tmp}"
+        )
+        print()
+        print("| ledger | durability | clients | spends/s |")
+        print("|---|---|---:|---:|")
+        print(
+            f"| fsync loop (write+fsync 4 KiB) | - | 1 | "
+            f"{fsync_rate(args.seconds, tmp):,.0f} |"
+        )
+        print(f"| in-memory | - | 1 | {memory_rate(args.seconds):,.0f} |")
+        for synchronous in ("full", "normal"):
+            for n in args.sqlite_processes:
+                rate = sqlite_rate(n, synchronous, args.seconds, tmp)
+                print(f"| SQLite | synchronous={synchronous} | {n} | {rate:,.0f} |")
+        if admin_url is not None:
+            for n in args.pg_clients:
+                rate = postgres_rate(admin_url, n, args.seconds)
+                print(f"| PostgreSQL | synchronous_commit=on | {n} | {rate:,.0f} |")
+    finally:
+        if server is not None:
+            server.destroy()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ chain, a truncated ledger, a forged transition, or a keyed ledger checked
 without its key or with another one), 2 the file is missing or is not a
 ledger, or the key file is missing or unreadable.
 
+``PATH`` is a SQLite ledger file or a ``postgresql://`` URL of a PostgreSQL
+ledger (``docs/ledger-fleet.md``); both are verified the same way.
+
 ``--key-file FILE`` gives the chain key of a keyed ledger: a file holding the
 key as hexadecimal text (whitespace ignored), e.g. made with
 ``python -c "import secrets; print(secrets.token_hex(32))" > ledger.key``.
@@ -35,8 +38,12 @@ import json
 import sys
 from typing import Any
 
-from loopkit_privacy.accounting.ledger import SQLiteLedger, verify_ledger
-from loopkit_privacy.errors import InvalidParameterError, LedgerError
+from loopkit_privacy.accounting.ledger import open_ledger, verify_ledger
+from loopkit_privacy.errors import (
+    InvalidParameterError,
+    LedgerError,
+    OptionalDependencyError,
+)
 from loopkit_privacy.loss import PureDP  # noqa: F401  (used in the doctest)
 
 __all__ = ["add_ledger_commands"]
@@ -83,7 +90,7 @@ def add_ledger_commands(subparsers: Any) -> None:
     sub = ledger.add_subparsers(dest="ledger_command", required=True)
 
     show = sub.add_parser("show", help="print the receipts and totals of a ledger")
-    show.add_argument("path", help="the ledger file")
+    show.add_argument("path", help=_PATH_HELP)
     show.add_argument("--dataset", default=None, help="only this dataset")
     show.add_argument(
         "--json", action="store_true", help="print JSON lines instead of a table"
@@ -94,11 +101,15 @@ def add_ledger_commands(subparsers: Any) -> None:
     verify = sub.add_parser(
         "verify", help="recompute the hash chains and totals (exit 1 on tampering)"
     )
-    verify.add_argument("path", help="the ledger file")
+    verify.add_argument("path", help=_PATH_HELP)
     verify.add_argument("--key-file", default=None, help=_KEY_FILE_HELP)
     verify.set_defaults(func=_cmd_verify)
 
 
+_PATH_HELP = (
+    "the ledger: a SQLite file, or a postgresql://user@host:port/db URL "
+    "(the password from ~/.pgpass or PGPASSWORD)"
+)
 _KEY_FILE_HELP = (
     "file holding the chain key of a keyed ledger, as hexadecimal text; "
     "checks every MAC (detects rewrites and truncation)"
@@ -107,6 +118,15 @@ _KEY_FILE_HELP = (
 
 class _KeyFileError(Exception):
     """A key file that cannot be used (its message never shows the key)."""
+
+
+# What makes a command exit with EXIT_NOT_A_LEDGER: nothing to read there.
+_NOT_A_LEDGER = (
+    LedgerError,
+    InvalidParameterError,
+    OptionalDependencyError,
+    _KeyFileError,
+)
 
 
 def _read_key(path: str | None) -> bytes | None:
@@ -157,8 +177,8 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def _cmd_show(args: argparse.Namespace) -> int:
     try:
         report = _load(args)
-        ledger = SQLiteLedger(args.path, create=False)
-    except (LedgerError, InvalidParameterError, _KeyFileError) as err:
+        ledger = open_ledger(args.path, create=False)
+    except _NOT_A_LEDGER as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NOT_A_LEDGER
     try:
@@ -225,7 +245,7 @@ def _index_of(rows: list[tuple[Any, ...]], rid: Any) -> str:
 def _cmd_verify(args: argparse.Namespace) -> int:
     try:
         report = _load(args)
-    except (LedgerError, InvalidParameterError, _KeyFileError) as err:
+    except _NOT_A_LEDGER as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_NOT_A_LEDGER
     print(report.summary())

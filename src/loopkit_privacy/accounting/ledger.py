@@ -1488,19 +1488,22 @@ def _verify_tables(
 
 
 def verify_ledger(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Any,
     *,
     key: bytes | None = None,
     on_event: EventHandler | None = None,
 ) -> LedgerReport:
     """Recompute a ledger's hash chains, state machines and totals; report problems.
 
-    The file is opened read-only; nothing is written.
+    The file is opened read-only; nothing is written. A PostgreSQL ledger is
+    read in one REPEATABLE READ, READ ONLY snapshot (a read-only role is
+    enough).
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The ledger file.
+    path : str or os.PathLike or psycopg.Connection or psycopg_pool.ConnectionPool
+        The ledger file, or a ``postgresql://`` URL, connection or pool of a
+        PostgreSQL ledger (``docs/ledger-fleet.md``).
     key : bytes, optional
         The chain key of keyed datasets (at least 16 bytes; the same key for
         every dataset of the file). With it, every entry's MAC and each head's
@@ -1529,7 +1532,9 @@ def verify_ledger(
         For a bad argument (checked before the file is touched; the key is
         never shown).
     LedgerError
-        When the file does not exist or is not a ledger at all.
+        When the file does not exist or is not a ledger at all (for
+        PostgreSQL: the server cannot be reached or the database holds no
+        ledger).
 
     Notes
     -----
