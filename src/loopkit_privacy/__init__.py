@@ -60,6 +60,8 @@ from loopkit_privacy.errors import (
     UnknownPurposeError,
     UnsupportedCompositionError,
 )
+from loopkit_privacy.funnel import funnel, plot_funnel
+from loopkit_privacy.histogram import aggregate_histogram, plot_histogram
 from loopkit_privacy.kanon import (
     KAnonymityResult,
     SuppressionReport,
@@ -86,6 +88,11 @@ from loopkit_privacy.mechanisms import (
     gaussian_sigma,
     laplace_scale,
     report_noisy_max,
+)
+from loopkit_privacy.quantiles import (
+    aggregate_quantiles,
+    aggregate_std,
+    aggregate_variance,
 )
 from loopkit_privacy.random import InsecureSeededRandom, SecureRandom
 
@@ -141,8 +148,12 @@ __all__ = [
     "add_noise",
     "aggregate_average",
     "aggregate_count",
+    "aggregate_histogram",
+    "aggregate_quantiles",
+    "aggregate_std",
     "aggregate_sum",
     "aggregate_top_n",
+    "aggregate_variance",
     "analytic_gaussian_sigma",
     "apply_consent",
     "apply_retention",
@@ -153,6 +164,7 @@ __all__ = [
     "erase_users",
     "export_user_data",
     "filter_groups",
+    "funnel",
     "gaussian_sigma",
     "generalize_dates",
     "generalize_numbers",
@@ -165,6 +177,8 @@ __all__ = [
     "make_key",
     "noise",
     "plot",
+    "plot_funnel",
+    "plot_histogram",
     "plot_retention",
     "privacy_info",
     "pseudonymize",

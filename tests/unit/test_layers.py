@@ -118,7 +118,10 @@ LAYERS = [
     "_release",  # the release steps aggregations and cohorts share
     "_grouped",  # building blocks of the grouped statistics
     "aggregate",
+    "quantiles",  # aggregate_quantiles / aggregate_variance / aggregate_std
     "cohorts",
+    "histogram",  # aggregate_histogram
+    "funnel",  # funnel
     "display",
     "kanon",
     "controls",

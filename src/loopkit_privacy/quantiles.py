@@ -1,0 +1,1190 @@
+"""User-level differentially private quantiles and variance per group.
+
+``aggregate_quantiles`` releases several quantiles of a bounded value column
+per group from one budget; ``aggregate_variance`` and ``aggregate_std``
+release the spread. Both take any table family and return the same family,
+with the conventions of the aggregations (:mod:`loopkit_privacy.aggregate`):
+contribution bounds, ``public_groups`` or partition selection, exact noise,
+intervals, receipts and :func:`~loopkit_privacy.privacy_info`.
+
+Quantiles: the method
+---------------------
+A noisy hierarchical histogram (a "tree"; Hay, Rastogi, Miklau & Suciu 2010;
+Qardaji, Yang & Li 2013 for the branching factor 16) over a public grid of
+``bins`` equal bins on ``[lo, hi]``. Each user's kept values (at most L∞ in
+each of at most L0 groups, clamped) are counted in every level of the tree;
+every node gets exact discrete Laplace (or discrete Gaussian) noise. All
+quantiles are then read off the one noisy tree, so asking for more quantiles
+costs nothing more, they are monotone in ``q`` by construction, and the
+interval of each comes from the tree's own noise distribution (a Chernoff
+bound on the exact moment generating function) — post-processing, free.
+
+Why this method: Gillenwater, Joseph & Kulesza (ICML 2021) find the tree
+("AggTree") close to their joint exponential mechanism for several
+quantiles and far better than independent exponential mechanisms as the
+number of quantiles grows; the exponential mechanism (Smith 2011) is the
+most accurate for one quantile but gives no interval without spending more
+budget (its error depends on the data's own spacing), and needs its budget
+split between quantiles. The tree needs only integer noise, so its sampling
+is exact (Canonne, Kamath & Steinke 2020), and its cost is one pass of the
+bounding kernel plus noise on ``bins·16/15`` nodes per group.
+
+Variance: noisy row count N, noisy sum S of values centred on the midpoint
+m of the bounds, and noisy sum Q of centred squares (x - m)² - h²/2
+(h = (hi - lo)/2); a third of the budget each. The variance is
+h²/2 + Q/N - (S/N)², clamped to [0, h²] (the largest variance a
+variable in [lo, hi] can have); the interval is the range of that formula
+over the box of the three noise intervals (each at 1 - (1 - confidence)/3),
+so it covers the variance of the bounded data with probability at least
+``confidence``.
+
+Examples
+--------
+>>> import pyarrow as pa, loopkit_privacy as lp
+>>> rng = lp.random.InsecureSeededRandom(0)
+>>> t = pa.table({"user_id": list(range(2000)), "ms": [float(i % 500) for i in range(2000)]})
+>>> out = lp.aggregate_quantiles(t, column="ms", quantiles=[0.5, 0.9], bounds=(0, 1000),
+...                              privacy_unit="user_id", epsilon=1.0, rng=rng)
+>>> out.column_names
+['quantile', 'value', 'value_ci_low', 'value_ci_high']
+>>> out["quantile"].to_pylist()
+[0.5, 0.9]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from loopkit_privacy import mechanisms as mech
+from loopkit_privacy._grouped import (
+    GroupedInput,
+    Selection,
+    add_fixed_point_noise,
+    add_integer_noise,
+    check_column_name,
+    column_list,
+    contribution_bounds,
+    finish_table,
+    make_selection,
+    n_groups,
+    noise_infos,
+    prepare_grouped,
+    release_info,
+    sorted_keys_order,
+)
+from loopkit_privacy._kernels import bounding as _kb
+from loopkit_privacy._kernels import quantiles as _kq
+from loopkit_privacy._release import (
+    Budget,
+    Request,
+    TrialReleases,
+    noise_mechanism,
+    release_function,
+    total_cost,
+)
+from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableLike
+from loopkit_privacy.bounding import (
+    MAX_BOUND_MAGNITUDE,
+    MIN_BOUND_MAGNITUDE,
+    ContributionBounds,
+    check_sizes,
+    fixed_point_quantum,
+)
+from loopkit_privacy.errors import InvalidParameterError
+from loopkit_privacy.loss import PrivacyLoss
+from loopkit_privacy.noise import _THREADS, _executor
+from loopkit_privacy.random import RandomSource
+
+if TYPE_CHECKING:
+    from loopkit_privacy.accounting import Accountant
+
+__all__ = ["aggregate_quantiles", "aggregate_std", "aggregate_variance"]
+
+#: Allowed grid sizes: powers of two from 16 to 2**16.
+MIN_BINS = 16
+MAX_BINS = 1 << 16
+DEFAULT_BINS = 1024
+# Noisy tree nodes held in memory at once when drawing many releases.
+_CHUNK_NODES = 1 << 22
+# Bounding runs on several threads from this many kept rows on.
+_PARALLEL_ROWS = 1 << 20
+
+
+# ---------------------------------------------------------------------------
+# Validation (before anything is read or spent)
+# ---------------------------------------------------------------------------
+
+
+def check_quantiles(value: Any) -> tuple[float, ...]:
+    """``quantiles`` as a tuple of strictly increasing numbers in [0, 1]."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise InvalidParameterError(
+            f"`quantiles` must be a list of numbers in [0, 1], got {value!r}; "
+            "pass e.g. quantiles=[0.5, 0.95]",
+            parameter="quantiles",
+            value=value,
+        )
+    out: list[float] = []
+    for q in list(value):
+        if isinstance(q, bool) or not isinstance(q, numbers.Real):
+            raise InvalidParameterError(
+                f"`quantiles` must hold numbers, got {q!r}; pass e.g. quantiles=[0.5, 0.95]",
+                parameter="quantiles",
+                value=value,
+            )
+        x = float(q)
+        if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+            raise InvalidParameterError(
+                f"`quantiles` must lie in [0, 1], got {q!r}; pass e.g. "
+                "quantiles=[0.5, 0.95] (0.95 is the 95th percentile)",
+                parameter="quantiles",
+                value=value,
+            )
+        out.append(x)
+    if not out:
+        raise InvalidParameterError(
+            "`quantiles` must hold at least one number; pass e.g. quantiles=[0.5]",
+            parameter="quantiles",
+            value=value,
+        )
+    if any(b <= a for a, b in itertools.pairwise(out)):
+        raise InvalidParameterError(
+            f"`quantiles` must be strictly increasing, got {list(value)!r}; "
+            f"pass them sorted, e.g. quantiles={sorted(set(out))!r}",
+            parameter="quantiles",
+            value=value,
+        )
+    return tuple(out)
+
+
+def check_bins(value: Any) -> int:
+    """``bins``: a power of two in [16, 2**16]."""
+    ok = (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and MIN_BINS <= int(value) <= MAX_BINS
+        and int(value) & (int(value) - 1) == 0
+    )
+    if not ok:
+        raise InvalidParameterError(
+            f"`bins` must be a power of two from 16 to 65536, got {value!r}; "
+            "pass e.g. bins=1024",
+            parameter="bins",
+            value=value,
+        )
+    return int(value)
+
+
+def radices_for(bins: int) -> tuple[int, ...]:
+    """Branching of each tree level from the top: 16 everywhere, the top takes the rest.
+
+    Examples
+    --------
+    >>> radices_for(1024), radices_for(4096), radices_for(32)
+    ((4, 16, 16), (16, 16, 16), (2, 16))
+    """
+    bits = bins.bit_length() - 1
+    top = bits % 4
+    rest = bits // 4
+    return ((1 << top,) if top else ()) + (16,) * rest
+
+
+# ---------------------------------------------------------------------------
+# Bounding into histograms or moments
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Bounded:
+    rows: AnyArray
+    units: AnyArray
+    a: AnyArray
+    b: AnyArray
+
+
+def _bound_rows(
+    inp: GroupedInput,
+    bounds: ContributionBounds,
+    rng: RandomSource,
+    *,
+    mode: int,
+    n_bins: int = 1,
+    quantum: float = 1.0,
+    quantum_sq: float = 1.0,
+) -> _Bounded:
+    """Bound contributions (the aggregations' rule) and accumulate the kept rows.
+
+    ``mode`` is ``_kq.MODE_HISTOGRAM`` (``a``: per-group bin counts,
+    flattened (n_groups, n_bins)) or ``_kq.MODE_MOMENTS`` (``a``: centred
+    fixed-point sums, ``b``: centred fixed-point sums of squares).
+    """
+    g = n_groups(inp)
+    check_sizes(inp.groups.shape[0], g)
+    assert bounds.bounds is not None
+    assert inp.values is not None
+    lo, hi = bounds.bounds
+    mid = (lo + hi) / 2.0
+    half = (hi - lo) / 2.0
+    half_sq = half * half / 2.0
+    size_a = g * n_bins if mode == _kq.MODE_HISTOGRAM else g
+    size_b = g if mode == _kq.MODE_MOMENTS else 1
+
+    def zeros() -> tuple[AnyArray, AnyArray, AnyArray, AnyArray]:
+        return (
+            np.zeros(g, dtype=np.int64),
+            np.zeros(g, dtype=np.int64),
+            np.zeros(size_a, dtype=np.int64),
+            np.zeros(size_b, dtype=np.int64),
+        )
+
+    rows, units, a, b = zeros()
+    nb = np.int64(n_bins)
+    tail = (np.int64(mode), nb, mid, half_sq, quantum, quantum_sq)
+    if inp.units is None:
+        _kq.rows_unbounded(inp.groups, inp.values, lo, hi, *tail, rows, a, b)
+        return _Bounded(rows, rows.copy(), a, b)
+    salt = rng.words(1)[0]
+    l0 = np.int64(bounds.max_partitions_per_user)
+    linf = np.int64(bounds.max_contributions_per_partition)
+    bits = _kb.bucket_bits(l0)
+    starts, uloc, grp, vals = _kb.partition_by_user(
+        inp.units, inp.groups, inp.values, np.int64(inp.n_units), bits
+    )
+    n_buckets = starts.shape[0] - 1
+    common = (l0, linf, lo, hi, salt, *tail)
+    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or _THREADS < 2:
+        _kq.bound_rows_buckets(
+            starts, uloc, grp, vals, bits, 0, n_buckets, *common, rows, units, a, b
+        )
+        return _Bounded(rows, units, a, b)
+    # Buckets hold disjoint users: bound ranges of them on separate threads
+    # into separate totals, then add up (as bounding.bound_and_reduce does).
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], _THREADS + 1)[1:-1])
+    edges = [0, *sorted({int(c) for c in cuts if 0 < c < n_buckets}), n_buckets]
+    parts = []
+    for b0, b1 in itertools.pairwise(edges):
+        totals = zeros()
+        future = _executor().submit(
+            _kq.bound_rows_buckets, starts, uloc, grp, vals, bits, b0, b1, *common,
+            *totals,
+        )  # fmt: skip
+        parts.append((future, totals))
+    for future, (r, u, pa_, pb) in parts:
+        future.result()
+        rows += r
+        units += u
+        a += pa_
+        b += pb
+    return _Bounded(rows, units, a, b)
+
+
+# ---------------------------------------------------------------------------
+# Shared planning: groups, selection and the statistic's budget
+# ---------------------------------------------------------------------------
+
+
+def _prepare(request: Request) -> tuple[GroupedInput, ContributionBounds]:
+    opts = request.options
+    bounds: ContributionBounds = opts["bounds"]
+    inp = prepare_grouped(
+        request.table,
+        by=opts["by"],
+        privacy_unit=request.privacy_unit,
+        value_column=opts["column"],
+        public_groups=opts["public_groups"],
+        purpose=request.purpose,
+        consent=request.consent,
+        invalid=request.invalid,
+    )
+    if inp.public and inp.keys.num_rows < bounds.max_partitions_per_user:
+        # A unit cannot contribute to more groups than are public.
+        bounds = dataclasses.replace(
+            bounds, max_partitions_per_user=max(1, inp.keys.num_rows)
+        )
+    check_sizes(inp.groups.shape[0], n_groups(inp))
+    return inp, bounds
+
+
+def _split_selection(
+    budget: Budget, inp: GroupedInput, bounds: ContributionBounds
+) -> tuple[Selection | None, Budget]:
+    """Partition selection (half the budget) when groups come from the data."""
+    if not (inp.by and not inp.public):
+        return None, budget
+    sel_budget, stat_budget = budget.split(0.5)
+    if budget.mechanism == "laplace" and budget.delta is not None:
+        # Laplace noise needs no δ: all of it goes to the selection.
+        sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
+        stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
+    return make_selection(sel_budget, bounds), stat_budget
+
+
+def _selected(
+    selection: Selection | None, units: AnyArray, n: int, source: RandomSource
+) -> AnyArray:
+    """(n, G) mask of the groups each release keeps (all without selection)."""
+    shape = (n, units.shape[0])
+    if selection is None:
+        return np.ones(shape, dtype=bool)
+    noisy = add_integer_noise(
+        selection.noise, np.broadcast_to(units, shape).ravel(), source
+    ).reshape(shape)
+    out: AnyArray = noisy >= selection.threshold
+    return out
+
+
+def _mechanism_names(
+    selection: Selection | None, mechs: dict[str, mech._AdditiveMechanism]
+) -> list[str]:
+    return (
+        [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+        if selection
+        else []
+    ) + [f"{name}: {m.name}(scale={m.scale:.6g})" for name, m in mechs.items()]
+
+
+def _cost(
+    selection: Selection | None, mechs: dict[str, mech._AdditiveMechanism]
+) -> PrivacyLoss:
+    parts: list[PrivacyLoss] = [] if selection is None else [selection.cost]
+    parts.extend(m.cost for m in mechs.values())
+    return total_cost(parts)
+
+
+def _order(inp: GroupedInput, group_idx: AnyArray) -> AnyArray:
+    if inp.by and not inp.public:
+        return group_idx[
+            sorted_keys_order(
+                inp.keys.take(pa.array(group_idx, type=pa.int64())), inp.by
+            )
+        ]
+    return group_idx
+
+
+# ---------------------------------------------------------------------------
+# Quantiles
+# ---------------------------------------------------------------------------
+
+
+def tree_margins(
+    noise: mech._AdditiveMechanism,
+    radices: Sequence[int],
+    quantiles: Sequence[float],
+    confidence: float,
+) -> AnyArray:
+    """Noise margin c_q of each quantile: P(err > c_q) <= (1 - confidence)/2 at every bin.
+
+    The error of G(j) = F(j) - q·N at a bin is a weighted sum of independent
+    node noises: the d top-level nodes left of the bin with weight 1 - q,
+    the others with weight -q, and at most r - 1 nodes of every lower level
+    (radix r) with weight 1. The margin bounds the tail of the worst such
+    sum by Chernoff's inequality on the exact moment generating function:
+    for the discrete Laplace with p = exp(-1/b),
+    E e^{sZ} = (1 - p)² / ((1 - p e^s)(1 - p e^{-s})); the discrete
+    Gaussian's is at most exp(σ² s²/2) (Canonne, Kamath & Steinke 2020).
+    Any s gives a valid bound, so the smallest over a grid of s is one too.
+    """
+    log_beta = math.log((1.0 - confidence) / 2.0)
+    top = radices[0]
+    lower = sum(r - 1 for r in radices[1:])
+    out = np.empty(len(quantiles))
+    for k, q in enumerate(quantiles):
+        worst = 0.0
+        for d in range(top + 1):
+            weights = np.array(
+                [1.0 - q] * d + [q] * (top - d) + [1.0] * lower, dtype=np.float64
+            )
+            weights = weights[weights > 0]
+            if weights.size == 0:
+                continue
+            if noise._lap is not None:
+                b = noise.scale
+                amax = float(weights.max())
+                s = np.geomspace(1e-6, 1.0 - 1e-9, 4000) / (b * amax)
+                p = math.exp(-1.0 / b)
+                x = np.outer(s, weights)
+                log_m = (
+                    2.0 * math.log1p(-p)
+                    - np.log1p(-p * np.exp(x))
+                    - np.log1p(-p * np.exp(-x))
+                ).sum(axis=1)
+                c = float(np.min((log_m - log_beta) / s))
+            else:
+                assert noise._dg is not None
+                var = noise._dg.sigma**2 * float((weights**2).sum())
+                c = math.sqrt(-2.0 * var * log_beta)
+            worst = max(worst, c)
+        # A hair above the bound: the comparison in the kernel is in floats.
+        out[k] = worst * (1.0 + 1e-9)
+    return out
+
+
+@dataclass
+class _QPlan:
+    inp: GroupedInput
+    bounds: ContributionBounds
+    source: RandomSource
+    level: float
+    quantiles: tuple[float, ...]
+    bins: int
+    radices: tuple[int, ...]
+    selection: Selection | None
+    mechs: dict[str, mech._AdditiveMechanism]
+    margins: AnyArray
+    cost: PrivacyLoss
+    parameters: dict[str, Any]
+    name: str
+
+
+@dataclass
+class _QNoisy:
+    """(n, G) kept mask; (n, G, K) values and interval ends (NaN where not kept)."""
+
+    keep: AnyArray
+    value: AnyArray
+    low: AnyArray
+    high: AnyArray
+
+
+def _plan_quantiles(request: Request) -> _QPlan:
+    opts = request.options
+    inp, bounds = _prepare(request)
+    selection, stat_budget = _split_selection(request.budget, inp, bounds)
+    bins: int = opts["bins"]
+    radices = radices_for(bins)
+    levels = len(radices)
+    l0 = bounds.max_partitions_per_user
+    linf = bounds.max_contributions_per_partition
+    # One kept value adds 1 to one node per level: a unit changes at most
+    # L0·L∞·levels node counts by 1 in total (L1), and per group and level a
+    # vector of L1 norm <= L∞, so L2 <= √(L0·levels)·L∞.
+    tree = noise_mechanism(
+        stat_budget,
+        l1=l0 * linf * levels,
+        l2=math.sqrt(l0 * levels) * linf,
+        dimension=l0 * levels,
+        integer=True,
+    )
+    mechs = {"tree": tree}
+    quantiles: tuple[float, ...] = opts["quantiles"]
+    margins = tree_margins(tree, radices, quantiles, request.confidence)
+    names = _mechanism_names(selection, mechs)
+    parameters = {
+        "kind": "quantiles",
+        "by": inp.by,
+        "column": opts["column"],
+        "quantiles": list(quantiles),
+        "bins": bins,
+        "max_partitions_per_user": l0,
+        "max_contributions_per_partition": linf,
+        "bounds": list(bounds.bounds or ()),
+        "mechanisms": names,
+    }
+    return _QPlan(
+        inp=inp,
+        bounds=bounds,
+        source=request.source,
+        level=request.confidence,
+        quantiles=quantiles,
+        bins=bins,
+        radices=radices,
+        selection=selection,
+        mechs=mechs,
+        margins=margins,
+        cost=_cost(selection, mechs),
+        parameters=parameters,
+        name="aggregate_quantiles",
+    )
+
+
+def _noisy_quantiles(
+    plan: _QPlan, bounded: _Bounded, n: int, source: RandomSource
+) -> _QNoisy:
+    g = bounded.rows.shape[0]
+    k = len(plan.quantiles)
+    keep = _selected(plan.selection, bounded.units, n, source)
+    leaves = bounded.a.reshape(g, plan.bins)
+    n_nodes = sum(math.prod(plan.radices[: i + 1]) for i in range(len(plan.radices)))
+    radices = np.array(plan.radices, dtype=np.int64)
+    true_nodes = np.empty((g, n_nodes), dtype=np.int64)
+    _kq.tree_levels(leaves, radices, true_nodes)
+    lo, hi = plan.bounds.bounds  # type: ignore[misc]
+    width = (hi - lo) / plan.bins
+    qs = np.array(plan.quantiles, dtype=np.float64)
+    value, low, high = (np.full((n, g, k), np.nan) for _ in range(3))
+    # Released (trial, group) pairs in trial-major order: noise for one
+    # release (n = 1) is drawn in group order.
+    trial_idx, group_idx = np.nonzero(keep)
+    chunk = max(1, _CHUNK_NODES // n_nodes)
+    tree = plan.mechs["tree"]
+    for start in range(0, trial_idx.shape[0], chunk):
+        ti = trial_idx[start : start + chunk]
+        gi = group_idx[start : start + chunk]
+        noisy = add_integer_noise(tree, true_nodes[gi].ravel(), source).reshape(
+            gi.shape[0], n_nodes
+        )
+        est, lo_b, hi_b = (np.empty((gi.shape[0], k), dtype=np.int64) for _ in range(3))
+        _kq.tree_quantiles(noisy, radices, qs, plan.margins, est, lo_b, hi_b)
+        # Bin j is [lo + j·w, lo + (j + 1)·w): the estimate is its centre, the
+        # interval runs from the low bin's left edge to the high bin's right.
+        value[ti, gi] = np.clip(lo + (est + 0.5) * width, lo, hi)
+        low[ti, gi] = np.clip(lo + lo_b * width, lo, hi)
+        high[ti, gi] = np.clip(lo + (hi_b + 1) * width, lo, hi)
+    return _QNoisy(keep, value, low, high)
+
+
+def _publish_quantiles(plan: _QPlan, noisy: _QNoisy, receipt: Any) -> Any:
+    inp = plan.inp
+    group_idx = _order(inp, np.flatnonzero(noisy.keep[0]).astype(np.int64))
+    k = len(plan.quantiles)
+    columns: dict[str, Any] = {
+        "quantile": np.tile(np.array(plan.quantiles, dtype=np.float64), group_idx.size),
+        "value": noisy.value[0, group_idx].ravel(),
+        "value_ci_low": noisy.low[0, group_idx].ravel(),
+        "value_ci_high": noisy.high[0, group_idx].ravel(),
+    }
+    info = release_info(
+        release=plan.name,
+        cost=plan.cost,
+        receipt=receipt,
+        source=plan.source,
+        confidence=plan.level,
+        bounds=plan.bounds,
+        noise=noise_infos(plan.mechs, plan.selection),
+        selection=plan.selection,
+        public=inp.public,
+    )
+    return finish_table(inp, np.repeat(group_idx, k), columns, info)
+
+
+@dataclass(frozen=True)
+class _Quantiles:
+    """The steps of ``aggregate_quantiles`` (a ``_release.Statistic``)."""
+
+    name: str = "aggregate_quantiles"
+
+    def plan(self, request: Request) -> _QPlan:
+        return _plan_quantiles(request)
+
+    def bound(self, plan: _QPlan, source: RandomSource) -> _Bounded:
+        return _bound_rows(
+            plan.inp, plan.bounds, source, mode=_kq.MODE_HISTOGRAM, n_bins=plan.bins
+        )
+
+    def noise(
+        self, plan: _QPlan, bounded: _Bounded, n: int, source: RandomSource
+    ) -> _QNoisy:
+        return _noisy_quantiles(plan, bounded, n, source)
+
+    def publish(self, plan: _QPlan, noisy: _QNoisy, receipt: Any) -> Any:
+        return _publish_quantiles(plan, noisy, receipt)
+
+    def trials(self, plan: _QPlan, noisy: _QNoisy) -> TrialReleases:
+        inp = plan.inp
+        groups = inp.keys.to_pylist() if inp.by else [{}]
+        keys = [{**key, "quantile": q} for key in groups for q in plan.quantiles]
+        k = len(plan.quantiles)
+        present = np.repeat(noisy.keep, k, axis=1)
+        values = noisy.value.reshape(noisy.value.shape[0], -1)
+        return TrialReleases(keys, present, values)
+
+
+# ---------------------------------------------------------------------------
+# Variance and standard deviation
+# ---------------------------------------------------------------------------
+
+VarianceKind = Literal["variance", "std"]
+
+
+@dataclass
+class _VPlan:
+    kind: VarianceKind
+    inp: GroupedInput
+    bounds: ContributionBounds
+    source: RandomSource
+    level: float
+    selection: Selection | None
+    mechs: dict[str, mech._AdditiveMechanism]
+    quantum: float
+    quantum_sq: float
+    cost: PrivacyLoss
+    parameters: dict[str, Any]
+    name: str
+
+
+@dataclass
+class _VNoisy:
+    keep: AnyArray
+    value: AnyArray
+    low: AnyArray
+    high: AnyArray
+
+
+def _square_bounds(bounds: ContributionBounds) -> ContributionBounds:
+    """The bounds of the squares (x - m)², in [0, h²], with the same L0 and L∞."""
+    lo, hi = bounds.bounds  # type: ignore[misc]
+    h = (hi - lo) / 2.0
+    return dataclasses.replace(bounds, bounds=(0.0, h * h))
+
+
+def _plan_variance(kind: VarianceKind, request: Request) -> _VPlan:
+    inp, bounds = _prepare(request)
+    selection, stat_budget = _split_selection(request.budget, inp, bounds)
+    l0 = bounds.max_partitions_per_user
+    lo, hi = bounds.bounds  # type: ignore[misc]
+    mid = (lo + hi) / 2.0
+    sq_bounds = _square_bounds(bounds)
+    h2 = sq_bounds.bounds[1]  # type: ignore[index]
+    q = fixed_point_quantum(bounds.bounds, centre=mid)
+    q2 = fixed_point_quantum(sq_bounds.bounds, centre=h2 / 2.0)
+    # A third of the budget each for N, S and Q.
+    b_count, rest = stat_budget.split(1.0 / 3.0)
+    b_sum, b_sq = rest.split(0.5)
+    _, l1c, l2c = bounds.count_sensitivity()
+    _, l1s, l2s = bounds.sum_sensitivity(centre=mid, quantum=q)
+    _, l1q, l2q = sq_bounds.sum_sensitivity(centre=h2 / 2.0, quantum=q2)
+    mechs = {
+        "count": noise_mechanism(b_count, l1=l1c, l2=l2c, dimension=l0, integer=True),
+        "sum": noise_mechanism(b_sum, l1=l1s, l2=l2s, dimension=l0, integer=False),
+        "sum_of_squares": noise_mechanism(
+            b_sq, l1=l1q, l2=l2q, dimension=l0, integer=False
+        ),
+    }
+    opts = request.options
+    parameters = {
+        "kind": kind,
+        "by": inp.by,
+        "column": opts["column"],
+        "max_partitions_per_user": l0,
+        "max_contributions_per_partition": bounds.max_contributions_per_partition,
+        "bounds": [lo, hi],
+        "mechanisms": _mechanism_names(selection, mechs),
+    }
+    name = "aggregate_variance" if kind == "variance" else "aggregate_std"
+    return _VPlan(
+        kind=kind,
+        inp=inp,
+        bounds=bounds,
+        source=request.source,
+        level=request.confidence,
+        selection=selection,
+        mechs=mechs,
+        quantum=q,
+        quantum_sq=q2,
+        cost=_cost(selection, mechs),
+        parameters=parameters,
+        name=name,
+    )
+
+
+def variance_from_noisy(
+    n: AnyArray,
+    s: AnyArray,
+    sq: AnyArray,
+    *,
+    half_width: float,
+    hn: float,
+    hs: float,
+    hq: float,
+) -> tuple[AnyArray, AnyArray, AnyArray]:
+    """Variance and interval from noisy N, centred S and centred squares Q.
+
+    ``half_width`` is h = (hi - lo)/2; ``hn``, ``hs``, ``hq`` the noise
+    half-widths of N, S and Q. With u = 1/N the variance is
+    v = h²/2 + Q·u - S²·u², concave in u; the interval is its range over
+    N ± hn (N - hn >= 1), S ± hs and Q ± hq, clamped to [0, h²]. Without a
+    usable N the estimate is h²/2 and the interval [0, h²].
+    """
+    h2 = half_width * half_width
+    nf = n.astype(np.float64)
+    ok_n = nf >= 1.0
+    safe = np.where(ok_n, nf, 1.0)
+    est = np.where(ok_n, h2 / 2.0 + sq / safe - (s / safe) ** 2, h2 / 2.0)
+    est = np.clip(est, 0.0, h2)
+    n_lo = nf - hn
+    box = n_lo >= 1.0
+    u1 = 1.0 / np.where(box, nf + hn, 1.0)
+    u2 = 1.0 / np.where(box, n_lo, 1.0)
+    s_lo, s_hi = s - hs, s + hs
+    s_min_sq = np.where((s_lo <= 0) & (s_hi >= 0), 0.0, np.minimum(s_lo**2, s_hi**2))
+    s_max_sq = np.maximum(s_lo**2, s_hi**2)
+    q_hi, q_lo = sq + hq, sq - hq
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = np.where(
+            s_min_sq > 0,
+            q_hi / (2.0 * np.where(s_min_sq > 0, s_min_sq, 1.0)),
+            np.where(q_hi > 0, u2, u1),
+        )
+    u_star = np.clip(vertex, u1, u2)
+    v_max = h2 / 2.0 + q_hi * u_star - s_min_sq * u_star**2
+    f1 = q_lo * u1 - s_max_sq * u1**2
+    f2 = q_lo * u2 - s_max_sq * u2**2
+    v_min = h2 / 2.0 + np.minimum(f1, f2)
+    low = np.where(box, np.clip(v_min, 0.0, h2), 0.0)
+    high = np.where(box, np.clip(v_max, 0.0, h2), h2)
+    # The estimate lies in the box, so low <= est <= high up to float rounding.
+    return est, np.minimum(low, est), np.maximum(high, est)
+
+
+def _noisy_variance(
+    plan: _VPlan, bounded: _Bounded, n: int, source: RandomSource
+) -> _VNoisy:
+    g = bounded.rows.shape[0]
+    keep = _selected(plan.selection, bounded.units, n, source)
+    shape = (n, g)
+    m = plan.mechs
+
+    def tile(x: AnyArray) -> AnyArray:
+        return np.broadcast_to(x, shape)[keep]
+
+    noisy_n = add_integer_noise(m["count"], tile(bounded.rows), source)
+    noisy_s = add_fixed_point_noise(m["sum"], tile(bounded.a), plan.quantum, source)
+    noisy_q = add_fixed_point_noise(
+        m["sum_of_squares"], tile(bounded.b), plan.quantum_sq, source
+    )
+    each = 1.0 - (1.0 - plan.level) / 3.0
+    lo, hi = plan.bounds.bounds  # type: ignore[misc]
+    est, low, high = variance_from_noisy(
+        noisy_n,
+        noisy_s,
+        noisy_q,
+        half_width=(hi - lo) / 2.0,
+        hn=m["count"].accuracy(each),
+        hs=m["sum"].accuracy(each),
+        hq=m["sum_of_squares"].accuracy(each),
+    )
+    if plan.kind == "std":
+        est, low, high = np.sqrt(est), np.sqrt(low), np.sqrt(high)
+    value, lo_a, hi_a = (np.full(shape, np.nan) for _ in range(3))
+    value[keep], lo_a[keep], hi_a[keep] = est, low, high
+    return _VNoisy(keep, value, lo_a, hi_a)
+
+
+def _publish_variance(plan: _VPlan, noisy: _VNoisy, receipt: Any) -> Any:
+    inp = plan.inp
+    group_idx = _order(inp, np.flatnonzero(noisy.keep[0]).astype(np.int64))
+    name = plan.kind
+    columns = {
+        name: noisy.value[0, group_idx],
+        f"{name}_ci_low": noisy.low[0, group_idx],
+        f"{name}_ci_high": noisy.high[0, group_idx],
+    }
+    info = release_info(
+        release=plan.name,
+        cost=plan.cost,
+        receipt=receipt,
+        source=plan.source,
+        confidence=plan.level,
+        bounds=plan.bounds,
+        noise=noise_infos(plan.mechs, plan.selection),
+        selection=plan.selection,
+        public=inp.public,
+    )
+    return finish_table(inp, group_idx, columns, info)
+
+
+@dataclass(frozen=True)
+class _Variance:
+    """The steps of ``aggregate_variance`` / ``aggregate_std``."""
+
+    kind: VarianceKind
+    name: str
+
+    def plan(self, request: Request) -> _VPlan:
+        return _plan_variance(self.kind, request)
+
+    def bound(self, plan: _VPlan, source: RandomSource) -> _Bounded:
+        return _bound_rows(
+            plan.inp,
+            plan.bounds,
+            source,
+            mode=_kq.MODE_MOMENTS,
+            quantum=plan.quantum,
+            quantum_sq=plan.quantum_sq,
+        )
+
+    def noise(
+        self, plan: _VPlan, bounded: _Bounded, n: int, source: RandomSource
+    ) -> _VNoisy:
+        return _noisy_variance(plan, bounded, n, source)
+
+    def publish(self, plan: _VPlan, noisy: _VNoisy, receipt: Any) -> Any:
+        return _publish_variance(plan, noisy, receipt)
+
+    def trials(self, plan: _VPlan, noisy: _VNoisy) -> TrialReleases:
+        inp = plan.inp
+        keys = inp.keys.to_pylist() if inp.by else [{}]
+        return TrialReleases(keys, noisy.keep.copy(), noisy.value.copy())
+
+
+# ---------------------------------------------------------------------------
+# Requests and public functions
+# ---------------------------------------------------------------------------
+
+
+def _request(statistic: Any, args: dict[str, Any], extra: dict[str, Any]) -> Request:
+    """Validate the arguments that need no data, then build the request."""
+    check_column_name(args["column"])
+    by_list = column_list(args["by"])
+    request = Request.of_arguments(statistic, args, {})
+    name = statistic.name
+    if args["bounds"] is None:
+        raise InvalidParameterError(
+            f"`bounds` is required: {name} clamps each value to bounds=(lo, hi); "
+            "pass e.g. bounds=(0, 100)",
+            parameter="bounds",
+            value=None,
+        )
+    bounds = contribution_bounds(
+        args["privacy_unit"],
+        args["max_partitions_per_user"],
+        args["max_contributions_per_partition"],
+        args["bounds"],
+        by_list,
+    )
+    options = {
+        "by": by_list,
+        "column": args["column"],
+        "bounds": bounds,
+        "public_groups": args["public_groups"],
+        **extra,
+    }
+    return dataclasses.replace(request, options=MappingProxyType(options))
+
+
+def _check_square_range(bounds: Any, name: str) -> None:
+    lo, hi = bounds.bounds
+    h2 = ((hi - lo) / 2.0) ** 2
+    if not (MIN_BOUND_MAGNITUDE <= h2 <= MAX_BOUND_MAGNITUDE):
+        raise InvalidParameterError(
+            f"`bounds` of {name} must have ((hi - lo)/2)**2 between 2**-500 and "
+            f"2**500, got bounds={bounds.bounds!r}; rescale the values",
+            parameter="bounds",
+            value=bounds.bounds,
+        )
+
+
+_SHARED_DOC = """
+    privacy_unit : str or None
+        Column identifying the privacy unit (normally a user id); required.
+        ``None`` means event-level privacy, recorded on the receipt.
+    epsilon, delta, rho : float, optional
+        Laplace: ``epsilon`` (and ``delta`` > 0 when groups come from the
+        data). Gaussian: ``epsilon`` and ``delta``, or ``rho`` (only with
+        public groups or no ``by``).
+    mechanism : {"laplace", "gaussian"}
+        Noise distribution (exact discrete / granular noise either way).
+    max_partitions_per_user : int
+        L0: groups one unit may contribute to (default 1).
+    max_contributions_per_partition : int
+        L∞: values one unit may contribute to a group (default 1).
+    public_groups : list or pyarrow.Table, optional
+        Release exactly these groups. Without it, groups come from the data
+        through partition selection (half of the budget; it costs ``delta``).
+    confidence : float
+        Level of each interval (default 0.95).
+    accountant : Accountant, optional
+        Charged the whole cost before any noise is drawn; a refused charge
+        raises ``BudgetExceededError`` and nothing is spent.
+    rng : SecureRandom or InsecureSeededRandom, optional
+        Entropy source; secure by default.
+    label, purpose, consent, invalid, return_info
+        As for :func:`~loopkit_privacy.aggregate_count`."""
+
+
+@release_function
+def aggregate_quantiles(
+    table: TableLike,
+    *,
+    column: str,
+    quantiles: Sequence[float] = (0.5, 0.95),
+    bounds: tuple[float, float],
+    by: str | Sequence[str] | None = None,
+    bins: int = DEFAULT_BINS,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: MechanismName = "laplace",
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    confidence: float = 0.95,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
+    label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
+    invalid: InvalidRows = "raise",
+    return_info: bool = False,
+) -> Any:
+    """Several quantiles of a value column per group, from one budget.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        Numeric value column (nulls are dropped; NaN/inf are refused).
+    quantiles : sequence of float
+        Strictly increasing numbers in [0, 1] (0.5 is the median).
+    bounds : (float, float)
+        Clamping range (lo < hi), which is also the range of the grid.
+    by : str or list of str, optional
+        Group-by column(s); ``None`` gives one set of quantiles.
+    bins : int
+        Grid resolution: a power of two from 16 to 65536 (default 1024).
+        Estimates are bin centres, so the grid adds at most half a bin
+        (hi - lo)/(2·bins) of error; finer grids add a little noise (one
+        more tree level every factor 16).
+    {shared}
+
+    Returns
+    -------
+    Same family as ``table``
+        One row per released group and quantile: the keys, ``quantile``,
+        ``value``, ``value_ci_low``, ``value_ci_high``. Groups are sorted
+        by key; the values of a group are non-decreasing in ``quantile``.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns (quantiles outside [0, 1] or not
+        increasing, lo >= hi, ...); nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release; nothing is charged.
+
+    Notes
+    -----
+    Privacy. A noisy tree over ``bins`` equal bins of [lo, hi] with branching
+    16 (``levels`` = ceil(log16(bins)) levels). One kept value adds 1 to one
+    node per level; after bounding, one unit adds at most L∞ values to each
+    of at most L0 groups, so the node counts have L1 sensitivity
+    L0·L∞·levels (Laplace) and L2 sensitivity √(L0·levels)·L∞ (Gaussian).
+    Every node gets exact discrete noise calibrated to that. The quantiles,
+    their order and their intervals are post-processing of the noisy tree,
+    so any number of quantiles costs the same. With groups from the data,
+    half of ε (and all of δ for Laplace) selects the groups.
+
+    Accuracy. With F(j) the noisy count of values up to bin j and N the
+    noisy total, the estimate of quantile q is the first bin where
+    F - q·N crosses 0 (made monotone); the interval is where it crosses
+    ∓c_q, c_q bounding the noise of F - q·N at any bin with probability
+    1 - (1 - confidence)/2 on each side, so each interval covers the q-th
+    quantile (the smallest x with at least q·N values <= x) of the bounded,
+    clamped values with probability at least ``confidence``. Clamping: a
+    quantile outside (lo, hi) is reported at the bound.
+
+    References
+    ----------
+    Hay, Rastogi, Miklau & Suciu, "Boosting the accuracy of differentially
+    private histograms through consistency", VLDB 2010. Qardaji, Yang & Li,
+    "Understanding hierarchical methods for differentially private
+    histograms", VLDB 2013. Gillenwater, Joseph & Kulesza, "Differentially
+    private quantiles", ICML 2021.
+
+    Examples
+    --------
+    >>> import polars as pl, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
+    >>> events = pl.DataFrame({{"user_id": list(range(3000)),
+    ...                        "page": ["home", "docs"] * 1500,
+    ...                        "ms": [float(i % 1000) for i in range(3000)]}})
+    >>> out = lp.aggregate_quantiles(events, column="ms", bounds=(0, 1000), by="page",
+    ...                              privacy_unit="user_id", epsilon=1.0,
+    ...                              public_groups=["home", "docs"], rng=rng)
+    >>> out.columns
+    ['page', 'quantile', 'value', 'value_ci_low', 'value_ci_high']
+    >>> out.height, bool((out["value_ci_low"] <= out["value"]).all())
+    (4, True)
+    """
+    args = dict(locals())
+    extra = {
+        "quantiles": check_quantiles(quantiles),
+        "bins": check_bins(bins),
+    }
+    return _request(_Quantiles(), args, extra)
+
+
+def _variance_request(kind: VarianceKind, args: dict[str, Any]) -> Request:
+    name = "aggregate_variance" if kind == "variance" else "aggregate_std"
+    request = _request(_Variance(kind, name), args, {})
+    _check_square_range(request.options["bounds"], name)
+    return request
+
+
+@release_function
+def aggregate_variance(
+    table: TableLike,
+    *,
+    column: str,
+    bounds: tuple[float, float],
+    by: str | Sequence[str] | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: MechanismName = "laplace",
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    confidence: float = 0.95,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
+    label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
+    invalid: InvalidRows = "raise",
+    return_info: bool = False,
+) -> Any:
+    """Noisy variance of a value column per group, values clamped to ``bounds``.
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        Numeric value column (nulls are dropped; NaN/inf are refused).
+    bounds : (float, float)
+        Clamping range (lo < hi); the variance always lies in
+        [0, ((hi - lo)/2)²].
+    by : str or list of str, optional
+        Group-by column(s); ``None`` gives one overall variance.
+    {shared}
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: the keys, ``variance``, ``variance_ci_low``,
+        ``variance_ci_high``. The population variance (ddof = 0) of the
+        bounded values; groups sorted by key.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release.
+
+    Notes
+    -----
+    Privacy. Three noisy statistics, a third of the (post-selection) budget
+    each: the row count N (L1 = L0·L∞), the sum S of values centred on the
+    midpoint m (L1 = L0·L∞·h, h = (hi - lo)/2) and the sum Q of centred
+    squares (x - m)² - h²/2 (L1 = L0·L∞·h²/2); L2 sensitivities with √L0 in
+    place of L0. Sums are exact fixed-point integers with granular noise.
+    The variance h²/2 + Q/N - (S/N)², clamped to [0, h²], is
+    post-processing; so is its interval: the range of the formula over the
+    three noise intervals at 1 - (1 - confidence)/3 each, which covers the
+    variance of the bounded data with probability at least ``confidence``.
+    Values outside the bounds are clamped, which can only shrink the
+    variance: the interval is honest about the clamped data, not the raw.
+    With groups from the data, half of ε selects the groups.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
+    >>> t = pa.table({{"user_id": list(range(4000)), "x": [float(i % 2) for i in range(4000)]}})
+    >>> out = lp.aggregate_variance(t, column="x", bounds=(0, 1), privacy_unit="user_id",
+    ...                             epsilon=1.0, rng=rng)
+    >>> out.column_names
+    ['variance', 'variance_ci_low', 'variance_ci_high']
+    >>> 0.0 <= out["variance"][0].as_py() <= 0.25
+    True
+    """
+    return _variance_request("variance", dict(locals()))
+
+
+@release_function
+def aggregate_std(
+    table: TableLike,
+    *,
+    column: str,
+    bounds: tuple[float, float],
+    by: str | Sequence[str] | None = None,
+    privacy_unit: str | None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rho: float | None = None,
+    mechanism: MechanismName = "laplace",
+    max_partitions_per_user: int = 1,
+    max_contributions_per_partition: int = 1,
+    public_groups: Any = None,
+    confidence: float = 0.95,
+    accountant: Accountant | None = None,
+    rng: RandomSource | None = None,
+    label: str | None = None,
+    purpose: str | None = None,
+    consent: Any = None,
+    invalid: InvalidRows = "raise",
+    return_info: bool = False,
+) -> Any:
+    """Noisy standard deviation of a value column per group (√ of the variance).
+
+    The same release as :func:`aggregate_variance` (same cost, same noise),
+    reported as the square root: ``std``, ``std_ci_low``, ``std_ci_high``
+    (the square roots of the variance's interval, which cover the standard
+    deviation exactly when the variance's cover the variance).
+
+    Parameters
+    ----------
+    table : pyarrow.Table, polars.DataFrame/LazyFrame or pandas.DataFrame
+        The events.
+    column : str
+        Numeric value column.
+    bounds : (float, float)
+        Clamping range (lo < hi).
+    by : str or list of str, optional
+        Group-by column(s).
+    {shared}
+
+    Returns
+    -------
+    Same family as ``table``
+        Columns: the keys, ``std``, ``std_ci_low``, ``std_ci_high``.
+
+    Raises
+    ------
+    InvalidParameterError, SchemaError
+        For bad parameters or columns; nothing is charged.
+    BudgetExceededError
+        When the accountant cannot afford the release.
+
+    Notes
+    -----
+    Privacy. As :func:`aggregate_variance`; the square root is
+    post-processing.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, loopkit_privacy as lp
+    >>> rng = lp.random.InsecureSeededRandom(3)
+    >>> t = pa.table({{"user_id": list(range(4000)), "x": [float(i % 2) for i in range(4000)]}})
+    >>> out = lp.aggregate_std(t, column="x", bounds=(0, 1), privacy_unit="user_id",
+    ...                        epsilon=1.0, rng=rng)
+    >>> out.column_names
+    ['std', 'std_ci_low', 'std_ci_high']
+    """
+    return _variance_request("std", dict(locals()))
+
+
+for _f in (aggregate_quantiles, aggregate_variance, aggregate_std):
+    assert _f.__doc__ is not None
+    _f.__doc__ = (
+        _f.__doc__.replace("{shared}", _SHARED_DOC.strip("\n").lstrip())
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
