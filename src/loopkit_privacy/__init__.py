@@ -62,6 +62,8 @@ from loopkit_privacy.errors import (
 )
 from loopkit_privacy.funnel import funnel, plot_funnel
 from loopkit_privacy.histogram import aggregate_histogram, plot_histogram
+from loopkit_privacy.funnel import funnel, plot_funnel
+from loopkit_privacy.histogram import aggregate_histogram, plot_histogram
 from loopkit_privacy.kanon import (
     KAnonymityResult,
     SuppressionReport,
@@ -149,6 +151,7 @@ __all__ = [
     "aggregate_average",
     "aggregate_count",
     "aggregate_histogram",
+    "aggregate_histogram",
     "aggregate_quantiles",
     "aggregate_std",
     "aggregate_sum",
@@ -165,6 +168,7 @@ __all__ = [
     "export_user_data",
     "filter_groups",
     "funnel",
+    "funnel",
     "gaussian_sigma",
     "generalize_dates",
     "generalize_numbers",
@@ -177,6 +181,8 @@ __all__ = [
     "make_key",
     "noise",
     "plot",
+    "plot_funnel",
+    "plot_histogram",
     "plot_funnel",
     "plot_histogram",
     "plot_retention",

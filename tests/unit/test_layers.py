@@ -122,6 +122,8 @@ LAYERS = [
     "cohorts",
     "histogram",  # aggregate_histogram
     "funnel",  # funnel
+    "histogram",  # aggregate_histogram
+    "funnel",  # funnel
     "display",
     "kanon",
     "controls",

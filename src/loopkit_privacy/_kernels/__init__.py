@@ -81,3 +81,8 @@ def warmup() -> None:
             np.int64(1), np.int64(2), np.int64(1), np.uint64(1),
             np.int64(0), np.int64(0),
         )  # fmt: skip
+    # Histograms and funnels.
+    from loopkit_privacy._kernels import funnel, histogram
+
+    histogram.warmup()
+    funnel.warmup()
