@@ -40,6 +40,10 @@ def test_every_mechanism_and_aggregation_is_covered():
         "aggregate_sum (partition selection)",
         "aggregate_average (partition selection)",
         "aggregate_top_n (partition selection)",
+        "aggregate_quantiles (public groups)",
+        "aggregate_quantiles (partition selection)",
+        "aggregate_variance (public groups)",
+        "aggregate_std (partition selection)",
         "cohort_retention",
     ):
         assert needed in names

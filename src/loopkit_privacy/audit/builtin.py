@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loopkit_privacy import aggregate, mechanisms
+from loopkit_privacy import aggregate, mechanisms, quantiles
 from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_delta, check_level, check_positive_int
 from loopkit_privacy.audit._args import (
@@ -676,6 +676,84 @@ def _aggregation_cases() -> list[AuditCase]:
     return cases
 
 
+def _quantile_cases() -> list[AuditCase]:
+    """aggregate_quantiles, aggregate_variance and aggregate_std on the built-in pair."""
+    eps, delta = 1.0, 1e-6
+    d0, d1 = neighbouring_tables()
+    s0, s1 = neighbouring_tables(new_page=True)
+    common: dict[str, Any] = {
+        "by": "page",
+        "privacy_unit": "user_id",
+        "epsilon": eps,
+        "column": "minutes",
+        "bounds": (0.0, 12.0),
+    }
+    heavy = f"plus one user with {_HEAVY_ROWS} rows of 1000 minutes"
+    return [
+        AuditCase(
+            "aggregate_quantiles (public groups)",
+            aggregation_trials(
+                quantiles.aggregate_quantiles,
+                quantiles=[0.25, 0.5, 0.9],
+                bins=64,
+                max_contributions_per_partition=2,
+                public_groups=_PAGES,
+                **common,
+            ),
+            d0,
+            d1,
+            eps,
+            description=f"quartile, median and p90 of minutes in [0, 12] on a "
+            f"64-bin tree, L∞ = 2; {heavy} on page 'a'",
+        ),
+        AuditCase(
+            "aggregate_quantiles (partition selection)",
+            aggregation_trials(
+                quantiles.aggregate_quantiles,
+                quantiles=[0.5],
+                bins=16,
+                delta=delta,
+                max_partitions_per_user=2,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"median per page from the data, 16 bins, L0 = 2; {heavy}, "
+            "half on a page 'new' only this user visits",
+        ),
+        AuditCase(
+            "aggregate_variance (public groups)",
+            aggregation_trials(
+                quantiles.aggregate_variance,
+                max_contributions_per_partition=2,
+                public_groups=_PAGES,
+                **common,
+            ),
+            d0,
+            d1,
+            eps,
+            description=f"variance of minutes in [0, 12], L∞ = 2; {heavy} on page 'a'",
+        ),
+        AuditCase(
+            "aggregate_std (partition selection)",
+            aggregation_trials(
+                quantiles.aggregate_std,
+                delta=delta,
+                max_partitions_per_user=2,
+                **common,
+            ),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"standard deviation per page from the data, L0 = 2; {heavy} "
+            "on 'a' and 'new'",
+        ),
+    ]
+
+
 def _cohort_cases() -> list[AuditCase]:
     try:
         from loopkit_privacy import cohorts  # noqa: F401
@@ -735,7 +813,12 @@ def builtin_cases() -> list[AuditCase]:
     >>> "LaplaceMechanism" in names and "aggregate_top_n (partition selection)" in names
     True
     """
-    return [*_mechanism_cases(), *_aggregation_cases(), *_cohort_cases()]
+    return [
+        *_mechanism_cases(),
+        *_aggregation_cases(),
+        *_quantile_cases(),
+        *_cohort_cases(),
+    ]
 
 
 def _check_cases(cases: Any) -> list[AuditCase]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from loopkit_privacy import aggregate
+from loopkit_privacy import aggregate, quantiles
 from loopkit_privacy._release import request_of
 from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.audit._args import check_salt
@@ -54,6 +54,9 @@ _AGGREGATIONS = (
     aggregate.aggregate_sum,
     aggregate.aggregate_average,
     aggregate.aggregate_top_n,
+    quantiles.aggregate_quantiles,
+    quantiles.aggregate_variance,
+    quantiles.aggregate_std,
 )
 _AGGREGATION_NAMES = ", ".join(f"lp.{f.__name__}" for f in _AGGREGATIONS)
 
@@ -137,7 +140,8 @@ def aggregation_trials(
     ----------
     func : callable
         One of ``aggregate_count``, ``aggregate_sum``, ``aggregate_average``,
-        ``aggregate_top_n``.
+        ``aggregate_top_n``, ``aggregate_quantiles`` (one key per group and
+        quantile), ``aggregate_variance``, ``aggregate_std``.
     salt : int, optional
         Key of the bounding's keyed hash, an integer in [0, 2**64), shared by
         every call (drawn from the secure source by default).
