@@ -277,6 +277,10 @@ def plot(
             value=None,
         )
     truth = _check_truth(truth)
+    # Histograms and funnels have plots of their own (bars over bins or steps).
+    special = _special_plot(result, value)
+    if special is not None and truth is None:
+        return special(result, ax=ax)
     view = ResultView(result, max_rows=max_groups)
     name = view.value_columns[0] if value is None else value
     if not isinstance(name, str) or name not in view.value_columns:
@@ -321,6 +325,23 @@ def plot(
         ax.set_title(f"{name}, cost {view.info.cost!r}", fontsize=9)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def _special_plot(result: Any, value: str | None) -> Any:
+    """The plot of a histogram or funnel result (its default statistic), else None."""
+    try:
+        release = privacy_info(result).release
+    except InvalidParameterError:
+        return None
+    if release == "aggregate_histogram" and value in (None, "count"):
+        from loopkit_privacy.histogram import plot_histogram
+
+        return plot_histogram
+    if release == "funnel" and value in (None, "users"):
+        from loopkit_privacy.funnel import plot_funnel
+
+        return plot_funnel
+    return None
 
 
 def _check_truth(truth: Any) -> dict[Any, float] | None:
