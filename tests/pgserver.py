@@ -63,6 +63,9 @@ class Server:
             "unix_socket_directories": self.root,
             "max_connections": "200",
             "shared_buffers": "64MB",
+            # asynchronous commits stay unflushed for long, so that a test can
+            # tell whether a charge was made durable by the ledger itself
+            "wal_writer_delay": "10s",
             **(settings or {}),
         }
         self._user: list[str] = []

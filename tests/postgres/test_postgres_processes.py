@@ -161,24 +161,24 @@ def _check_after_crashes(url, acked, killed):
     return summary
 
 
-def test_sigkilled_clients_and_a_server_restart_lose_nothing(pg_url, postgres_server):
-    restarts = 1 if postgres_server.can_restart else 0
+def test_sigkilled_clients_and_a_server_restart_lose_nothing(crash_url, crash_server):
+    restarts = 1 if crash_server.can_restart else 0
     acked, killed = _crash_run(
-        pg_url, postgres_server, kills=16, restarts=restarts, seed=20240611
+        crash_url, crash_server, kills=16, restarts=restarts, seed=20240611
     )
     assert len(acked) > 0
-    _check_after_crashes(pg_url, acked, killed)
+    _check_after_crashes(crash_url, acked, killed)
 
 
 @pytest.mark.slow
 def test_two_hundred_sigkills_and_ten_server_restarts_lose_nothing(
-    pg_url, postgres_server
+    crash_url, crash_server
 ):
-    if not postgres_server.can_restart:
+    if not crash_server.can_restart:
         pytest.skip("restarts need the throwaway server, not LOOPKIT_TEST_POSTGRES_URL")
     t0 = time.perf_counter()
-    acked, killed = _crash_run(pg_url, postgres_server, kills=200, restarts=10, seed=7)
-    summary = _check_after_crashes(pg_url, acked, killed)
+    acked, killed = _crash_run(crash_url, crash_server, kills=200, restarts=10, seed=7)
+    summary = _check_after_crashes(crash_url, acked, killed)
     assert killed == 200
     print(
         f"\n200 SIGKILLs, 10 immediate restarts in {time.perf_counter() - t0:.0f}s: "

@@ -19,8 +19,14 @@ of one database:
 Every charge is one transaction at READ COMMITTED: ``SELECT ... FOR UPDATE``
 of the dataset's row (this waits for every other writer of the same
 dataset), apply and verify the entries appended since this process last
-looked, check the budget, insert the entry, move the head, commit with
-``synchronous_commit = on``. A charge locks exactly one dataset row, so
+looked, check the budget, insert the entry, move the head, commit. That commit does
+not wait for the disk, so the lock is not held through a WAL flush; the
+charge returns only after a second, lock-free transaction has committed with
+``synchronous_commit = on``, whose WAL flush covers the charge (a commit
+flushes the WAL up to its own record, which lies after the charge's). Such
+flushes from many clients are committed together by the server (group
+commit), and a crash before the flush loses only a charge whose caller never
+got its receipt. A charge locks exactly one dataset row, so
 writers can never deadlock; writers of different datasets never wait for
 each other. Reads (``spent``, ``remaining``, ``can_spend``, verification)
 run in a REPEATABLE READ, READ ONLY snapshot and take no locks.
@@ -153,13 +159,16 @@ class _Session:
     :class:`LedgerError`.
     """
 
-    __slots__ = ("_con", "_path", "_tuple_row")
+    __slots__ = ("_con", "_path", "_tuple_row", "wrote")
 
     def __init__(self, con: Any, path: str, tuple_row: Any) -> None:
         self._con, self._path, self._tuple_row = con, path, tuple_row
+        self.wrote = False  # whether a statement may have changed a row
 
     def execute(self, query: str, params: Any = None) -> Any:
         psycopg = _psycopg()
+        if query.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "CREATE"):
+            self.wrote = True
         try:
             cur = self._con.cursor(row_factory=self._tuple_row)
             return cur.execute(query, params)
@@ -201,9 +210,9 @@ class PostgresLedger(_LedgerStore):
         Seconds to wait for another writer's lock on the dataset
         (``lock_timeout``), and to connect.
     synchronous : {"full", "normal"}
-        ``"full"`` (default): every commit waits for the server's WAL flush
-        (``synchronous_commit = on``), so a charge survives a server crash or
-        power loss before the release proceeds. ``"normal"``:
+        ``"full"`` (default): a charge returns only after the server's WAL
+        flush covers it (``synchronous_commit = on``), so it survives a
+        server crash or power loss before the release proceeds. ``"normal"``:
         ``synchronous_commit = off`` (still atomic; a server crash may lose
         the last fraction of a second of charges).
 
@@ -356,10 +365,12 @@ class PostgresLedger(_LedgerStore):
             session = _Session(con, self.path, self._tuple_row)
             try:
                 if write:
-                    sync = "on" if self._synchronous == "full" else "off"
+                    # The locked transaction commits without waiting for the
+                    # disk, so that the dataset's lock is not held through a
+                    # WAL flush; durability comes from the flush below.
                     session.execute(
                         "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE; "
-                        f"SET LOCAL synchronous_commit = {sync}; "
+                        "SET LOCAL synchronous_commit = off; "
                         f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                     )
                 else:
@@ -375,6 +386,18 @@ class PostgresLedger(_LedgerStore):
                 self._in_write = False
                 try:
                     con.execute("COMMIT")
+                    if write and session.wrote and self._synchronous == "full":
+                        # A transaction that wrote WAL commits with a flush
+                        # up to its own commit record, which lies after ours:
+                        # when it returns, our charge is on disk (and on a
+                        # synchronous standby). It writes a transactional
+                        # logical message (one WAL record, no table, no lock),
+                        # so concurrent flushes are committed as a group.
+                        con.execute(
+                            "BEGIN; SET LOCAL synchronous_commit = on; "
+                            "SELECT pg_logical_emit_message(true, "
+                            "'loopkit-privacy-ledger', 'flush'); COMMIT"
+                        )
                 except psycopg.Error as err:
                     with contextlib.suppress(psycopg.Error):
                         con.execute("ROLLBACK")

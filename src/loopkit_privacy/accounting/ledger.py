@@ -695,6 +695,13 @@ class _LedgerStore:
             raise InvalidParameterError(
                 f"`chain` must be a Chain, got {chain!r}", parameter="chain", value=None
             )
+        lock = self._lock_clause()
+        if lock and self._apply_new(con, chain):
+            # Caught up on what others appended without holding the lock (it
+            # is all committed and verified as usual); only the entries that
+            # arrive while we wait for the lock are left for below. The new
+            # head is checked in full, MAC included.
+            chain.head_verified = False
         # Inside write() this read locks the dataset's row (PostgreSQL: FOR
         # UPDATE), so that the budget check and the append that follow are
         # serialised with every other writer of this dataset.
@@ -702,7 +709,7 @@ class _LedgerStore:
             self._sql(
                 "SELECT head_index, head_hash, head_mac FROM {datasets} WHERE name = ?"
             )
-            + self._lock_clause(),
+            + lock,
             (chain.dataset,),
         ).fetchone()
         if head is None:
@@ -716,22 +723,7 @@ class _LedgerStore:
             and head_hash == chain.head_hash
         ):
             return
-        rows = con.execute(
-            self._sql(
-                "SELECT idx, id, kind, request_id, body, hash, status, mac FROM "
-                "{entries} WHERE dataset = ? AND idx > ? ORDER BY idx"
-            ),
-            (chain.dataset, chain.head_index),
-        ).fetchall()
-        for row in rows:
-            receipt, problems = _row_receipt(row[:6])
-            if problems:
-                raise LedgerIntegrityError(
-                    f"ledger for dataset {chain.dataset!r} fails verification: "
-                    + "; ".join(m for _, m in problems),
-                    index=receipt.index,
-                )
-            chain.apply(receipt, mac=row[7])
+        self._apply_new(con, chain)
         if (chain.head_index, chain.head_hash) != (head_index, head_hash):
             raise LedgerIntegrityError(
                 f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
@@ -748,6 +740,26 @@ class _LedgerStore:
                 index=head_index,
             )
         chain.head_verified = True
+
+    def _apply_new(self, con: Any, chain: Chain) -> int:
+        """Verify and apply the entries after ``chain``'s head; return how many."""
+        rows = con.execute(
+            self._sql(
+                "SELECT idx, id, kind, request_id, body, hash, status, mac FROM "
+                "{entries} WHERE dataset = ? AND idx > ? ORDER BY idx"
+            ),
+            (chain.dataset, chain.head_index),
+        ).fetchall()
+        for row in rows:
+            receipt, problems = _row_receipt(row[:6])
+            if problems:
+                raise LedgerIntegrityError(
+                    f"ledger for dataset {chain.dataset!r} fails verification: "
+                    + "; ".join(m for _, m in problems),
+                    index=receipt.index,
+                )
+            chain.apply(receipt, mac=row[7])
+        return len(rows)
 
     def append(
         self,
