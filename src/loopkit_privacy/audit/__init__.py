@@ -49,7 +49,11 @@ from loopkit_privacy.audit.checks import (
     discrete_gaussian_pmf,
     discrete_laplace_pmf,
 )
-from loopkit_privacy.audit.trials import aggregation_trials, cohort_trials
+from loopkit_privacy.audit.trials import (
+    aggregation_trials,
+    cohort_trials,
+    funnel_trials,
+)
 
 __all__ = [
     "AuditCase",
@@ -70,6 +74,7 @@ __all__ = [
     "discrete_gaussian_pmf",
     "discrete_laplace_pmf",
     "estimate_epsilon",
+    "funnel_trials",
     "is_vectorized",
     "neighbouring_tables",
     "run_audit",

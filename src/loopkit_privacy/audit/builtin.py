@@ -46,7 +46,11 @@ from loopkit_privacy.audit.auditor import (
     AuditResult,
     estimate_epsilon,
 )
-from loopkit_privacy.audit.trials import aggregation_trials, cohort_trials
+from loopkit_privacy.audit.trials import (
+    aggregation_trials,
+    cohort_trials,
+    funnel_trials,
+)
 from loopkit_privacy.errors import InvalidParameterError
 
 __all__ = [
@@ -804,6 +808,142 @@ def _cohort_cases() -> list[AuditCase]:
     ]
 
 
+def _histogram_cases() -> list[AuditCase]:
+    from loopkit_privacy.histogram import aggregate_histogram
+
+    eps, delta = 1.0, 1e-6
+    d0, d1 = neighbouring_tables()
+    s0, s1 = neighbouring_tables(new_page=True)
+    bins = [0.0, 3.0, 6.0, 9.0, 12.0]
+    common: dict[str, Any] = {
+        "column": "minutes",
+        "bins": bins,
+        "by": "page",
+        "privacy_unit": "user_id",
+        "epsilon": eps,
+        "max_partitions_per_user": 2,
+        "max_contributions_per_partition": 2,
+    }
+    heavy = f"plus one user with {_HEAVY_ROWS} rows of 1000 minutes (clipped into the last bin)"
+    return [
+        AuditCase(
+            "aggregate_histogram (public groups)",
+            aggregation_trials(aggregate_histogram, public_groups=_PAGES, **common),
+            d0,
+            d1,
+            eps,
+            description=f"5 pages x 4 bins, L0 = L∞ = 2; {heavy} on page 'a'",
+        ),
+        AuditCase(
+            "aggregate_histogram (partition selection)",
+            aggregation_trials(aggregate_histogram, delta=delta, **common),
+            s0,
+            s1,
+            eps,
+            delta,
+            description=f"pages from the data, 4 bins, L0 = L∞ = 2; {heavy}, half "
+            "on a page 'new' only this user visits",
+        ),
+    ]
+
+
+def funnel_tables() -> tuple[pa.Table, pa.Table]:
+    """The funnel audit's pair: 300 users part-way through a 3-step funnel, plus one.
+
+    The extra user (appended at the end, on the plan ``"pro"``) reaches every
+    step, with 200 repeats of each event.
+
+    Returns
+    -------
+    (pyarrow.Table, pyarrow.Table)
+        Columns ``user_id`` (int64), ``step`` (string), ``at`` (timestamp[s]),
+        ``plan`` (string).
+
+    Examples
+    --------
+    >>> d0, d1 = funnel_tables()
+    >>> d1.num_rows - d0.num_rows
+    600
+    """
+    import datetime as dt
+
+    gen = np.random.default_rng(20260301)
+    start = dt.datetime(2026, 3, 1)
+    users, steps, times, plans = [], [], [], []
+    for u in range(300):
+        reach = int(gen.integers(0, 4))
+        hours = np.cumsum(gen.integers(0, 72, size=3))
+        for k, name in enumerate(["signup", "activate", "buy"][:reach]):
+            users.append(u)
+            steps.append(name)
+            times.append(start + dt.timedelta(hours=int(hours[k])))
+            plans.append("free" if u % 3 else "pro")
+        users.append(u)
+        steps.append("view")
+        times.append(start)
+        plans.append("free" if u % 3 else "pro")
+    d0 = pa.table(
+        {
+            "user_id": pa.array(users, pa.int64()),
+            "step": pa.array(steps, pa.string()),
+            "at": pa.array(times, pa.timestamp("s")),
+            "plan": pa.array(plans, pa.string()),
+        }
+    )
+    extra = [
+        (name, start + dt.timedelta(hours=k))
+        for k, name in enumerate(["signup", "activate", "buy"])
+    ]
+    extra = extra * 200
+    d1 = pa.concat_tables(
+        [
+            d0,
+            pa.table(
+                {
+                    "user_id": pa.array([300] * len(extra), pa.int64()),
+                    "step": pa.array([e[0] for e in extra], pa.string()),
+                    "at": pa.array([e[1] for e in extra], pa.timestamp("s")),
+                    "plan": pa.array(["pro"] * len(extra), pa.string()),
+                }
+            ),
+        ]
+    )
+    return d0, d1
+
+
+def _funnel_cases() -> list[AuditCase]:
+    eps, delta = 1.0, 1e-6
+    d0, d1 = funnel_tables()
+    common: dict[str, Any] = {
+        "privacy_unit": "user_id",
+        "step": "step",
+        "steps": ["signup", "activate", "buy"],
+        "time": "at",
+        "within": "7d",
+        "epsilon": eps,
+    }
+    extra = "plus one user reaching every step (600 events)"
+    return [
+        AuditCase(
+            "funnel",
+            funnel_trials(**common),
+            d0,
+            d1,
+            eps,
+            description=f"3 steps, users per furthest step (L1 = 1); {extra}",
+        ),
+        AuditCase(
+            "funnel (by plan, partition selection)",
+            funnel_trials(by="plan", delta=delta, **common),
+            d0,
+            d1,
+            eps,
+            delta,
+            description=f"3 steps by plan, plans from the data; {extra}",
+        ),
+    ]
+
+
 def builtin_cases() -> list[AuditCase]:
     """Every mechanism and aggregation of the library as an audit case.
 
@@ -818,6 +958,8 @@ def builtin_cases() -> list[AuditCase]:
         *_aggregation_cases(),
         *_quantile_cases(),
         *_cohort_cases(),
+        *_histogram_cases(),
+        *_funnel_cases(),
     ]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from loopkit_privacy import aggregate, quantiles
+from loopkit_privacy import aggregate, histogram, quantiles
 from loopkit_privacy._release import request_of
 from loopkit_privacy._typing import AnyArray
 from loopkit_privacy.audit._args import check_salt
@@ -35,7 +35,7 @@ from loopkit_privacy.audit._features import KeyedOutputs
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.random import default_rng
 
-__all__ = ["aggregation_trials", "cohort_trials"]
+__all__ = ["aggregation_trials", "cohort_trials", "funnel_trials"]
 
 
 def _key_label(key: dict[str, Any]) -> Any:
@@ -57,6 +57,7 @@ _AGGREGATIONS = (
     quantiles.aggregate_quantiles,
     quantiles.aggregate_variance,
     quantiles.aggregate_std,
+    histogram.aggregate_histogram,
 )
 _AGGREGATION_NAMES = ", ".join(f"lp.{f.__name__}" for f in _AGGREGATIONS)
 
@@ -259,4 +260,73 @@ def cohort_trials(
         out = request_of(cohorts.cohort_retention, table, **kwargs).trials(n, salt=key)
         return np.asarray(out).reshape(n, -1)
 
+    return fn
+
+
+def funnel_trials(
+    *, salt: int | None = None, **kwargs: Any
+) -> Callable[[Any, int], KeyedOutputs]:
+    """A vectorised ``fn(table, n)``: ``n`` releases of ``funnel``'s level counts.
+
+    Each release is what the funnel's mechanism outputs: the noisy number of
+    users whose furthest step is exactly each step, per released group
+    (keys ``(group..., step)``, or the step alone without ``by``). Reach
+    counts and rates are post-processing of these and are left out.
+
+    Parameters
+    ----------
+    salt : int, optional
+        Accepted for symmetry with the other trial functions (a funnel bounds
+        nothing, so no keyed hash is used); an integer in [0, 2**64).
+    **kwargs
+        The arguments of :func:`loopkit_privacy.funnel` without ``table``,
+        ``accountant`` and ``rng`` (the noise comes from the secure source)
+        and without the post-processing ones (``confidence``, ``label``).
+
+    Returns
+    -------
+    callable
+        ``fn(table, n) -> KeyedOutputs``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``salt`` is not a valid salt, or a keyword is unknown, missing or
+        refused. The values of the other arguments are checked when the
+        returned function runs.
+
+    Examples
+    --------
+    >>> import datetime as dt, pyarrow as pa
+    >>> t = pa.table({"user": [1, 1, 2], "step": ["a", "b", "a"],
+    ...               "at": [dt.date(2026, 1, 1)] * 3})
+    >>> fn = funnel_trials(privacy_unit="user", step="step", steps=["a", "b"],
+    ...                    time="at", epsilon=1.0)
+    >>> out = fn(t, 10)
+    >>> out.keys, out.present.shape
+    (('a', 'b'), (10, 2))
+    """
+    from loopkit_privacy.funnel import funnel
+
+    salt = check_salt(salt)
+    post = "it only affects post-processing, which the trials leave out"
+    kwargs = _check_kwargs(
+        funnel,
+        kwargs,
+        where="funnel_trials",
+        refused={
+            "accountant": "trials are never charged to an accountant",
+            "rng": "the trials draw their noise from the secure source",
+            "confidence": post,
+            "label": post,
+        },
+    )
+    key = _fresh_salt(salt)
+
+    def fn(table: Any, n: int) -> KeyedOutputs:
+        rel = request_of(funnel, table, **kwargs).trials(n, salt=key)
+        keys = tuple(_key_label(k) for k in rel.keys)
+        return KeyedOutputs(keys, rel.present, rel.values)
+
+    fn.__name__ = "funnel_trials"
     return fn
