@@ -31,7 +31,8 @@ bounding kernel plus noise on ``bins·16/15`` nodes per group.
 
 Variance: noisy row count N, noisy sum S of values centred on the midpoint
 m of the bounds, and noisy sum Q of centred squares (x - m)² - h²/2
-(h = (hi - lo)/2); a third of the budget each. The variance is
+(h = (hi - lo)/2); half of the budget for Q and a quarter each for N
+and S. The variance is
 h²/2 + Q/N - (S/N)², clamped to [0, h²] (the largest variance a
 variable in [lo, hi] can have); the interval is the range of that formula
 over the box of the three noise intervals (each at 1 - (1 - confidence)/3),
@@ -537,6 +538,11 @@ def _noisy_quantiles(
         )
         est, lo_b, hi_b = (np.empty((gi.shape[0], k), dtype=np.int64) for _ in range(3))
         _kq.tree_quantiles(noisy, radices, qs, plan.margins, est, lo_b, hi_b)
+        # Monotone in q already when the noisy total is >= 0; otherwise the
+        # running maximum, with the interval widened to hold it (coverage
+        # can only grow). Post-processing either way.
+        np.maximum.accumulate(est, axis=1, out=est)
+        np.maximum(hi_b, est, out=hi_b)
         # Bin j is [lo + j·w, lo + (j + 1)·w): the estimate is its centre, the
         # interval runs from the low bin's left edge to the high bin's right.
         value[ti, gi] = np.clip(lo + (est + 0.5) * width, lo, hi)
@@ -649,9 +655,11 @@ def _plan_variance(kind: VarianceKind, request: Request) -> _VPlan:
     h2 = sq_bounds.bounds[1]  # type: ignore[index]
     q = fixed_point_quantum(bounds.bounds, centre=mid)
     q2 = fixed_point_quantum(sq_bounds.bounds, centre=h2 / 2.0)
-    # A third of the budget each for N, S and Q.
-    b_count, rest = stat_budget.split(1.0 / 3.0)
-    b_sum, b_sq = rest.split(0.5)
+    # Half of the budget for Q (its error usually dominates: its sensitivity
+    # is h²/2 per value), a quarter each for N and S. Powers of two, so the
+    # parts add up to the budget exactly in floating point.
+    b_first, b_sq = stat_budget.split(0.5)
+    b_count, b_sum = b_first.split(0.5)
     _, l1c, l2c = bounds.count_sensitivity()
     _, l1s, l2s = bounds.sum_sensitivity(centre=mid, quantum=q)
     _, l1q, l2q = sq_bounds.sum_sensitivity(centre=h2 / 2.0, quantum=q2)
@@ -1080,8 +1088,9 @@ def aggregate_variance(
 
     Notes
     -----
-    Privacy. Three noisy statistics, a third of the (post-selection) budget
-    each: the row count N (L1 = L0·L∞), the sum S of values centred on the
+    Privacy. Three noisy statistics: the sum of squares gets half of the
+    (post-selection) budget, the count and the sum a quarter each: the row
+    count N (L1 = L0·L∞), the sum S of values centred on the
     midpoint m (L1 = L0·L∞·h, h = (hi - lo)/2) and the sum Q of centred
     squares (x - m)² - h²/2 (L1 = L0·L∞·h²/2); L2 sensitivities with √L0 in
     place of L0. Sums are exact fixed-point integers with granular noise.
