@@ -241,11 +241,12 @@ def test_release_equals_plain_reference(bins, mechanism):
             w = math.prod(radices[: k + 1])
             noisy_levels.append(noisy[pos : pos + w])
             pos += w
+        prev = 0
         for k, q in enumerate(qs):
             e, a, b = ref_quantile_bins(noisy_levels, radices, q, margins[k])
             # Monotone across quantiles: the running maximum, interval widened.
-            e = max(e, prev) if k else e
-            prev, b = e, max(b, e)
+            prev = e = max(e, prev)
+            b = max(b, e)
             expect.append(
                 (
                     page,
