@@ -332,3 +332,61 @@ def assert_no_data(err: BaseException) -> None:
     assert found is None, (
         f"message shows a count or position ({found.group()!r}): {msg}"
     )
+
+
+# ---------------------------------------------------------------------------
+# Quantiles and variance (loopkit_privacy.quantiles)
+# ---------------------------------------------------------------------------
+
+#: The valid calls the quantile and variance cases make bad.
+QUANTILES_CALL: dict[str, Any] = {
+    "table": EVENTS,
+    "by": "page",
+    "privacy_unit": "user_id",
+    "epsilon": 1.0,
+    "delta": 1e-6,
+    "column": "value",
+    "bounds": (0.0, 10.0),
+    "quantiles": [0.5, 0.95],
+}
+VARIANCE_CALL: dict[str, Any] = {
+    k: v for k, v in QUANTILES_CALL.items() if k != "quantiles"
+}
+
+
+def quantile_cases(ipe: type[Exception]) -> list[Case]:
+    """The arguments only ``aggregate_quantiles`` / ``aggregate_variance`` take."""
+    q = lp.aggregate_quantiles
+
+    def bad(id_: str, change: dict[str, Any], name: str, fn: Any = q) -> Case:
+        base = QUANTILES_CALL if fn is q else VARIANCE_CALL
+        return case(id_, fn, base, change, ipe, name, accountant="kwarg")
+
+    nan = math.nan
+    return [
+        bad("quantiles-above-one", {"quantiles": [0.5, 1.5]}, "quantiles"),
+        bad("quantiles-negative", {"quantiles": [-0.1, 0.5]}, "quantiles"),
+        bad("quantiles-unsorted", {"quantiles": [0.95, 0.5]}, "quantiles"),
+        bad("quantiles-duplicate", {"quantiles": [0.5, 0.5]}, "quantiles"),
+        bad("quantiles-empty", {"quantiles": []}, "quantiles"),
+        bad("quantiles-nan", {"quantiles": [nan]}, "quantiles"),
+        bad("quantiles-str", {"quantiles": "0.5"}, "quantiles"),
+        bad("quantiles-bool", {"quantiles": [True]}, "quantiles"),
+        bad("quantiles-none", {"quantiles": None}, "quantiles"),
+        bad("quantiles-bins-not-power", {"bins": 1000}, "bins"),
+        bad("quantiles-bins-small", {"bins": 8}, "bins"),
+        bad("quantiles-bins-huge", {"bins": 1 << 20}, "bins"),
+        bad("quantiles-bins-float", {"bins": 64.0}, "bins"),
+        bad(
+            "variance-bounds-square-huge",
+            {"bounds": (0.0, 2.0**300)},
+            "bounds",
+            lp.aggregate_variance,
+        ),
+        bad(
+            "std-bounds-square-tiny",
+            {"bounds": (0.0, 2.0**-300)},
+            "bounds",
+            lp.aggregate_std,
+        ),
+    ]

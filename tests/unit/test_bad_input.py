@@ -46,6 +46,8 @@ from tests.bad_inputs import (
     EVENTS_PANDAS_NAN,
     EVENTS_POLARS,
     GROUPS,
+    QUANTILES_CALL,
+    VARIANCE_CALL,
     Case,
     Lazy,
     assert_names,
@@ -56,6 +58,7 @@ from tests.bad_inputs import (
     duplicated_pandas,
     make_accountant,
     names_pattern,
+    quantile_cases,
     resolve,
 )
 
@@ -901,6 +904,25 @@ def _aggregation_cases():
         top("top-n-epsilon-and-rho", change={"rho": 0.5}, error=IPE, name="rho"),
     ]
     return out
+
+
+def _quantile_variance_cases():
+    """aggregate_quantiles / aggregate_variance / aggregate_std: the shared
+    privacy, table and value cases (without ``min_threshold``, which they do
+    not take) and their own (``tests/bad_inputs.quantile_cases``)."""
+    out = []
+    for prefix, fn, base in (
+        ("quantiles", lp.aggregate_quantiles, QUANTILES_CALL),
+        ("variance", lp.aggregate_variance, VARIANCE_CALL),
+        ("std", lp.aggregate_std, VARIANCE_CALL),
+    ):
+        out += _privacy_cases(prefix, fn, base, family=False)
+        out += [
+            c
+            for c in _table_cases(prefix, fn, base) + _value_cases(prefix, fn, base)
+            if "min_threshold" not in c.kwargs
+        ]
+    return out + quantile_cases(IPE)
 
 
 def _cohort_cases():
@@ -4197,6 +4219,7 @@ def _audit_cases():
 
 CASES: list[Case] = [
     *_aggregation_cases(),
+    *_quantile_variance_cases(),
     *_cohort_cases(),
     *_mechanism_cases(),
     *_accountant_cases(),
@@ -4270,6 +4293,9 @@ VALID = {
     "aggregate_sum": (lp.aggregate_sum, SUM, "kwarg"),
     "aggregate_average": (lp.aggregate_average, SUM, "kwarg"),
     "aggregate_top_n": (lp.aggregate_top_n, TOP_N, "kwarg"),
+    "aggregate_quantiles": (lp.aggregate_quantiles, QUANTILES_CALL, "kwarg"),
+    "aggregate_variance": (lp.aggregate_variance, VARIANCE_CALL, "kwarg"),
+    "aggregate_std": (lp.aggregate_std, VARIANCE_CALL, "kwarg"),
     "cohort_retention": (lp.cohort_retention, COHORT, "kwarg"),
     "add_noise": (lp.add_noise, NOISE, "kwarg"),
     "release": (_laplace_release, RELEASE, "kwarg"),
