@@ -14,7 +14,9 @@ spends per second over all clients. In the same run:
   waits for each commit to reach the disk);
 * **SQLite**, ``synchronous="full"`` (durable against power loss, the
   default) and ``"normal"`` (durable against process crashes);
-* **PostgreSQL** with ``synchronous_commit = on`` (the ledger's default): a
+* **PostgreSQL** with ``synchronous_commit = on`` (the ledger's default), all
+  clients on one dataset (one budget, one row lock) and, for comparison, each
+  client on a dataset of its own (no lock is shared): a
   throwaway server (``initdb`` + ``pg_ctl`` in the same temporary filesystem,
   as the ``postgres`` user when run as root), or ``--postgres-url`` (a
   superuser URL: a new database is created on it for each row);
@@ -44,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CTX = mp.get_context("fork")
 
 
-def _worker(target, synchronous, seconds, start, out):
-    acc = Accountant.open(target, dataset="bench", synchronous=synchronous)
+def _worker(target, dataset, synchronous, seconds, start, out):
+    acc = Accountant.open(target, dataset=dataset, synchronous=synchronous)
     cost = PureDP(0.001)
     start.wait()
     n = 0
@@ -57,12 +59,19 @@ def _worker(target, synchronous, seconds, start, out):
     out.put(n)
 
 
-def _run_clients(target, clients: int, synchronous: str, seconds: float) -> float:
-    Accountant.open(target, dataset="bench", epsilon=1e12).close()
+def _run_clients(
+    target, clients: int, synchronous: str, seconds: float, datasets: int = 1
+) -> float:
+    names = [f"bench{i}" for i in range(datasets)]
+    for name in names:
+        Accountant.open(target, dataset=name, epsilon=1e12).close()
     start, out = CTX.Event(), CTX.Queue()
     procs = [
-        CTX.Process(target=_worker, args=(target, synchronous, seconds, start, out))
-        for _ in range(clients)
+        CTX.Process(
+            target=_worker,
+            args=(target, names[i % datasets], synchronous, seconds, start, out),
+        )
+        for i in range(clients)
     ]
     for p in procs:
         p.start()
@@ -72,7 +81,7 @@ def _run_clients(target, clients: int, synchronous: str, seconds: float) -> floa
     for p in procs:
         p.join()
     report = verify_ledger(target)
-    if not report.ok or report.datasets[0].receipts != total:
+    if not report.ok or sum(d.receipts for d in report.datasets) != total:
         raise RuntimeError(report.summary())
     return total / seconds
 
@@ -84,11 +93,14 @@ def sqlite_rate(processes: int, synchronous: str, seconds: float, tmp: str) -> f
         )
 
 
-def postgres_rate(admin_url: str, clients: int, seconds: float) -> float:
+def postgres_rate(
+    admin_url: str, clients: int, seconds: float, datasets: int = 1
+) -> float:
     sys.path.insert(0, str(ROOT))
     from tests.pgserver import new_database
 
-    return _run_clients(new_database(admin_url, "bench"), clients, "full", seconds)
+    url = new_database(admin_url, "bench")
+    return _run_clients(url, clients, "full", seconds, datasets)
 
 
 def fsync_rate(seconds: float, directory: str) -> float:
@@ -160,7 +172,17 @@ def main() -> None:
         if admin_url is not None:
             for n in args.pg_clients:
                 rate = postgres_rate(admin_url, n, args.seconds)
-                print(f"| PostgreSQL | synchronous_commit=on | {n} | {rate:,.0f} |")
+                print(
+                    f"| PostgreSQL, one dataset | synchronous_commit=on | {n} | "
+                    f"{rate:,.0f} |"
+                )
+            for n in args.pg_clients:
+                if n > 1:
+                    rate = postgres_rate(admin_url, n, args.seconds, datasets=n)
+                    print(
+                        f"| PostgreSQL, a dataset per client | synchronous_commit=on "
+                        f"| {n} | {rate:,.0f} |"
+                    )
     finally:
         if server is not None:
             server.destroy()

@@ -152,23 +152,38 @@ def _describe(target: Any) -> str:
     )
 
 
+# Statements whose result nobody reads: inside write() they are sent with
+# the COMMIT in one round trip (appending an entry, moving the head, setting
+# a status), so that the dataset's lock is held for as few round trips as
+# possible.
+_DEFERRED = (f"INSERT INTO {SCHEMA}.entries ", f"UPDATE {SCHEMA}.")
+
+
 class _Session:
     """A connection whose ``execute`` returns tuples and raises LedgerError.
 
     Rows are tuples whatever the caller's row factory; driver errors become
-    :class:`LedgerError`.
+    :class:`LedgerError`. With ``defer``, the ledger's appends and updates
+    (whose results are never read) are queued for :meth:`commit`.
     """
 
-    __slots__ = ("_con", "_path", "_tuple_row", "wrote")
+    __slots__ = ("_con", "_path", "_tuple_row", "defer", "pending", "wrote")
 
-    def __init__(self, con: Any, path: str, tuple_row: Any) -> None:
+    def __init__(self, con: Any, path: str, tuple_row: Any, defer: bool) -> None:
         self._con, self._path, self._tuple_row = con, path, tuple_row
+        self.defer = defer
+        self.pending: list[tuple[str, Any]] = []
         self.wrote = False  # whether a statement may have changed a row
 
     def execute(self, query: str, params: Any = None) -> Any:
         psycopg = _psycopg()
         if query.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "CREATE"):
             self.wrote = True
+            if self.defer and query.startswith(_DEFERRED):
+                self.pending.append((query, params))
+                return None
+        if self.pending:
+            self._send_pending()
         try:
             cur = self._con.cursor(row_factory=self._tuple_row)
             return cur.execute(query, params)
@@ -177,6 +192,45 @@ class _Session:
                 f"PostgreSQL ledger {self._path}: {type(err).__name__}: "
                 f"{str(err).strip()}"
             ) from err
+
+    def _send_pending(self) -> None:
+        pending, self.pending = self.pending, []
+        psycopg = _psycopg()
+        try:
+            with self._con.pipeline():
+                for query, params in pending:
+                    self._con.execute(query, params)
+        except psycopg.Error as err:
+            raise LedgerError(
+                f"PostgreSQL ledger {self._path}: {type(err).__name__}: "
+                f"{str(err).strip()}"
+            ) from err
+
+    def commit(self, flush: bool) -> None:
+        """Send the queued statements, COMMIT, and (``flush``) wait until durable.
+
+        One round trip: the dataset's lock is released by the COMMIT on the
+        server while the flush transaction behind it waits for the disk.
+        A transaction that wrote WAL commits with a flush up to its own
+        commit record, which lies after ours: when it returns, our charge is
+        on disk (and on a synchronous standby). It writes a transactional
+        logical message (one WAL record, no table, no lock), so concurrent
+        flushes of many clients are committed as a group.
+        """
+        con = self._con
+        pending, self.pending = self.pending, []
+        with con.pipeline():
+            for query, params in pending:
+                con.execute(query, params)
+            con.execute("COMMIT")
+            if flush:
+                con.execute("BEGIN")
+                con.execute("SET LOCAL synchronous_commit = on")
+                con.execute(
+                    "SELECT pg_logical_emit_message(true, %s, 'flush')",
+                    ("loopkit-privacy-ledger",),
+                )
+                con.execute("COMMIT")
 
 
 # Connections this process opened, by owner; a forked child never closes the
@@ -362,7 +416,7 @@ class PostgresLedger(_LedgerStore):
             restore = not con.autocommit
             if restore:
                 con.autocommit = True  # we issue BEGIN/COMMIT ourselves
-            session = _Session(con, self.path, self._tuple_row)
+            session = _Session(con, self.path, self._tuple_row, defer=write)
             try:
                 if write:
                     # The locked transaction commits without waiting for the
@@ -380,24 +434,15 @@ class PostgresLedger(_LedgerStore):
                     yield session
                 except BaseException:
                     self._in_write = False
+                    session.pending.clear()
                     with contextlib.suppress(psycopg.Error):
                         con.execute("ROLLBACK")
                     raise
                 self._in_write = False
                 try:
-                    con.execute("COMMIT")
-                    if write and session.wrote and self._synchronous == "full":
-                        # A transaction that wrote WAL commits with a flush
-                        # up to its own commit record, which lies after ours:
-                        # when it returns, our charge is on disk (and on a
-                        # synchronous standby). It writes a transactional
-                        # logical message (one WAL record, no table, no lock),
-                        # so concurrent flushes are committed as a group.
-                        con.execute(
-                            "BEGIN; SET LOCAL synchronous_commit = on; "
-                            "SELECT pg_logical_emit_message(true, "
-                            "'loopkit-privacy-ledger', 'flush'); COMMIT"
-                        )
+                    session.commit(
+                        flush=write and session.wrote and self._synchronous == "full"
+                    )
                 except psycopg.Error as err:
                     with contextlib.suppress(psycopg.Error):
                         con.execute("ROLLBACK")
