@@ -89,6 +89,7 @@ from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableL
 from loopkit_privacy.bounding import ContributionBounds, check_sizes
 from loopkit_privacy.cohorts import _clock_of, _ticks
 from loopkit_privacy.errors import InvalidParameterError, OptionalDependencyError
+from loopkit_privacy.histogram import match_public
 from loopkit_privacy.loss import PrivacyLoss
 from loopkit_privacy.random import RandomSource
 
@@ -303,9 +304,7 @@ def _read(request: Request) -> _Input:
         # Rows without a user or a time: dropped row by row (a per-row rule).
         data = tables.drop_invalid(data, units=[privacy_unit, time], values=[])
     try:
-        step_codes = tables.match_public_keys(
-            data, [step], pa.table({step: step_names})
-        )
+        step_codes = match_public(data, [step], pa.table({step: step_names}))
     except InvalidParameterError as err:
         raise InvalidParameterError(
             str(err).replace("`public_groups`", "`steps`"),
@@ -315,7 +314,7 @@ def _read(request: Request) -> _Input:
     units, n_units = tables.unit_codes(data, privacy_unit)
     times = _ticks(data, time, clock)
     if keys_public is not None:
-        groups = tables.match_public_keys(data, by_list, keys_public)
+        groups = match_public(data, by_list, keys_public)
         keys = keys_public
     else:
         grouped = tables.group_codes(data, by_list)
