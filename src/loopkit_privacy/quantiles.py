@@ -410,6 +410,10 @@ def tree_margins(
             weights = weights[weights > 0]
             if weights.size == 0:
                 continue
+            # A larger weight only raises each term's moment generating
+            # function (symmetric noise), so raising tiny weights keeps the
+            # bound valid and the grid of s finite.
+            weights = np.maximum(weights, 1e-6)
             if noise._lap is not None:
                 b = noise.scale
                 amax = float(weights.max())
