@@ -32,6 +32,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -59,13 +60,20 @@ def _worker(target, dataset, synchronous, seconds, start, out):
     out.put(n)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_clients(
     target, clients: int, synchronous: str, seconds: float, datasets: int = 1
-) -> float:
+) -> tuple[float, float]:
+    """Spends per second, and the clients' CPU milliseconds per spend."""
     names = [f"bench{i}" for i in range(datasets)]
     for name in names:
         Accountant.open(target, dataset=name, epsilon=1e12).close()
     start, out = CTX.Event(), CTX.Queue()
+    cpu = _children_cpu()
     procs = [
         CTX.Process(
             target=_worker,
@@ -80,13 +88,16 @@ def _run_clients(
     total = sum(out.get(timeout=seconds + 120) for _ in procs)
     for p in procs:
         p.join()
+    cpu = _children_cpu() - cpu
     report = verify_ledger(target)
     if not report.ok or sum(d.receipts for d in report.datasets) != total:
         raise RuntimeError(report.summary())
-    return total / seconds
+    return total / seconds, 1000 * cpu / total
 
 
-def sqlite_rate(processes: int, synchronous: str, seconds: float, tmp: str) -> float:
+def sqlite_rate(
+    processes: int, synchronous: str, seconds: float, tmp: str
+) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="lp-ledger-", dir=tmp) as d:
         return _run_clients(
             os.path.join(d, "bench.ledger"), processes, synchronous, seconds
@@ -95,7 +106,7 @@ def sqlite_rate(processes: int, synchronous: str, seconds: float, tmp: str) -> f
 
 def postgres_rate(
     admin_url: str, clients: int, seconds: float, datasets: int = 1
-) -> float:
+) -> tuple[float, float]:
     sys.path.insert(0, str(ROOT))
     from tests.pgserver import new_database
 
@@ -158,30 +169,35 @@ def main() -> None:
             f"temporary files (fsync loop, SQLite, PostgreSQL data) in {tmp}"
         )
         print()
-        print("| ledger | durability | clients | spends/s |")
-        print("|---|---|---:|---:|")
+        print("| ledger | durability | clients | spends/s | client CPU ms/spend |")
+        print("|---|---|---:|---:|---:|")
+
+        def row(what: str, durability: str, n: int, result: tuple[float, float]):
+            print(
+                f"| {what} | {durability} | {n} | {result[0]:,.0f} | {result[1]:.2f} |"
+            )
+
         print(
             f"| fsync loop (write+fsync 4 KiB) | - | 1 | "
-            f"{fsync_rate(args.seconds, tmp):,.0f} |"
+            f"{fsync_rate(args.seconds, tmp):,.0f} | - |"
         )
-        print(f"| in-memory | - | 1 | {memory_rate(args.seconds):,.0f} |")
+        print(f"| in-memory | - | 1 | {memory_rate(args.seconds):,.0f} | - |")
         for synchronous in ("full", "normal"):
             for n in args.sqlite_processes:
-                rate = sqlite_rate(n, synchronous, args.seconds, tmp)
-                print(f"| SQLite | synchronous={synchronous} | {n} | {rate:,.0f} |")
+                result = sqlite_rate(n, synchronous, args.seconds, tmp)
+                row("SQLite", f"synchronous={synchronous}", n, result)
         if admin_url is not None:
             for n in args.pg_clients:
-                rate = postgres_rate(admin_url, n, args.seconds)
-                print(
-                    f"| PostgreSQL, one dataset | synchronous_commit=on | {n} | "
-                    f"{rate:,.0f} |"
-                )
+                result = postgres_rate(admin_url, n, args.seconds)
+                row("PostgreSQL, one dataset", "synchronous_commit=on", n, result)
             for n in args.pg_clients:
                 if n > 1:
-                    rate = postgres_rate(admin_url, n, args.seconds, datasets=n)
-                    print(
-                        f"| PostgreSQL, a dataset per client | synchronous_commit=on "
-                        f"| {n} | {rate:,.0f} |"
+                    result = postgres_rate(admin_url, n, args.seconds, datasets=n)
+                    row(
+                        "PostgreSQL, a dataset per client",
+                        "synchronous_commit=on",
+                        n,
+                        result,
                     )
     finally:
         if server is not None:
