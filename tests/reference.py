@@ -253,3 +253,31 @@ def smallest_half_width(pmf_at, level: float, start: int = 0) -> int:
         k += 1
         mass += float(pmf_at(np.array([k]))[0]) * 2.0
     return k
+
+
+def truncated_selection_pmf(sel) -> dict[int, object]:
+    """Exact pmf of a noisy-count selection's truncated noise (mpmath, 60 digits).
+
+    Rebuilt from the sampler's exact parameters: q = exp(-2**m / t) of its
+    discrete Laplace, the support k and P(Z = 0) = zero / 2**128 (the two
+    random words it compares), with P(Z = ±j) = (1 - P(0))/2 · (1 - q)
+    q^(j-1) / (1 - q^k): the law of sign · (1 + G), G geometric truncated to
+    [0, k - 1].
+    """
+    import mpmath
+
+    mpmath.mp.dps = 60
+    q = mpmath.exp(-(mpmath.mpf(2) ** sel._lap.m) / sel._lap.t)
+    k = sel.support
+    p0 = mpmath.mpf(sel._zero) / mpmath.mpf(2) ** 128
+    u = 1 - p0
+    pmf = {0: p0}
+    for j in range(1, k + 1):
+        pmf[j] = pmf[-j] = u / 2 * (1 - q) * q ** (j - 1) / (1 - q**k)
+    return pmf
+
+
+def truncated_edge(sel) -> float:
+    """P(Z = k) of a noisy-count selection (the release rate of a one-user group)."""
+    pmf = truncated_selection_pmf(sel)
+    return float(pmf[sel.support])

@@ -62,8 +62,6 @@ from loopkit_privacy.errors import (
 )
 from loopkit_privacy.funnel import funnel, plot_funnel
 from loopkit_privacy.histogram import aggregate_histogram, plot_histogram
-from loopkit_privacy.funnel import funnel, plot_funnel
-from loopkit_privacy.histogram import aggregate_histogram, plot_histogram
 from loopkit_privacy.kanon import (
     KAnonymityResult,
     SuppressionReport,
@@ -97,6 +95,7 @@ from loopkit_privacy.quantiles import (
     aggregate_variance,
 )
 from loopkit_privacy.random import InsecureSeededRandom, SecureRandom
+from loopkit_privacy.selection import PartitionSelection, partition_selection
 
 try:
     __version__ = version("loopkit_privacy")
@@ -130,6 +129,7 @@ __all__ = [
     "NoiseInfo",
     "NonFiniteValueError",
     "OptionalDependencyError",
+    "PartitionSelection",
     "PrivacyError",
     "PrivacySettings",
     "PrivacyWarning",
@@ -151,7 +151,6 @@ __all__ = [
     "aggregate_average",
     "aggregate_count",
     "aggregate_histogram",
-    "aggregate_histogram",
     "aggregate_quantiles",
     "aggregate_std",
     "aggregate_sum",
@@ -168,7 +167,6 @@ __all__ = [
     "export_user_data",
     "filter_groups",
     "funnel",
-    "funnel",
     "gaussian_sigma",
     "generalize_dates",
     "generalize_numbers",
@@ -180,9 +178,8 @@ __all__ = [
     "loss",
     "make_key",
     "noise",
+    "partition_selection",
     "plot",
-    "plot_funnel",
-    "plot_histogram",
     "plot_funnel",
     "plot_histogram",
     "plot_retention",

@@ -33,6 +33,11 @@ from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import ApproxDP, PrivacyLoss
 from loopkit_privacy.random import RandomSource
+from loopkit_privacy.selection import (
+    NoisyCountSelection,
+    PartitionSelection,
+    partition_selection,
+)
 
 __all__ = [
     "MAX_THRESHOLD",
@@ -69,12 +74,93 @@ MAX_THRESHOLD = 1 << 62
 
 @dataclass(frozen=True)
 class Selection:
-    """Noisy distinct-user counts per group, kept when they reach ``threshold``."""
+    """How a release chooses its groups from the data, and what that costs.
 
-    noise: mech._AdditiveMechanism
+    ``mechanism`` is a :class:`~loopkit_privacy.selection.PartitionSelection`
+    (Laplace mode, and the keep-or-drop selection of every mode), or, for a
+    Gaussian count whose noisy distinct-user counts are also released, the
+    discrete Gaussian ``gaussian`` mechanism thresholded at ``threshold``.
+    ``noisy_counts`` says whether :meth:`select` returns noisy user counts
+    that the release may publish (within ``cost``).
+    """
+
     threshold: int
     delta: float
     cost: PrivacyLoss
+    noisy_counts: bool
+    mechanism: PartitionSelection | None = None
+    gaussian: mech._AdditiveMechanism | None = None
+
+    @property
+    def name(self) -> str:
+        """The mechanism's name (receipts, ``ReleaseInfo``)."""
+        if self.mechanism is not None:
+            return self.mechanism.name
+        assert self.gaussian is not None
+        return self.gaussian.name
+
+    @property
+    def scale(self) -> float:
+        """The scale of the noise on user counts (0 for keep-or-drop)."""
+        if isinstance(self.mechanism, NoisyCountSelection):
+            return self.mechanism.scale
+        return 0.0 if self.gaussian is None else self.gaussian.scale
+
+    def select(
+        self, users: AnyArray, source: RandomSource
+    ) -> tuple[AnyArray, AnyArray | None]:
+        """Keep mask (and noisy user counts, when ``noisy_counts``) per group.
+
+        A group with no bounded user is never kept, whatever the noise:
+        its key comes only from rows that bounding dropped.
+        """
+        if self.mechanism is not None:
+            return self.mechanism.select(users, source)
+        assert self.gaussian is not None
+        noisy = add_integer_noise(self.gaussian, users, source)
+        return (noisy >= self.threshold) & (users > 0), noisy
+
+    @property
+    def noise(self) -> Any:
+        """TRANSITIONAL (to be removed): the noise as a mechanism-like object.
+
+        Use :meth:`select` and :meth:`accuracy`; only a noisy-count
+        selection has one.
+        """
+        if self.gaussian is not None:
+            return self.gaussian
+        assert isinstance(self.mechanism, NoisyCountSelection)
+        return _NoiseView(self.mechanism)
+
+    def accuracy(self, confidence: float) -> float:
+        """Half-width of the noisy user counts at ``confidence``."""
+        if isinstance(self.mechanism, NoisyCountSelection):
+            return self.mechanism.accuracy(confidence)
+        assert self.gaussian is not None
+        return self.gaussian.accuracy(confidence)
+
+
+@dataclass(frozen=True)
+class _NoiseView:
+    """TRANSITIONAL: a noisy-count selection seen as an additive mechanism."""
+
+    sel: NoisyCountSelection
+
+    @property
+    def name(self) -> str:
+        return self.sel.name
+
+    @property
+    def scale(self) -> float:
+        return self.sel.scale
+
+    granularity = None
+
+    def _sample(self, n: int, source: RandomSource) -> AnyArray:
+        return self.sel.sample_noise(n, source)
+
+    def accuracy(self, confidence: float) -> float:
+        return self.sel.accuracy(confidence)
 
 
 def selection_threshold(
@@ -125,8 +211,18 @@ def selection_threshold(
     return min(k_hi, MAX_THRESHOLD - 1) + 1
 
 
-def make_selection(budget: Budget, bounds: ContributionBounds) -> Selection:
-    """Partition selection on distinct-user counts: (ε, δ) from ``budget``."""
+def make_selection(
+    budget: Budget, bounds: ContributionBounds, *, noisy_counts: bool = True
+) -> Selection:
+    """Partition selection on distinct-user counts: (ε, δ) from ``budget``.
+
+    With ``noisy_counts`` the selection's noisy user counts are released
+    too (counts of distinct users, top-n): Laplace mode thresholds the
+    optimal truncated noise (:func:`~loopkit_privacy.selection.partition_selection`
+    with ``noisy_counts=True``), Gaussian mode thresholds discrete Gaussian
+    noise (half of δ for the noise, half for unseen groups). Without, the
+    optimal keep-or-drop selection is used in both modes.
+    """
     l0 = bounds.max_partitions_per_user
     _, l1, l2 = bounds.units_sensitivity()
     if budget.rho is not None:
@@ -145,16 +241,21 @@ def make_selection(budget: Budget, bounds: ContributionBounds) -> Selection:
             value=None,
         )
     assert budget.epsilon is not None
-    if budget.mechanism == "laplace":
-        noise = noise_mechanism(budget, l1=l1, l2=l2, dimension=l0, integer=True)
-        sel_delta = budget.delta
-    else:
-        # Half of δ for the Gaussian noise itself, half for unseen groups.
-        half = Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
-        noise = noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
-        sel_delta = budget.delta / 2.0
+    cost = ApproxDP(budget.epsilon, budget.delta)
+    if budget.mechanism == "laplace" or not noisy_counts:
+        sel = partition_selection(
+            epsilon=budget.epsilon,
+            delta=budget.delta,
+            max_partitions_per_user=l0,
+            noisy_counts=noisy_counts,
+        )
+        return Selection(sel.threshold, budget.delta, cost, noisy_counts, mechanism=sel)
+    # Half of δ for the Gaussian noise itself, half for unseen groups.
+    half = Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
+    noise = noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
+    sel_delta = budget.delta / 2.0
     tau = selection_threshold(noise, l0, budget.epsilon, sel_delta)
-    return Selection(noise, tau, sel_delta, ApproxDP(budget.epsilon, budget.delta))
+    return Selection(tau, sel_delta, cost, True, gaussian=noise)
 
 
 # ---------------------------------------------------------------------------
@@ -315,8 +416,7 @@ def noise_infos(
 ) -> tuple[NoiseInfo, ...]:
     out = []
     if selection is not None:
-        n = selection.noise
-        out.append(NoiseInfo("selection", n.name, n.scale, n.granularity))
+        out.append(NoiseInfo("selection", selection.name, selection.scale, None))
     out += [
         NoiseInfo(stat, m.name, m.scale, m.granularity) for stat, m in mechs.items()
     ]

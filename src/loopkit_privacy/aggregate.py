@@ -193,7 +193,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     stat_budget = budget
     if needs_selection:
         if uses_units:
-            selection = make_selection(budget, bounds)
+            selection = make_selection(budget, bounds, noisy_counts=True)
             stat_budget = None  # type: ignore[assignment]
         else:
             sel_budget, stat_budget = budget.split(0.5)
@@ -201,7 +201,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
                 # Laplace noise needs no δ: all of it goes to the selection.
                 sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
                 stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
-            selection = make_selection(sel_budget, bounds)
+            selection = make_selection(sel_budget, bounds, noisy_counts=False)
     centre = 0.0
     if kind == "average" and bounds.bounds is not None:
         centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
@@ -241,7 +241,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     parts.extend(m.cost for m in mechs.values())
     cost = total_cost(parts)
     mech_names = (
-        [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+        [f"partition selection ({selection.name}, τ={selection.threshold})"]
         if selection
         else []
     ) + [f"{name}: {m.name}(scale={m.scale:.6g})" for name, m in mechs.items()]
@@ -304,15 +304,15 @@ def _noisy(plan: _Plan, agg: BoundedAggregates, n: int, source: RandomSource) ->
     keep = np.ones(shape, dtype=bool)
     noisy_units = None
     if selection is not None:
-        noisy_units = add_integer_noise(
-            selection.noise, tile(agg.units).ravel(), source
-        ).reshape(shape)
-        keep = noisy_units >= selection.threshold
+        kept, noisy = selection.select(tile(agg.units).ravel(), source)
+        keep = kept.reshape(shape)
+        if noisy is not None:
+            noisy_units = noisy.reshape(shape)
     if kind in ("count", "distinct", "top_n"):
         if selection is not None and plan.uses_units:
             assert noisy_units is not None
-            value = noisy_units
-            hw = selection.noise.accuracy(level)
+            value = np.where(keep, noisy_units, 0)
+            hw = selection.accuracy(level)
         else:
             true = agg.units if plan.uses_units else agg.rows
             value = np.zeros(shape, dtype=np.int64)

@@ -30,6 +30,7 @@ from scipy import stats
 import loopkit_privacy as lp
 from loopkit_privacy import _release as release
 from loopkit_privacy.bounding import ContributionBounds, fixed_point_quantum
+from tests import reference
 from tests import reference_aggregate as ref
 
 try:
@@ -380,17 +381,23 @@ def test_selection_releases_single_user_groups_at_the_exact_tail(
     info = lp.privacy_info(out)
     tau = info.selection_threshold
     assert info.noise[0].statistic == "selection"
-    # Rebuild the selection noise: sensitivity L0 distinct-user counts with the
-    # full ε (Laplace), or ε and half of δ (Gaussian, the other half for τ).
     if mechanism == "laplace":
-        noise = lp.GeometricMechanism(sensitivity=l0, epsilon=epsilon, dimension=l0)
-        sel_delta = delta
-        q = ref.dlap_q(noise._lap.t, noise._lap.m)
-
-        def tail(k):  # P(Z >= k)
-            return ref.dlap_tail(k, q) if k >= 1 else 1.0 - ref.dlap_tail(1 - k, q)
-
+        # The optimal truncated noise on distinct-user counts (selection
+        # module): a single-user group is kept with probability P(Z = k), at
+        # most δ/L0 per group (each group gets ε/L0 and δ/L0).
+        sel = lp.partition_selection(
+            epsilon=epsilon, delta=delta, max_partitions_per_user=l0, noisy_counts=True
+        )
+        assert info.noise[0].mechanism == sel.name == "truncated_discrete_laplace"
+        assert info.noise[0].scale == sel.scale
+        assert tau == sel.threshold
+        target = delta / l0
+        p = reference.truncated_edge(sel)
+        assert p <= target, f"P(release) = {p:.3e} exceeds δ/L0 = {target:.3e}"
+        assert p == pytest.approx(sel.keep_probability(1), rel=1e-9)
     else:
+        # Rebuild the selection noise: sensitivity √L0 distinct-user counts
+        # with ε and half of δ (the other half for τ).
         noise = lp.DiscreteGaussianMechanism(
             sensitivity=math.sqrt(l0), epsilon=epsilon, delta=delta / 2, dimension=l0
         )
@@ -402,12 +409,14 @@ def test_selection_releases_single_user_groups_at_the_exact_tail(
                 return (1.0 - ref.dgauss_coverage(k - 1, var)) / 2.0
             return 1.0 - tail(1 - k)
 
-    assert info.noise[0].mechanism == noise.name
-    assert info.noise[0].scale == noise.scale
-    target = sel_delta / (math.exp(epsilon) + sel_delta) / l0
-    p = tail(tau - 1)  # a single-user group is released when 1 + Z >= τ
-    assert p <= target, f"P(release) = {p:.3e} exceeds δ/(e^ε+δ)/L0 = {target:.3e}"
-    assert tail(tau - 2) > target * (1 - 1e-9), "τ is not the smallest valid threshold"
+        assert info.noise[0].mechanism == noise.name
+        assert info.noise[0].scale == noise.scale
+        target = sel_delta / (math.exp(epsilon) + sel_delta) / l0
+        p = tail(tau - 1)  # a single-user group is released when 1 + Z >= τ
+        assert p <= target, f"P(release) = {p:.3e} exceeds δ/(e^ε+δ)/L0 = {target:.3e}"
+        assert tail(tau - 2) > target * (1 - 1e-9), (
+            "τ is not the smallest valid threshold"
+        )
     # every released group is a real one and carries a count >= τ
     released = out.num_rows
     assert np.all(out.column("count").to_numpy() >= tau)

@@ -110,6 +110,7 @@ LAYERS = [
     "_calibration",
     "noise",
     "mechanisms",
+    "selection",  # partition selection (above the samplers, below the releases)
     "accounting",
     "tables",
     "_consent_filter",  # the releases' consent filter (re-exported by controls)
@@ -120,8 +121,6 @@ LAYERS = [
     "aggregate",
     "quantiles",  # aggregate_quantiles / aggregate_variance / aggregate_std
     "cohorts",
-    "histogram",  # aggregate_histogram
-    "funnel",  # funnel
     "histogram",  # aggregate_histogram
     "funnel",  # funnel
     "display",
