@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import uuid
 from pathlib import Path
 
@@ -468,3 +469,13 @@ def test_cli_show_and_verify_on_a_url(pg_url, capsys):
     assert "cannot connect" in capsys.readouterr().err
     assert main(["ledger", "show", new_database(pg_url)]) == 2
     assert "holds no loopkit-privacy ledger" in capsys.readouterr().err
+
+
+def test_without_psycopg_a_url_names_the_extra(monkeypatch):
+    from loopkit_privacy.errors import OptionalDependencyError
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import fails
+    with pytest.raises(OptionalDependencyError, match=r"loopkit_privacy\[postgres\]"):
+        Accountant.open("postgresql://svc@db:5432/privacy", dataset="d", epsilon=1.0)
+    with pytest.raises(OptionalDependencyError, match=r"loopkit_privacy\[postgres\]"):
+        verify_ledger("postgresql://svc@db:5432/privacy")
