@@ -23,6 +23,7 @@ API_MODULES = [
     "loss",
     "mechanisms",
     "noise",
+    "quantiles",
     "random",
 ]
 
@@ -79,6 +80,7 @@ def test_howto_pages_are_the_five_use_cases():
         "cohorts",
         "feature-usage",
         "page-views",
+        "quantiles",
         "session-duration",
         "top-features",
     ]
