@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -388,5 +389,147 @@ def quantile_cases(ipe: type[Exception]) -> list[Case]:
             {"bounds": (0.0, 2.0**-300)},
             "bounds",
             lp.aggregate_std,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# aggregate_histogram and funnel (their own cases; the shared privacy, table
+# and value cases are added in tests/unit/test_bad_input.py)
+# ---------------------------------------------------------------------------
+
+HISTOGRAM_CALL: dict[str, Any] = {
+    "table": EVENTS,
+    "by": "country",
+    "privacy_unit": "user_id",
+    "epsilon": 1.0,
+    "delta": 1e-6,
+    "column": "value",
+    "bins": [0.0, 5.0, 10.0],
+}
+FUNNEL_CALL: dict[str, Any] = {
+    "table": EVENTS,
+    "privacy_unit": "user_id",
+    "step": "page",
+    "steps": ["zq-home", "zq-docs"],
+    "time": "time",
+    "within": "7d",
+    "epsilon": 1.0,
+}
+
+
+def histogram_cases(ipe: type[Exception]) -> list[Case]:
+    """Bins not increasing, of the wrong kind or count, a bad ``outside``, bad bounds."""
+
+    def bad(
+        id_: str, change: dict[str, Any], name: str, error: type[Exception] = ipe
+    ) -> Case:
+        return case(
+            f"histogram-{id_}", lp.aggregate_histogram, HISTOGRAM_CALL, change, error,
+            name, accountant="kwarg",
+        )  # fmt: skip
+
+    return [
+        bad("bins-not-increasing", {"bins": [0.0, 10.0, 5.0]}, "bins"),
+        bad("bins-duplicate-edge", {"bins": [0.0, 5.0, 5.0, 10.0]}, "bins"),
+        bad("bins-one-edge", {"bins": [0.0]}, "bins"),
+        bad("bins-empty", {"bins": []}, "bins"),
+        bad("bins-str", {"bins": "0,5,10"}, "bins"),
+        bad("bins-int", {"bins": 10}, "bins"),
+        bad("bins-none", {"bins": None}, "bins"),
+        bad("bins-nan", {"bins": [0.0, math.nan]}, "bins"),
+        bad("bins-inf", {"bins": [0.0, math.inf]}, "bins"),
+        bad("bins-bool", {"bins": [False, True]}, "bins"),
+        bad("bins-dates-for-numbers", {"bins": ["2026-01-01", "2026-02-01"]}, "bins"),
+        bad("bins-numbers-for-times", {"column": "time", "bins": [0, 1]}, "bins"),
+        bad(
+            "bins-times-decreasing",
+            {"column": "time", "bins": ["2026-02-01", "2026-01-01"]},
+            "bins",
+        ),
+        bad("bins-time-garbage", {"column": "time", "bins": ["soon", "later"]}, "bins"),
+        bad("outside-unknown", {"outside": "wrap"}, "outside"),
+        bad("outside-bool", {"outside": True}, "outside"),
+        bad(
+            "max-contributions-negative",
+            {"max_contributions_per_partition": -1},
+            "max_contributions_per_partition",
+        ),
+        bad("column-is-key", {"column": "value", "by": "value"}, "column"),
+        bad("column-is-unit", {"column": "user_id"}, "column"),
+        bad("selection-without-delta", {"delta": DROP}, "delta"),
+        bad("by-is-unit", {"by": "user_id"}, "by"),
+        bad(
+            "by-duplicate-arrow",
+            {"table": duplicated("country")},
+            "country",
+            lp.SchemaError,
+        ),
+        bad(
+            "by-duplicate-pandas",
+            {"table": duplicated_pandas("country")},
+            "country",
+            lp.SchemaError,
+        ),
+    ]
+
+
+def funnel_cases(ipe: type[Exception]) -> list[Case]:
+    """Steps (fewer than two, repeated, of the wrong type), windows, columns."""
+    cnf, cte, se = lp.ColumnNotFoundError, lp.ColumnTypeError, lp.SchemaError
+
+    def bad(
+        id_: str, change: dict[str, Any], name: str, error: type[Exception] = ipe
+    ) -> Case:
+        return case(
+            f"funnel-{id_}", lp.funnel, FUNNEL_CALL, change, error, name,
+            accountant="kwarg",
+        )  # fmt: skip
+
+    return [
+        bad("steps-one", {"steps": ["zq-home"]}, "steps"),
+        bad("steps-empty", {"steps": []}, "steps"),
+        bad("steps-duplicate", {"steps": ["zq-home", "zq-docs", "zq-home"]}, "steps"),
+        bad("steps-str", {"steps": "zq-home"}, "steps"),
+        bad("steps-none", {"steps": None}, "steps"),
+        bad("steps-set", {"steps": {"zq-home", "zq-docs"}}, "steps"),
+        bad("steps-mixed-types", {"steps": ["zq-home", 1]}, "steps"),
+        bad("steps-wrong-type", {"steps": [1, 2]}, "steps"),
+        bad("steps-null", {"steps": [None, "zq-home"]}, "steps"),
+        bad("steps-float", {"steps": [1.5, 2.5]}, "steps"),
+        bad("within-zero", {"within": "0d"}, "within"),
+        bad("within-negative-timedelta", {"within": dt.timedelta(days=-1)}, "within"),
+        bad("within-zero-timedelta", {"within": dt.timedelta(0)}, "within"),
+        bad("within-months", {"within": "1mo"}, "within"),
+        bad("within-garbage", {"within": "a week"}, "within"),
+        bad("within-int", {"within": 7}, "within"),
+        bad("within-none", {"within": None}, "within"),
+        bad("within-nat", {"within": np.timedelta64("NaT")}, "within"),
+        bad("within-below-one-ns", {"within": "0.5ns"}, "within"),
+        bad("step-int", {"step": 5}, "step"),
+        bad("step-unknown", {"step": "nope"}, "nope", cnf),
+        bad("step-list-type", {"step": "tags"}, "tags", cte),
+        bad("step-is-unit", {"step": "user_id"}, "step"),
+        bad("time-int", {"time": 5}, "time"),
+        bad("time-unknown", {"time": "nope"}, "nope", cnf),
+        bad("time-string", {"time": "country"}, "country", cte),
+        bad("time-is-step", {"time": "page", "step": "page"}, "step"),
+        bad("privacy-unit-none", {"privacy_unit": None}, "privacy_unit"),
+        bad("privacy-unit-int", {"privacy_unit": 5}, "privacy_unit"),
+        bad("privacy-unit-unknown", {"privacy_unit": "nope"}, "nope", cnf),
+        bad("privacy-unit-null", {"table": EVENTS_NULL_UNIT}, "user_id", se),
+        bad("by-is-unit", {"by": "user_id"}, "by"),
+        bad("by-int", {"by": 5}, "by"),
+        bad("by-unknown", {"by": "nope", "delta": 1e-6}, "nope", cnf),
+        bad("by-without-delta", {"by": "country"}, "delta"),
+        bad(
+            "public-groups-str",
+            {"by": "country", "public_groups": "zz-de"},
+            "public_groups",
+        ),
+        bad("public-groups-without-by", {"public_groups": ["zz-de"]}, "public_groups"),
+        bad("invalid-unknown", {"invalid": "skip"}, "invalid"),
+        bad(
+            "purpose-unknown", {"purpose": "spying"}, "purpose", lp.UnknownPurposeError
         ),
     ]

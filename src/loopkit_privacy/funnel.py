@@ -205,14 +205,16 @@ def _check_steps(steps: Any) -> list[Any]:
                 parameter="steps",
                 value=None,
             )
-    if len({(type(s), s) for s in out}) != len(out):
-        seen: set[Any] = set()
-        dup = next(s for s in out if (type(s), s) in seen or seen.add((type(s), s)))  # type: ignore[func-returns-value]
-        raise InvalidParameterError(
-            f"`steps` lists {dup!r} twice; each step appears once in a funnel",
-            parameter="steps",
-            value=None,
-        )
+    seen: dict[tuple[type, Any], int] = {}
+    for j, s in enumerate(out):
+        first = seen.setdefault((type(s), s), j)
+        if first != j:
+            raise InvalidParameterError(
+                f"`steps` lists the same step twice (positions {first} and {j}); "
+                "each step appears once in a funnel",
+                parameter="steps",
+                value=None,
+            )
     if len({type(s) for s in out}) != 1:
         raise InvalidParameterError(
             "`steps` mixes strings and integers; give the steps in the step "

@@ -281,8 +281,8 @@ def _read(request: Request) -> _Input:
         )
     if privacy_unit is not None and privacy_unit in by_list:
         raise InvalidParameterError(
-            f"the privacy unit {privacy_unit!r} cannot also be a group key: "
-            "each group would then reveal a user",
+            f"the privacy unit {privacy_unit!r} cannot also be a group key in "
+            "`by`: each group would then reveal a user",
             parameter="by",
             value=by_list,
         )

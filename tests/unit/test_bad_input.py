@@ -45,7 +45,9 @@ from tests.bad_inputs import (
     EVENTS_PANDAS,
     EVENTS_PANDAS_NAN,
     EVENTS_POLARS,
+    FUNNEL_CALL,
     GROUPS,
+    HISTOGRAM_CALL,
     QUANTILES_CALL,
     VARIANCE_CALL,
     Case,
@@ -56,6 +58,8 @@ from tests.bad_inputs import (
     case,
     duplicated,
     duplicated_pandas,
+    funnel_cases,
+    histogram_cases,
     make_accountant,
     names_pattern,
     quantile_cases,
@@ -923,6 +927,23 @@ def _quantile_variance_cases():
             if "min_threshold" not in c.kwargs
         ]
     return out + quantile_cases(IPE)
+
+
+def _histogram_funnel_cases():
+    """aggregate_histogram and funnel: the shared privacy cases, the histogram's
+    table and value cases (its value column may also hold times, and it takes
+    no ``bounds`` or ``min_threshold``), and their own (``tests/bad_inputs``)."""
+    out = _privacy_cases("histogram", lp.aggregate_histogram, HISTOGRAM_CALL)
+    out += [
+        c
+        for c in _table_cases("histogram", lp.aggregate_histogram, HISTOGRAM_CALL)
+        + _value_cases("histogram", lp.aggregate_histogram, HISTOGRAM_CALL)
+        if not ({"bounds", "min_threshold"} & c.kwargs.keys())
+        and c.kwargs.get("column") != "time"
+        and "by-duplicate" not in c.id  # about `page`; the histogram's by is `country`
+    ]
+    out += _privacy_cases("funnel", lp.funnel, FUNNEL_CALL)
+    return out + histogram_cases(IPE) + funnel_cases(IPE)
 
 
 def _cohort_cases():
@@ -4220,6 +4241,7 @@ def _audit_cases():
 CASES: list[Case] = [
     *_aggregation_cases(),
     *_quantile_variance_cases(),
+    *_histogram_funnel_cases(),
     *_cohort_cases(),
     *_mechanism_cases(),
     *_accountant_cases(),
@@ -4297,6 +4319,8 @@ VALID = {
     "aggregate_variance": (lp.aggregate_variance, VARIANCE_CALL, "kwarg"),
     "aggregate_std": (lp.aggregate_std, VARIANCE_CALL, "kwarg"),
     "cohort_retention": (lp.cohort_retention, COHORT, "kwarg"),
+    "aggregate_histogram": (lp.aggregate_histogram, HISTOGRAM_CALL, "kwarg"),
+    "funnel": (lp.funnel, FUNNEL_CALL, "kwarg"),
     "add_noise": (lp.add_noise, NOISE, "kwarg"),
     "release": (_laplace_release, RELEASE, "kwarg"),
     "select": (_select, SELECT, "kwarg"),
