@@ -52,10 +52,16 @@ from loopkit_privacy._validate import (
     check_numeric_array,
     check_positive,
     check_positive_int,
-    check_rho,
 )
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+from loopkit_privacy.loss import (
+    ZCDP,
+    ApproxDP,
+    NoiseEvent,
+    PrivacyLoss,
+    PureDP,
+    parse_loss,
+)
 from loopkit_privacy.random import RandomSource, resolve_rng
 
 __all__ = [
@@ -276,14 +282,9 @@ def gaussian_sigma(
     1.0
     """
     sens = check_positive(sensitivity, "sensitivity")
-    if rho is not None:
-        if epsilon is not None or delta is not None:
-            raise InvalidParameterError(
-                "give either `rho` or `epsilon` and `delta`, not both",
-                parameter="rho",
-                value=rho,
-            )
-        sigma = cal.zcdp_sigma(sens, check_rho(rho))
+    cost = _gaussian_cost(epsilon, delta, rho)
+    if isinstance(cost, ZCDP):
+        sigma = cal.zcdp_sigma(sens, cost.rho)
         if not (math.isfinite(sigma) and sigma >= 2.0**-1022):
             raise InvalidParameterError(
                 f"σ = sensitivity/√(2·`rho`) for sensitivity={sens!r}, rho={rho!r} "
@@ -293,14 +294,8 @@ def gaussian_sigma(
                 value=rho,
             )
         return sigma
-    if epsilon is None or delta is None:
-        raise InvalidParameterError(
-            "the Gaussian mechanism needs `epsilon` and `delta` (or `rho`); "
-            "pass e.g. epsilon=1.0, delta=1e-6",
-            parameter="delta",
-            value=delta,
-        )
-    return analytic_gaussian_sigma(sens, epsilon=epsilon, delta=delta)
+    assert isinstance(cost, ApproxDP)
+    return cal.analytic_gaussian_sigma(sens, cost.epsilon, cost.delta)
 
 
 # ---------------------------------------------------------------------------
@@ -958,28 +953,24 @@ class GeometricMechanism(_PureMechanism):
         self.scale = self._lap.scale
 
 
-def _gaussian_cost(
-    epsilon: float | None, delta: float | None, rho: float | None
-) -> PrivacyLoss:
-    if rho is not None:
-        if epsilon is not None or delta is not None:
+def _gaussian_cost(epsilon: Any, delta: Any, rho: Any) -> PrivacyLoss:
+    """The Gaussian mechanisms' cost: (ε, δ) with δ > 0, or ρ.
+
+    The one parsing rule (:func:`loopkit_privacy.loss.parse_loss`), with the
+    Gaussian mechanism's own message when ``delta`` (or everything) is missing.
+    """
+    if rho is None:
+        if epsilon is None or delta is None:
+            missing = "epsilon" if epsilon is None else "delta"
             raise InvalidParameterError(
-                "give either `rho` (zCDP) or `epsilon` and `delta`, not both; "
-                f"got epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
-                parameter="rho",
-                value=rho,
+                "the Gaussian mechanism needs `epsilon` and `delta` in (0, 1), or "
+                f"`rho`; got epsilon={epsilon!r}, delta={delta!r}; pass e.g. "
+                f"epsilon=1.0, delta=1e-6 (`{missing}` is missing)",
+                parameter=missing,
+                value=None,
             )
-        return ZCDP(check_rho(rho))
-    if epsilon is None or delta is None:
-        missing = "epsilon" if epsilon is None else "delta"
-        raise InvalidParameterError(
-            "the Gaussian mechanism needs `epsilon` and `delta` in (0, 1), or "
-            f"`rho`; got epsilon={epsilon!r}, delta={delta!r}; pass e.g. "
-            f"epsilon=1.0, delta=1e-6 (`{missing}` is missing)",
-            parameter=missing,
-            value=None,
-        )
-    return ApproxDP(check_epsilon(epsilon), check_delta(delta))
+        check_delta(delta)  # in (0, 1): a Gaussian release needs δ > 0
+    return parse_loss(epsilon=epsilon, delta=delta, rho=rho, need_delta=True)
 
 
 class _GaussianCalibration:

@@ -171,12 +171,13 @@ def test_gaussian_sigma_helper():
     ) == lp.analytic_gaussian_sigma(1.0, epsilon=1.0, delta=1e-5)
     assert round(lp.analytic_gaussian_sigma(1.0, epsilon=1.0, delta=1e-5), 3) == 3.731
     with pytest.raises(
-        lp.InvalidParameterError, match=r"needs `epsilon` and `delta` \(or `rho`\)"
+        lp.InvalidParameterError,
+        match=r"needs `epsilon` and `delta` in \(0, 1\), or `rho`",
     ):
         lp.gaussian_sigma(1.0, epsilon=1.0)
     with pytest.raises(
         lp.InvalidParameterError,
-        match=r"give either `rho` or `epsilon` and `delta`, not both",
+        match=r"give either `rho` \(zCDP\) or `epsilon`/`delta`, not both",
     ):
         lp.gaussian_sigma(1.0, epsilon=1.0, rho=0.5)
 
@@ -601,7 +602,7 @@ def test_gaussian_needs_delta_or_rho(cls):
         cls(sensitivity=1.0)
     with pytest.raises(
         lp.InvalidParameterError,
-        match=r"give either `rho` \(zCDP\) or `epsilon` and `delta`, not both",
+        match=r"give either `rho` \(zCDP\) or `epsilon`/`delta`, not both",
     ):
         cls(sensitivity=1.0, epsilon=1.0, delta=1e-6, rho=0.5)
     with pytest.raises(lp.InvalidParameterError, match=r"needs `epsilon` and `delta`"):
