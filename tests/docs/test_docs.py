@@ -19,6 +19,8 @@ API_MODULES = [
     "cohorts",
     "controls",
     "errors",
+    "funnel",
+    "histogram",
     "kanon",
     "loss",
     "mechanisms",
@@ -79,6 +81,8 @@ def test_howto_pages_are_the_five_use_cases():
     assert [p.stem for p in HOWTOS] == [
         "cohorts",
         "feature-usage",
+        "funnels",
+        "histograms",
         "page-views",
         "quantiles",
         "session-duration",
