@@ -25,8 +25,8 @@ The privacy contract, user-level:
   times the same σ², never worse). Both are unbiased.
 * **Groups** (``by``) are a per-user attribute read at the user's anchor
   event (their first event of the first step), so a user who changes plan
-  later still belongs to one group. Public groups, or partition selection
-  on the noisy number of users per group (each user in one group), which
+  later still belongs to one group. Public groups, or keep-or-drop partition
+  selection on the number of users per group (each user in one group), which
   takes half of ε and the whole δ (Laplace) or half of each (Gaussian).
 * **Charged before noise**, by the shared release pipeline; bad input
   raises before anything is charged; an empty table gives noisy zeros.
@@ -512,11 +512,12 @@ class _Funnel:
             if budget.mechanism == "laplace" and budget.delta is not None:
                 sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
                 stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
-            selection = make_selection(sel_budget, bounds)
+            # Keep-or-drop: the selection's user counts are not released.
+            selection = make_selection(sel_budget, bounds, noisy_counts=False)
         noise = noise_mechanism(stat_budget, l1=1.0, l2=1.0, dimension=1, integer=True)
         parts = ([selection.cost] if selection else []) + [noise.cost]
         names = (
-            [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+            [f"partition selection ({selection.name}, τ={selection.threshold})"]
             if selection
             else []
         ) + [f"levels: {noise.name}(scale={noise.scale:.6g}, L1=1)"]
@@ -557,8 +558,7 @@ class _Funnel:
         keep = np.ones((n, g), dtype=bool)
         if plan.selection is not None:
             users = np.broadcast_to(bounded.sum(axis=1), (n, g)).ravel()
-            noisy_users = add_integer_noise(plan.selection.noise, users, source)
-            keep = noisy_users.reshape(n, g) >= plan.selection.threshold
+            keep = plan.selection.select(users, source)[0].reshape(n, g)
         counts = np.zeros((n, g, s), dtype=np.int64)
         true = np.broadcast_to(bounded, (n, g, s))
         counts[keep] = add_integer_noise(

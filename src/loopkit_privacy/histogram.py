@@ -21,7 +21,8 @@ The privacy contract, user-level:
   L0 = L∞ = 1 every user is counted once, in one of their bins.
 * **Groups.** With ``public_groups`` (or without ``by``) exactly those
   groups are released. Otherwise groups come from the data through partition
-  selection on noisy distinct-user counts (each user in at most L0 groups),
+  selection (:func:`~loopkit_privacy.partition_selection`, keep-or-drop) on
+  distinct-user counts (each user in at most L0 groups),
   which takes half of ε and the whole δ (Laplace), or half of each
   (Gaussian); the counts get the rest.
 * **Charged before noise**, by the shared release pipeline
@@ -441,7 +442,8 @@ class _Histogram:
             sel_bounds = ContributionBounds(
                 request.privacy_unit, bounds.max_partitions_per_user, 1, None
             )
-            selection = make_selection(sel_budget, sel_bounds)
+            # Keep-or-drop: the selection's user counts are not released.
+            selection = make_selection(sel_budget, sel_bounds, noisy_counts=False)
         _, l1, l2 = bounds.count_sensitivity()
         noise = noise_mechanism(
             stat_budget,
@@ -452,7 +454,7 @@ class _Histogram:
         )
         parts = ([selection.cost] if selection else []) + [noise.cost]
         names = (
-            [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+            [f"partition selection ({selection.name}, τ={selection.threshold})"]
             if selection
             else []
         ) + [f"count: {noise.name}(scale={noise.scale:.6g}, L1={l1})"]
@@ -509,8 +511,7 @@ class _Histogram:
         if plan.selection is not None:
             assert bounded.units is not None
             true_units = np.broadcast_to(bounded.units, (n, g)).ravel()
-            noisy_units = add_integer_noise(plan.selection.noise, true_units, source)
-            keep = noisy_units.reshape(n, g) >= plan.selection.threshold
+            keep = plan.selection.select(true_units, source)[0].reshape(n, g)
         counts = np.zeros((n, g, k), dtype=np.int64)
         true = np.broadcast_to(bounded.counts.reshape(g, k), (n, g, k))
         # Every bin of a released group gets noise, empty bins included.
@@ -685,8 +686,8 @@ def aggregate_histogram(
 
     Every cell of every released group gets exact discrete Laplace noise of
     scale Δ1/ε (pure ε-DP) or discrete Gaussian noise for Δ2. With groups
-    from the data, partition selection runs on noisy distinct-user counts
-    per group (a user in at most L0 groups) with its share of the budget.
+    from the data, keep-or-drop partition selection runs on distinct-user
+    counts per group (a user in at most L0 groups) with its share of the budget.
     The interval is the mechanism's exact interval for each count; it is
     about the *bounded* count (rows dropped by the contribution bounds are
     not in it).
