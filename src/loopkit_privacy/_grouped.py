@@ -90,6 +90,7 @@ class Selection:
     noisy_counts: bool
     mechanism: PartitionSelection | None = None
     gaussian: mech._AdditiveMechanism | None = None
+    min_users: int = 1
 
     @property
     def name(self) -> str:
@@ -117,8 +118,11 @@ class Selection:
         if self.mechanism is not None:
             return self.mechanism.select(users, source)
         assert self.gaussian is not None
-        noisy = add_integer_noise(self.gaussian, users, source)
-        return (noisy >= self.threshold) & (users > 0), noisy
+        shift = self.min_users - 1  # the pre-threshold, as in the selection module
+        shifted = np.maximum(users - shift, 0)
+        noisy = add_integer_noise(self.gaussian, shifted, source)
+        keep = (noisy >= self.threshold - shift) & (shifted > 0)
+        return keep, noisy + shift
 
     @property
     def noise(self) -> Any:
@@ -212,7 +216,11 @@ def selection_threshold(
 
 
 def make_selection(
-    budget: Budget, bounds: ContributionBounds, *, noisy_counts: bool = True
+    budget: Budget,
+    bounds: ContributionBounds,
+    *,
+    noisy_counts: bool = True,
+    min_users: int = 1,
 ) -> Selection:
     """Partition selection on distinct-user counts: (ε, δ) from ``budget``.
 
@@ -221,7 +229,9 @@ def make_selection(
     optimal truncated noise (:func:`~loopkit_privacy.selection.partition_selection`
     with ``noisy_counts=True``), Gaussian mode thresholds discrete Gaussian
     noise (half of δ for the noise, half for unseen groups). Without, the
-    optimal keep-or-drop selection is used in both modes.
+    optimal keep-or-drop selection is used in both modes. ``min_users`` is
+    the pre-threshold: a group of fewer users is never kept (the mechanism
+    sees max(0, n − min_users + 1), which still changes by at most 1).
     """
     l0 = bounds.max_partitions_per_user
     _, l1, l2 = bounds.units_sensitivity()
@@ -248,14 +258,20 @@ def make_selection(
             delta=budget.delta,
             max_partitions_per_user=l0,
             noisy_counts=noisy_counts,
+            min_users=min_users,
         )
-        return Selection(sel.threshold, budget.delta, cost, noisy_counts, mechanism=sel)
+        return Selection(
+            sel.threshold, budget.delta, cost, noisy_counts, mechanism=sel,
+            min_users=min_users,
+        )  # fmt: skip
     # Half of δ for the Gaussian noise itself, half for unseen groups.
     half = Budget("gaussian", budget.epsilon, budget.delta / 2.0, None)
     noise = noise_mechanism(half, l1=l1, l2=l2, dimension=l0, integer=True)
     sel_delta = budget.delta / 2.0
     tau = selection_threshold(noise, l0, budget.epsilon, sel_delta)
-    return Selection(tau, sel_delta, cost, True, gaussian=noise)
+    return Selection(
+        tau + min_users - 1, sel_delta, cost, True, gaussian=noise, min_users=min_users
+    )
 
 
 # ---------------------------------------------------------------------------

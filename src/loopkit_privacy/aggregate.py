@@ -42,6 +42,7 @@ PureDP(epsilon=1.0)
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -193,7 +194,9 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     stat_budget = budget
     if needs_selection:
         if uses_units:
-            selection = make_selection(budget, bounds, noisy_counts=True)
+            selection = make_selection(
+                budget, bounds, noisy_counts=True, min_users=opts["min_users"]
+            )
             stat_budget = None  # type: ignore[assignment]
         else:
             sel_budget, stat_budget = budget.split(0.5)
@@ -201,7 +204,9 @@ def _plan(kind: Kind, request: Request) -> _Plan:
                 # Laplace noise needs no δ: all of it goes to the selection.
                 sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
                 stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
-            selection = make_selection(sel_budget, bounds, noisy_counts=False)
+            selection = make_selection(
+                sel_budget, bounds, noisy_counts=False, min_users=opts["min_users"]
+            )
     centre = 0.0
     if kind == "average" and bounds.bounds is not None:
         centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
@@ -492,6 +497,23 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
     min_threshold = args[threshold_name]
     if min_threshold is not None:
         min_threshold = check_finite(min_threshold, threshold_name, example="10")
+    if top_n:
+        # min_users of top-n: on the noisy user counts, and folded into the
+        # selection as its pre-threshold when the keys come from the data.
+        min_users = max(1, math.ceil(min_threshold)) if min_threshold else 1
+    elif args["min_users"] is None:
+        min_users = 1
+    else:
+        min_users = check_positive_int(args["min_users"], "min_users", example="10")
+        if args["public_groups"] is not None or not by_list:
+            raise InvalidParameterError(
+                "`min_users` is the pre-threshold of partition selection (groups "
+                "of fewer users are never released); with public groups or no "
+                "`by` there is no selection: use `min_threshold` on the noisy "
+                "values instead",
+                parameter="min_users",
+                value=args["min_users"],
+            )
     request = Request.of_arguments(_Aggregation(kind, _NAMES[kind]), args, {})
     bounds = contribution_bounds(
         args["privacy_unit"],
@@ -513,6 +535,7 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
         "bounds": bounds,
         "public_groups": args["public_groups"],
         "min_threshold": min_threshold,
+        "min_users": min_users,
         "top_n": check_positive_int(args["n"], "n", example="5") if top_n else None,
     }
     return dataclasses.replace(request, options=MappingProxyType(options))
@@ -582,6 +605,11 @@ _COMMON_PARAMS = """
         partition selection, which costs ``delta``.
     min_threshold : float, optional
         Drop groups whose *noisy* value is below this (post-processing).
+    min_users : int, optional
+        Pre-threshold of partition selection: a group with fewer distinct
+        users (after bounding) is never released, at no extra cost (the
+        selection sees max(0, n − min_users + 1) users). Only with groups
+        from the data.
     confidence : float
         Level of the ``*_ci_low`` / ``*_ci_high`` interval (default 0.95).
     accountant : Accountant, optional
@@ -628,6 +656,7 @@ def aggregate_count(
     max_contributions_per_partition: int = 1,
     public_groups: Any = None,
     min_threshold: float | None = None,
+    min_users: int | None = None,
     confidence: float = 0.95,
     accountant: Accountant | None = None,
     rng: RandomSource | None = None,
@@ -702,6 +731,7 @@ def aggregate_sum(
     max_contributions_per_partition: int = 1,
     public_groups: Any = None,
     min_threshold: float | None = None,
+    min_users: int | None = None,
     confidence: float = 0.95,
     accountant: Accountant | None = None,
     rng: RandomSource | None = None,
@@ -775,6 +805,7 @@ def aggregate_average(
     max_contributions_per_partition: int = 1,
     public_groups: Any = None,
     min_threshold: float | None = None,
+    min_users: int | None = None,
     confidence: float = 0.95,
     accountant: Accountant | None = None,
     rng: RandomSource | None = None,
@@ -867,7 +898,9 @@ def aggregate_top_n(
     n : int
         How many to return (>= 1).
     min_users : float, optional
-        Only keys whose *noisy* user count is at least this are returned.
+        Only keys whose *noisy* user count is at least this are returned;
+        when the keys come from the data it is also the selection's
+        pre-threshold (a key with fewer distinct users is never released).
     max_partitions_per_user : int
         How many distinct values of ``column`` one user may count for.
     privacy_unit, epsilon, delta, rho, mechanism, public_groups, confidence, accountant, rng, label, purpose, consent, invalid

@@ -123,6 +123,9 @@ class PartitionSelection:
     threshold: int
     #: Whether :meth:`select` also returns a noisy user count worth releasing.
     noisy_counts: bool = False
+    #: Pre-threshold m: the mechanism sees max(0, n − m + 1), so a group of
+    #: fewer than m users is never kept (1: no pre-threshold).
+    min_users: int = 1
 
     @property
     def cost(self) -> ApproxDP:
@@ -178,9 +181,14 @@ class PartitionSelection:
                 parameter="n",
                 value=n,
             )
-        flat = arr.astype(np.int64).ravel()
+        flat = self._shifted(arr.astype(np.int64).ravel())
         p = np.where(flat > 0, np.clip(self._keep(flat), 0.0, 1.0), 0.0)
         return float(p[0]) if arr.ndim == 0 else p.reshape(arr.shape)
+
+    def _shifted(self, n: IntArray) -> IntArray:
+        """The count the mechanism sees: max(0, n − min_users + 1)."""
+        out: IntArray = np.maximum(n - (self.min_users - 1), 0)
+        return out
 
     @property
     def median_users(self) -> int:
@@ -198,7 +206,7 @@ class PartitionSelection:
                 hi = mid
             else:
                 lo = mid + 1
-        return lo
+        return lo + self.min_users - 1
 
     def select(
         self, users: Any, rng: RandomSource | None = None
@@ -229,7 +237,10 @@ class PartitionSelection:
         [False, True]
         """
         n = np.asarray(users, dtype=np.int64)
-        return self._select(n, resolve_rng(rng))
+        keep, noisy = self._select(self._shifted(n), resolve_rng(rng))
+        if noisy is not None:
+            noisy = noisy + (self.min_users - 1)  # the noisy count of n itself
+        return keep, noisy
 
     def _select(
         self, n: IntArray, source: RandomSource
@@ -318,7 +329,7 @@ class OptimalSelection(PartitionSelection):
                 parameter="n",
                 value=n,
             )
-        count = int(n)
+        count = max(0, int(n) - (self.min_users - 1))
         if count == 0:
             return Fraction(0)
         rising, pi, drop = self._branches(np.array([count], dtype=np.int64))
@@ -408,7 +419,12 @@ class NoisyCountSelection(PartitionSelection):
         return np.where(s >= 1.0, upper, lower)
 
     def _keep(self, n: IntArray) -> FloatArray:
-        return self._tail((self.threshold - n).astype(np.float64))
+        return self._tail((self._tau - n).astype(np.float64))
+
+    @property
+    def _tau(self) -> int:
+        """The threshold on the shifted count (``threshold`` is on n itself)."""
+        return self.threshold - (self.min_users - 1)
 
     def accuracy(self, confidence: float = 0.95) -> float:
         """Half-width h of the noisy user count: P(|Z| <= h) >= ``confidence``.
@@ -498,7 +514,7 @@ class NoisyCountSelection(PartitionSelection):
         self, n: IntArray, source: RandomSource
     ) -> tuple[BoolArray, IntArray | None]:
         noisy = n + self.sample_noise(n.shape[0], source)
-        return (noisy >= self.threshold) & (n > 0), noisy
+        return (noisy >= self._tau) & (n > 0), noisy
 
 
 def _untruncated_threshold(log_q: float, log_target: float) -> int:
@@ -602,6 +618,7 @@ def partition_selection(
     delta: float,
     max_partitions_per_user: int = 1,
     noisy_counts: bool = False,
+    min_users: int = 1,
 ) -> PartitionSelection:
     """The partition selection mechanism for ``(epsilon, delta)`` and L0.
 
@@ -619,6 +636,10 @@ def partition_selection(
         own noise. ``True``: a noisy user count per group, thresholded
         (:class:`NoisyCountSelection`), whose noisy counts may be released
         within the same cost (counts of distinct users, top-n).
+    min_users : int
+        Pre-threshold m (>= 1): the mechanism is applied to max(0, n − m + 1)
+        users, so a group of fewer than m users is never kept, at no extra
+        cost (the shifted count still changes by at most 1 per user).
 
     Returns
     -------
@@ -641,11 +662,15 @@ def partition_selection(
     (44, ApproxDP(epsilon=1.0, delta=1e-05))
     >>> partition_selection(epsilon=1.0, delta=1e-5, noisy_counts=True).threshold
     12
+    >>> partition_selection(epsilon=1.0, delta=1e-5, min_users=20).keep_probability(19)
+    0.0
     """
     eps = check_positive(epsilon, "epsilon")
     d = check_delta(delta)
     l0 = check_positive_int(max_partitions_per_user, "max_partitions_per_user")
     counts = check_bool(noisy_counts, "noisy_counts")
+    m = check_positive_int(min_users, "min_users", example="10")
+    shift = m - 1
     eps_p, delta_p = eps / l0, d / l0
     if eps_p < 2.0**-39:
         raise InvalidParameterError(
@@ -657,7 +682,17 @@ def partition_selection(
         )
     if not counts and delta_p >= 2.0**-60:
         e, dm, switch, always = _optimal(eps_p, delta_p)
-        return OptimalSelection(eps, d, l0, always, False, e, dm, switch)
+        return OptimalSelection(
+            epsilon=eps,
+            delta=d,
+            max_partitions_per_user=l0,
+            threshold=always + shift,
+            noisy_counts=False,
+            min_users=m,
+            _eps_m=e,
+            _delta_m=dm,
+            _switch=switch,
+        )
     # A scale below the sampler's smallest is raised (more noise, ε' < ε/L0).
     lap = noise.discrete_laplace_parameters(max(1.0 / eps_p, noise.MIN_SCALE))
     log_q = -math.ldexp(1.0, lap.m) / lap.t
@@ -668,16 +703,25 @@ def partition_selection(
         nonzero = int(math.ldexp(u, 128))
         if nonzero >= 1 << 48:
             return NoisyCountSelection(
-                eps,
-                d,
-                l0,
-                k + 1,
-                True,
-                k,
-                lap.scale,
-                lap,
-                (1 << 128) - nonzero,
-                math.ldexp(float(nonzero), -128),
+                epsilon=eps,
+                delta=d,
+                max_partitions_per_user=l0,
+                threshold=k + 1 + shift,
+                min_users=m,
+                support=k,
+                scale=lap.scale,
+                _lap=lap,
+                _zero=(1 << 128) - nonzero,
+                _u=math.ldexp(float(nonzero), -128),
             )
     tau = _untruncated_threshold(log_q, math.log(delta_p))
-    return NoisyCountSelection(eps, d, l0, tau, True, None, lap.scale, lap)
+    return NoisyCountSelection(
+        epsilon=eps,
+        delta=d,
+        max_partitions_per_user=l0,
+        threshold=tau + shift,
+        min_users=m,
+        support=None,
+        scale=lap.scale,
+        _lap=lap,
+    )

@@ -213,3 +213,28 @@ def test_keep_probability_refuses_negative_counts():
     sel = partition_selection(epsilon=1.0, delta=1e-6)
     with pytest.raises(lp.InvalidParameterError, match="`n` must be a count"):
         sel.keep_probability(-1)
+
+
+@pytest.mark.parametrize("counts", [False, True])
+def test_pre_threshold_shifts_the_count_the_mechanism_sees(counts):
+    base = partition_selection(epsilon=1.0, delta=1e-3, noisy_counts=counts)
+    pre = partition_selection(
+        epsilon=1.0, delta=1e-3, noisy_counts=counts, min_users=10
+    )
+    n = np.arange(0, 60)
+    shifted = np.maximum(n - 9, 0)
+    assert pre.keep_probability(n).tolist() == base.keep_probability(shifted).tolist()
+    assert pre.threshold == base.threshold + 9
+    assert pre.median_users == base.median_users + 9
+    # The same words: groups below 10 users are never kept, the others as
+    # the base mechanism keeps their shifted counts, with noisy counts of n.
+    users = np.repeat(np.arange(0, 40), 25)
+    keep, noisy = pre.select(users, seeded_rng(8))
+    keep0, noisy0 = base.select(np.maximum(users - 9, 0), seeded_rng(8))
+    assert not keep[users < 10].any()
+    assert keep.tolist() == keep0.tolist()
+    if counts:
+        assert (noisy - noisy0 == 9).all()
+    else:
+        assert noisy is None
+        assert noisy0 is None
