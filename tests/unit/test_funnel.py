@@ -322,3 +322,19 @@ def test_show_and_plots():
 )  # fmt: skip
 def test_parse_window(within, ns):
     assert parse_window(within) == ns
+
+
+def test_the_demo_shows_a_funnel(capsys):
+    from loopkit_privacy.cli import main, synthetic_funnel
+
+    assert main(["demo", "--users", "500", "--events", "20000", "--seed", "1",
+                 "--quiet-warnings"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "funnel(signup -> activate -> purchase, within 7 days)" in out
+    assert "signup funnel: PureDP(epsilon=1.0)" in out
+    df = synthetic_funnel(300, seed=2)
+    got = _truth(
+        pa.Table.from_pandas(df.to_pandas()), privacy_unit="user_id", time="ts",
+        steps=["signup", "activate", "purchase"],
+    )  # fmt: skip
+    assert got[None][0] == 300  # every user signs up
