@@ -185,3 +185,26 @@ def test_two_hundred_sigkills_and_ten_server_restarts_lose_nothing(
         f"{len(acked)} acknowledged, {summary.receipts} charged, "
         f"{summary.pending} pending left by killed clients"
     )
+
+
+def test_a_forked_child_opens_its_own_connection(pg_url):
+    acc = Accountant.open(pg_url, dataset="d", epsilon=1.0)
+    acc.spend(PureDP(0.25))
+    parent_backend = acc._ledger._con.info.backend_pid
+    pid = os.fork()
+    if pid == 0:  # the child spends through the inherited accountant, closes it
+        code = 1
+        try:
+            acc.spend(PureDP(0.25))
+            child_backend = acc._ledger._con.info.backend_pid
+            acc.close()
+            code = 0 if child_backend != parent_backend else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # the parent's connection was neither used nor closed by the child
+    assert acc._ledger._con.info.backend_pid == parent_backend
+    acc.spend(PureDP(0.25))
+    assert acc.spent == PureDP(0.75)
+    acc.close()

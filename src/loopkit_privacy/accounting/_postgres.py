@@ -401,8 +401,16 @@ class PostgresLedger(_LedgerStore):
             yield self._given
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[_Session]:
+    def _transaction(self, mode: str) -> Iterator[_Session]:
+        """One transaction of ``mode``: "write", "snapshot" or "read".
+
+        "write" is locked and durable, "snapshot" one REPEATABLE READ view,
+        "read" none at all (autocommit: each statement sees the latest
+        commits; the ledger's reads stop at the head they read first, so
+        they stay consistent without a transaction).
+        """
         psycopg = _psycopg()
+        write = mode == "write"
         with self._lock, self._borrow() as con:
             if con.closed:
                 raise LedgerError(f"the connection to ledger {self.path} is closed")
@@ -427,9 +435,16 @@ class PostgresLedger(_LedgerStore):
                         "SET LOCAL synchronous_commit = off; "
                         f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                     )
-                else:
+                elif mode == "snapshot":
                     session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 self._in_write = write
+                if mode == "read":
+                    self._unlocked_read = True
+                    try:
+                        yield session
+                    finally:
+                        self._unlocked_read = False
+                    return
                 try:
                     yield session
                 except BaseException:
@@ -496,12 +511,17 @@ class PostgresLedger(_LedgerStore):
         (2,)
         >>> led.close()
         """
-        with self._transaction(write=True) as session:
+        with self._transaction("write") as session:
             yield session
 
     @contextlib.contextmanager
     def read(self) -> Iterator[_Session]:
-        """A REPEATABLE READ, READ ONLY transaction (one consistent snapshot).
+        """Reads without a transaction (each statement sees the latest commits).
+
+        The ledger's own reads stay consistent without one: entries are read
+        up to the head read first, and entries are append-only (a change to
+        one is a tampering that verification reports). Use :meth:`snapshot`
+        for one consistent view of the whole ledger.
 
         Yields
         ------
@@ -515,7 +535,28 @@ class PostgresLedger(_LedgerStore):
         [('loopkit-privacy-ledger',), ('2',)]
         >>> led.close()
         """
-        with self._transaction(write=False) as session:
+        with self._transaction("read") as session:
+            yield session
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[_Session]:
+        """A REPEATABLE READ, READ ONLY transaction: one consistent snapshot.
+
+        Used by verification; it takes no locks and writes nothing.
+
+        Yields
+        ------
+        connection
+
+        Examples
+        --------
+        >>> led = PostgresLedger(pg_url)
+        >>> with led.snapshot() as con:
+        ...     con.execute("SELECT count(*) FROM loopkit_ledger.datasets").fetchone()
+        (0,)
+        >>> led.close()
+        """
+        with self._transaction("snapshot") as session:
             yield session
 
     def close(self) -> None:
@@ -665,7 +706,7 @@ def verify_postgres(
     summaries: list[DatasetSummary] = []
     problems: list[LedgerProblem] = []
     try:
-        with ledger.read() as con:
+        with ledger.snapshot() as con:
             _verify_tables(con, ledger._sql, key, summaries, problems)
     finally:
         ledger.close()

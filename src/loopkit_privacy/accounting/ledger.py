@@ -418,6 +418,9 @@ class _LedgerStore:
         """``text`` with ``{meta}``/``{datasets}``/``{entries}`` and ``?`` spelled for this backend."""
         return _render_sql(text, self._table_prefix, self._placeholder)
 
+    #: Whether the current :meth:`read` runs without a snapshot.
+    _unlocked_read = False
+
     def _lock_clause(self) -> str:
         """Appended to the read of a dataset's row inside :meth:`write`."""
         return ""
@@ -723,7 +726,11 @@ class _LedgerStore:
             and head_hash == chain.head_hash
         ):
             return
-        self._apply_new(con, chain)
+        # In a read without a snapshot (PostgreSQL's read()), only up to the
+        # head just read: entries appended after it are left for next time.
+        # Everywhere else every entry is read, so that one beyond the head
+        # (written without moving it) is reported.
+        self._apply_new(con, chain, head_index if self._unlocked_read else None)
         if (chain.head_index, chain.head_hash) != (head_index, head_hash):
             raise LedgerIntegrityError(
                 f"ledger for dataset {chain.dataset!r}: the recorded head (receipt "
@@ -741,14 +748,17 @@ class _LedgerStore:
             )
         chain.head_verified = True
 
-    def _apply_new(self, con: Any, chain: Chain) -> int:
-        """Verify and apply the entries after ``chain``'s head; return how many."""
+    def _apply_new(self, con: Any, chain: Chain, upto: int | None = None) -> int:
+        """Verify and apply the entries after ``chain``'s head (up to ``upto``).
+
+        Returns how many were applied.
+        """
         rows = con.execute(
             self._sql(
                 "SELECT idx, id, kind, request_id, body, hash, status, mac FROM "
-                "{entries} WHERE dataset = ? AND idx > ? ORDER BY idx"
+                "{entries} WHERE dataset = ? AND idx > ? AND idx <= ? ORDER BY idx"
             ),
-            (chain.dataset, chain.head_index),
+            (chain.dataset, chain.head_index, 2**62 if upto is None else upto),
         ).fetchall()
         for row in rows:
             receipt, problems = _row_receipt(row[:6])
