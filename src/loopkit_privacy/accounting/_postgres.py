@@ -28,8 +28,10 @@ flushes from many clients are committed together by the server (group
 commit), and a crash before the flush loses only a charge whose caller never
 got its receipt. A charge locks exactly one dataset row, so
 writers can never deadlock; writers of different datasets never wait for
-each other. Reads (``spent``, ``remaining``, ``can_spend``, verification)
-run in a REPEATABLE READ, READ ONLY snapshot and take no locks.
+each other. Reads (``spent``, ``remaining``, ``can_spend``) take no locks
+and no transaction: they read the head, then the entries up to it.
+Verification reads the whole ledger in one REPEATABLE READ, READ ONLY
+snapshot.
 
 A commit that fails because the connection or the server died may have been
 recorded or not (the client cannot tell): the charge then counts as made for
