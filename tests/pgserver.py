@@ -176,3 +176,15 @@ class External:
 
     def destroy(self) -> None:
         """Nothing to stop: the server is not ours."""
+
+
+def with_user(url: str, user: str, password: str | None = None) -> str:
+    """``url`` (as made by :func:`new_database`) logging in as another role."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    auth = f"{user}:{password}" if password else user
+    return (
+        f"postgresql://{auth}@{params.get('host', '127.0.0.1')}:"
+        f"{params.get('port', '5432')}/{params['dbname']}"
+    )

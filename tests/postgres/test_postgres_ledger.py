@@ -27,7 +27,7 @@ from loopkit_privacy.errors import (
     LedgerIntegrityError,
 )
 from loopkit_privacy.loss import PureDP
-from tests.pgserver import new_database
+from tests.pgserver import new_database, with_user
 
 S = "loopkit_ledger"
 FLEET_DOC = Path(__file__).parents[2] / "docs" / "ledger-fleet.md"
@@ -181,12 +181,36 @@ def test_a_connection_inside_a_transaction_is_refused(pg_url):
     con.close()
 
 
-def test_the_password_never_shows(pg_url):
+@pytest.fixture
+def roles(pg_url):
+    """Names of roles the test creates; they are dropped afterwards.
+
+    Roles belong to the whole server (which may be an existing one), so every
+    name is unique and nothing is left behind.
+    """
+    made = []
+    yield made
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        for role in made:
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = %s",
+                (role,),
+            )
+            con.execute(f"DROP OWNED BY {role}")
+            con.execute(f"DROP ROLE {role}")
+
+
+def test_the_password_never_shows(pg_url, roles):
     role = f"pw_{uuid.uuid4().hex[:8]}"
+    roles.append(role)
+    dbname = pg_url.rsplit("/", 1)[1]
     _sql(
-        pg_url, (f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'hunter2-secret'", None)
+        pg_url,
+        (f"CREATE ROLE {role} LOGIN PASSWORD 'hunter2-secret'", None),
+        (f'GRANT CREATE ON DATABASE "{dbname}" TO {role}', None),
     )
-    url = pg_url.replace("postgres@", f"{role}:hunter2-secret@", 1)
+    url = with_user(pg_url, role, "hunter2-secret")
     with Accountant.open(url, dataset="d", epsilon=1.0) as acc:
         texts = [repr(acc), acc._repr_html_(), acc._ledger.path]
     texts.append(verify_ledger(url).summary())
@@ -394,7 +418,7 @@ def _fleet_sql():
     return re.findall(r"^```sql\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def test_the_fleet_roles_spend_but_cannot_rewrite_history(pg_url):
+def test_the_fleet_roles_spend_but_cannot_rewrite_history(pg_url, roles):
     # the owner creates the ledger and the dataset, then runs the page's SQL
     _spend_some(pg_url, n=2)
     blocks = _fleet_sql()
@@ -402,13 +426,16 @@ def test_the_fleet_roles_spend_but_cannot_rewrite_history(pg_url):
     # roles belong to the whole server: give this test's its own names
     suffix = uuid.uuid4().hex[:8]
     names = {r: f"{r}_{suffix}" for r in ("ledger_spender", "ledger_auditor")}
+    roles.extend(names.values())
     with psycopg.connect(pg_url, autocommit=True) as con:
         for block in blocks:
             for old, new in names.items():
                 block = block.replace(old, new)
             con.execute(block)
-    spender = pg_url.replace("postgres@", f"{names['ledger_spender']}@", 1)
-    auditor = pg_url.replace("postgres@", f"{names['ledger_auditor']}@", 1)
+        for name in names.values():  # for a server that asks for passwords
+            con.execute(f"ALTER ROLE {name} PASSWORD '{suffix}'")
+    spender = with_user(pg_url, names["ledger_spender"], suffix)
+    auditor = with_user(pg_url, names["ledger_auditor"], suffix)
     with Accountant.open(spender, dataset="d", epsilon=1.0) as acc:
         acc.spend(PureDP(0.1))
         with acc.transaction(PureDP(0.1)):
