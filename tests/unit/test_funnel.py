@@ -338,3 +338,12 @@ def test_the_demo_shows_a_funnel(capsys):
         steps=["signup", "activate", "purchase"],
     )  # fmt: skip
     assert got[None][0] == 300  # every user signs up
+
+
+def test_consent_filter_leaves_out_users_without_consent():
+    consent = pa.table(
+        {"user": [1, 2, 3, 4, 6], "productResearch": [False, True, True, True, True]}
+    )
+    # User 1 (who bought) did not consent; users 4 and 6 still buy.
+    got = _truth(purpose="productResearch", consent=consent)
+    assert got == {None: [4, 2, 2]}

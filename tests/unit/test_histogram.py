@@ -301,3 +301,17 @@ def test_show_and_plots():
     assert len(ax.patches) == 6
     with pytest.raises(lp.InvalidParameterError, match="aggregate_histogram returned"):
         lp.plot_histogram(pa.table({"x": [1]}))
+
+
+def test_consent_filter_leaves_out_users_without_consent():
+    consent = pa.table(
+        {
+            "user_id": [1, 2, 3, 5, 6],
+            "productResearch": [True, True, False, True, True],
+        }
+    )
+    # User 3 (the two rows outside the edges) did not consent; 4 has no record.
+    got = _truth(purpose="productResearch", consent=consent, **COMMON, **WIDE)
+    kept = [r for r in ROWS if r[0] not in (3, 4)]
+    want = ref.histogram_counts([(u, None, v) for u, _, v in kept], EDGES, clip=True)
+    assert got == {(None, j): want.get((None, j), 0) for j in range(3)}
