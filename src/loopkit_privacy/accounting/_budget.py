@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from loopkit_privacy._validate import check_delta, check_positive
+from loopkit_privacy._validate import check_delta
 from loopkit_privacy.accounting import composition
 from loopkit_privacy.accounting._exact import dec, float_down, float_up
 from loopkit_privacy.errors import InvalidParameterError, UnsupportedCompositionError
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+from loopkit_privacy.loss import (
+    ZCDP,
+    ApproxDP,
+    NoiseEvent,
+    PrivacyLoss,
+    PureDP,
+    parse_loss,
+)
 
 State = tuple[Fraction, ...]
 
@@ -88,33 +95,27 @@ class Policy:
                 parameter="orders",
                 value=orders,
             )
-        if rho is not None:
-            if accounting != "zcdp":
-                raise InvalidParameterError(
-                    f"a `rho` budget needs accounting='zcdp', got accounting="
-                    f"{accounting!r}; leave `accounting` out (a rho budget implies "
-                    "accounting='zcdp') or give an epsilon budget",
-                    parameter="rho",
-                    value=rho,
-                )
-            if epsilon is not None or delta_f != 0:
-                raise InvalidParameterError(
-                    "give the budget either as `rho` or as `epsilon`/`delta`, not "
-                    f"both; got epsilon={epsilon!r}, delta={delta!r}, rho={rho!r}",
-                    parameter="rho",
-                    value=rho,
-                )
-            return cls(
-                "zcdp", None, 0.0, check_positive(rho, "rho", example="0.5"), None
-            )
-        if epsilon is None:
+        if rho is not None and accounting != "zcdp":
             raise InvalidParameterError(
-                "a budget is required: pass `epsilon` (and `delta`), or `rho` for "
-                "zCDP accounting; e.g. epsilon=1.0",
-                parameter="epsilon",
-                value=None,
+                f"a `rho` budget needs accounting='zcdp', got accounting="
+                f"{accounting!r}; leave `accounting` out (a rho budget implies "
+                "accounting='zcdp') or give an epsilon budget",
+                parameter="rho",
+                value=rho,
             )
-        eps_f = check_positive(epsilon, "epsilon")
+        # The one ε/δ/ρ rule (loss.parse_loss); a budget is a total, so a
+        # large ε does not warn.
+        budget = parse_loss(
+            epsilon=epsilon,
+            delta=delta,
+            rho=rho,
+            warn=False,
+            missing="a budget is required: pass `epsilon` (and `delta`), or `rho` "
+            "for zCDP accounting; e.g. epsilon=1.0",
+        )
+        if isinstance(budget, ZCDP):
+            return cls("zcdp", None, 0.0, budget.rho, None)
+        eps_f = budget.epsilon
         if accounting in ("zcdp", "rdp") and delta_f == 0:
             raise InvalidParameterError(
                 f"accounting={accounting!r} with an epsilon budget needs delta > 0 "

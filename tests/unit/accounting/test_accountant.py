@@ -48,6 +48,7 @@ def test_a_rho_budget_with_another_accounting_is_refused(accounting):
 
 def test_rho_with_epsilon_is_refused():
     with pytest.raises(
-        InvalidParameterError, match=r"either as `rho` or as `epsilon`/`delta`"
+        InvalidParameterError,
+        match=r"give either `rho` \(zCDP\) or `epsilon`/`delta`, not both",
     ):
         Accountant(rho=0.5, epsilon=1.0)
