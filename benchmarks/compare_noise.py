@@ -141,7 +141,7 @@ def measure(n: int, opendp_n: int, repeats: int, scale: float) -> dict[str, Any]
     # Words per sample: what noise.draw (the call every mechanism makes) reports.
     res["words_laplace"] = noise.draw("laplace", lap_params, n, rng)[1] / n
     res["words_gaussian"] = noise.draw("gaussian", dg_params, n, rng)[1] / n
-    res["threads"] = noise._THREADS
+    res["threads"] = noise.THREADS
     return res
 
 

@@ -126,11 +126,11 @@ def _rules(settings: Any) -> ConsentRules:
     if settings is None:
         return _DEFAULT_RULES
     if not isinstance(settings, ConsentRules):
-        _refuse_settings(settings)
+        refuse_settings(settings)
     return settings
 
 
-def _refuse_settings(settings: Any) -> NoReturn:
+def refuse_settings(settings: Any) -> NoReturn:
     raise InvalidParameterError(
         f"`settings` must be a PrivacySettings or None, got {type(settings).__name__}",
         parameter="settings",
@@ -138,7 +138,7 @@ def _refuse_settings(settings: Any) -> NoReturn:
     )
 
 
-def _check_purpose_name(purpose: Any, known: tuple[str, ...], *, parameter: str) -> str:
+def check_purpose_name(purpose: Any, known: tuple[str, ...], *, parameter: str) -> str:
     if isinstance(purpose, str) and purpose in known:
         return purpose
     if isinstance(purpose, str):
@@ -159,7 +159,7 @@ def _check_purpose_name(purpose: Any, known: tuple[str, ...], *, parameter: str)
     )
 
 
-def _check_privacy_unit(privacy_unit: Any, *, allow_none: bool) -> None:
+def check_privacy_unit(privacy_unit: Any, *, allow_none: bool) -> None:
     if privacy_unit is None and allow_none:
         return
     if not isinstance(privacy_unit, str):
@@ -190,7 +190,7 @@ def _kind(typ: pa.DataType) -> str:
     return _KIND_NAMES.get(kind, kind)
 
 
-def _as_id_array(values: Any, parameter: str) -> pa.Array:
+def as_id_array(values: Any, parameter: str) -> pa.Array:
     """User ids given as a scalar, a collection or an array, as one Arrow array."""
     if isinstance(values, Mapping):
         raise InvalidParameterError(
@@ -224,10 +224,10 @@ def _as_id_array(values: Any, parameter: str) -> pa.Array:
         ) from None
 
 
-def _one_id(user_id: Any, parameter: str) -> pa.Array:
+def one_id(user_id: Any, parameter: str) -> pa.Array:
     if isinstance(user_id, pa.Scalar):
         user_id = user_id.as_py()
-    ids = _as_id_array(user_id, parameter)
+    ids = as_id_array(user_id, parameter)
     if len(ids) != 1 or ids.null_count:
         raise InvalidParameterError(
             f"`{parameter}` must be one non-null id (for several users, call "
@@ -238,7 +238,7 @@ def _one_id(user_id: Any, parameter: str) -> pa.Array:
     return ids
 
 
-def _aligned_ids(
+def aligned_ids(
     ids: pa.Array, target: pa.DataType, *, parameter: str, column: str
 ) -> pa.Array:
     """Distinct non-null ``ids`` cast to the key column's type ``target``.
@@ -295,7 +295,7 @@ def _representable(values: list[Any], target: pa.DataType) -> list[Any]:
     return [float(v) for v in values if float(v) == v]
 
 
-def _unit_column(data: pa.Table, privacy_unit: str, what: str) -> pa.Array:
+def unit_column(data: pa.Table, privacy_unit: str, what: str) -> pa.Array:
     if privacy_unit not in data.column_names:
         raise ColumnNotFoundError(
             f"the privacy-unit column {privacy_unit!r} is not in the {what}; "
@@ -306,7 +306,7 @@ def _unit_column(data: pa.Table, privacy_unit: str, what: str) -> pa.Array:
     return tables.plain(data.column(privacy_unit))
 
 
-def _matches(units: pa.Array, ids: pa.Array) -> AnyArray:
+def matches_ids(units: pa.Array, ids: pa.Array) -> AnyArray:
     """Boolean mask: the unit of each row is one of ``ids`` (null units never are)."""
     if len(units) == 0:
         return np.zeros(0, dtype=bool)
@@ -321,7 +321,7 @@ def _matches(units: pa.Array, ids: pa.Array) -> AnyArray:
 # ---------------------------------------------------------------------------
 
 
-def _consent_flags(col: pa.Array, purpose: str, where: str) -> pa.Array:
+def consent_flags(col: pa.Array, purpose: str, where: str) -> pa.Array:
     """A consent column as booleans (an all-null column of no type is allowed)."""
     if pa.types.is_null(col.type):
         return pa.nulls(len(col), type=pa.bool_())
@@ -334,7 +334,7 @@ def _consent_flags(col: pa.Array, purpose: str, where: str) -> pa.Array:
     return col
 
 
-def _consent_family(consent: Any) -> tables.Family:
+def consent_family(consent: Any) -> tables.Family:
     """The family of a consent table; anything else (but None) raises."""
     try:
         return tables.family_of(consent, "consent")
@@ -348,11 +348,11 @@ def _consent_family(consent: Any) -> tables.Family:
         ) from None
 
 
-def _consent_records(
+def consent_records(
     consent: Any, privacy_unit: str, purposes: list[str]
 ) -> tuple[pa.Table, tables.Family]:
     """A consent table as Arrow: its unit column (validated) and the given purposes."""
-    fam = _consent_family(consent)
+    fam = consent_family(consent)
     frame, _ = tables.eager(consent, name="consent")
     available = tables.columns_of(frame)
     if privacy_unit not in available:
@@ -383,7 +383,7 @@ def _consent_records(
         )
     columns = {privacy_unit: units}
     for p in wanted[1:]:
-        columns[p] = _consent_flags(tables.flat(data.column(p)), p, "consent table")
+        columns[p] = consent_flags(tables.flat(data.column(p)), p, "consent table")
     return pa.table(columns), fam
 
 
@@ -459,11 +459,11 @@ def _consent_mask(
     rules: ConsentRules,
 ) -> AnyArray | None:
     """Which rows to keep; None means all of them."""
-    _check_purpose_name(purpose, rules.purposes, parameter="purpose")
-    _check_privacy_unit(privacy_unit, allow_none=True)
+    check_purpose_name(purpose, rules.purposes, parameter="purpose")
+    check_privacy_unit(privacy_unit, allow_none=True)
     units = None
     if privacy_unit is not None:
-        units = _unit_column(data, privacy_unit, "event table")
+        units = unit_column(data, privacy_unit, "event table")
     default = rules.consent_defaults[purpose]
     required = purpose in rules.required_purposes
     n = data.num_rows
@@ -477,7 +477,7 @@ def _consent_mask(
                 value=None,
             )
         assert units is not None
-        records, _ = _consent_records(consent, privacy_unit, [purpose])
+        records, _ = consent_records(consent, privacy_unit, [purpose])
         if required:
             return None  # a required purpose cannot be refused
         if purpose not in records.column_names:
@@ -487,16 +487,16 @@ def _consent_mask(
         decided = pc.equal(flags, not default).fill_null(False)
         # Only the users whose answer differs from the default change anything.
         exceptions = records.column(privacy_unit).filter(decided)
-        ids = _aligned_ids(
+        ids = aligned_ids(
             tables.flat(exceptions),
             units.type,
             parameter="consent",
             column=privacy_unit,
         )
-        hit = _matches(units, ids)
+        hit = matches_ids(units, ids)
         return ~hit if default else hit
     if purpose in data.column_names:
-        flags = _consent_flags(
+        flags = consent_flags(
             tables.plain(data.column(purpose)), purpose, "event table"
         )
         if required:

@@ -89,7 +89,7 @@ class Selection:
     cost: PrivacyLoss
     noisy_counts: bool
     mechanism: PartitionSelection | None = None
-    gaussian: mech._AdditiveMechanism | None = None
+    gaussian: mech.AdditiveMechanism | None = None
     min_users: int = 1
 
     @property
@@ -168,7 +168,7 @@ class _NoiseView:
 
 
 def selection_threshold(
-    noise: mech._AdditiveMechanism, l0: int, epsilon: float, delta: float
+    noise: mech.AdditiveMechanism, l0: int, epsilon: float, delta: float
 ) -> int:
     """Smallest τ with L0 · P(Z >= τ - 1) <= p*, p* = δ / (e^ε + δ).
 
@@ -428,7 +428,7 @@ def finish_table(
 
 
 def noise_infos(
-    mechs: dict[str, mech._AdditiveMechanism], selection: Selection | None
+    mechs: dict[str, mech.AdditiveMechanism], selection: Selection | None
 ) -> tuple[NoiseInfo, ...]:
     out = []
     if selection is not None:
@@ -468,7 +468,7 @@ def release_info(
 
 
 def add_integer_noise(
-    m: mech._AdditiveMechanism, true: AnyArray, source: RandomSource
+    m: mech.AdditiveMechanism, true: AnyArray, source: RandomSource
 ) -> AnyArray:
     """Exact integer noise (integer mechanisms)."""
     out: AnyArray = true + m._sample(true.shape[0], source)
@@ -476,7 +476,7 @@ def add_integer_noise(
 
 
 def add_fixed_point_noise(
-    m: mech._AdditiveMechanism, units: AnyArray, quantum: float, source: RandomSource
+    m: mech.AdditiveMechanism, units: AnyArray, quantum: float, source: RandomSource
 ) -> AnyArray:
     """Noise on fixed-point sums: round to the mechanism's grid exactly, then add.
 

@@ -137,7 +137,7 @@ class Budget:
 
 def noise_mechanism(
     budget: Budget, *, l1: float, l2: float, dimension: int, integer: bool
-) -> mech._AdditiveMechanism:
+) -> mech.AdditiveMechanism:
     """The additive mechanism for one statistic (pure Laplace or Gaussian)."""
     if budget.mechanism == "laplace":
         assert budget.epsilon is not None

@@ -129,7 +129,7 @@ class _Plan:
     top_n: int | None
     uses_units: bool
     selection: Selection | None
-    mechs: dict[str, mech._AdditiveMechanism]
+    mechs: dict[str, mech.AdditiveMechanism]
     centre: float
     cost: PrivacyLoss
     mech_names: list[str]
@@ -211,7 +211,7 @@ def _plan(kind: Kind, request: Request) -> _Plan:
     if kind == "average" and bounds.bounds is not None:
         centre = (bounds.bounds[0] + bounds.bounds[1]) / 2.0
     quantum = fixed_point_quantum(bounds.bounds, centre=centre)
-    mechs: dict[str, mech._AdditiveMechanism] = {}
+    mechs: dict[str, mech.AdditiveMechanism] = {}
     l1: float
     l2: float
     if stat_budget is not None and not (uses_units and selection is not None):
@@ -546,7 +546,7 @@ def _average(
     noisy_s: AnyArray,
     lo: float,
     hi: float,
-    mechs: dict[str, mech._AdditiveMechanism],
+    mechs: dict[str, mech.AdditiveMechanism],
     level: float,
 ) -> tuple[AnyArray, AnyArray, AnyArray]:
     """Normalised-sum average and a conservative interval (post-processing).

@@ -28,7 +28,7 @@ from loopkit_privacy._kernels import bounding as _kb
 from loopkit_privacy._typing import AnyArray
 from loopkit_privacy._validate import check_bounds, check_positive_int
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.noise import _THREADS, _executor
+from loopkit_privacy.noise import THREADS, executor
 from loopkit_privacy.random import RandomSource
 
 __all__ = ["BoundedAggregates", "ContributionBounds", "bound_and_reduce", "check_sizes"]
@@ -361,7 +361,7 @@ def bound_and_reduce(
     )
     n_buckets = starts.shape[0] - 1
     common = (l0, linf, lo, hi, centre, q, salt)
-    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or _THREADS < 2:
+    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or THREADS < 2:
         dropped = _kb.bound_buckets(
             starts, uloc, grp, vals_p, bits, 0, n_buckets, *common,
             rows, unit_counts, sums,
@@ -369,12 +369,12 @@ def bound_and_reduce(
         return BoundedAggregates(rows, unit_counts, sums, q, int(dropped))
     # Buckets hold disjoint users: split them into ranges of about equal rows,
     # bound each range on its own thread into its own totals, then add up.
-    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], _THREADS + 1)[1:-1])
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1])
     edges = [0, *sorted({int(c) for c in cuts if 0 < c < n_buckets}), n_buckets]
     parts = []
     for b0, b1 in itertools.pairwise(edges):
         totals = tuple(np.zeros(n_groups, dtype=np.int64) for _ in range(3))
-        future = _executor().submit(
+        future = executor().submit(
             _kb.bound_buckets, starts, uloc, grp, vals_p, bits, b0, b1, *common, *totals
         )
         parts.append((future, totals))

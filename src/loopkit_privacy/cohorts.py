@@ -107,7 +107,7 @@ _MAX_CELLS = 1 << 24
 
 
 @dataclass(frozen=True)
-class _Clock:
+class Clock:
     """How a time column's values map to int64 wall-clock ticks."""
 
     unit: str  # numpy datetime64 unit: "D", "s", "ms", "us" or "ns"
@@ -115,13 +115,13 @@ class _Clock:
     tz: str | None
 
 
-def _clock_of(typ: pa.DataType, column: str) -> _Clock:
+def clock_of(typ: pa.DataType, column: str) -> Clock:
     if pa.types.is_timestamp(typ):
-        return _Clock(typ.unit, _TICKS_PER_DAY[typ.unit], typ.tz)
+        return Clock(typ.unit, _TICKS_PER_DAY[typ.unit], typ.tz)
     if pa.types.is_date32(typ):
-        return _Clock("D", 1, None)
+        return Clock("D", 1, None)
     if pa.types.is_date64(typ):
-        return _Clock("ms", _TICKS_PER_DAY["ms"], None)
+        return Clock("ms", _TICKS_PER_DAY["ms"], None)
     raise ColumnTypeError(
         f"column {column!r} must hold dates or timestamps, got {typ}; parse it "
         "first (e.g. polars `.str.to_datetime()` or pandas `pd.to_datetime`)",
@@ -129,7 +129,7 @@ def _clock_of(typ: pa.DataType, column: str) -> _Clock:
     )
 
 
-def _ticks(table: pa.Table, column: str, clock: _Clock) -> AnyArray:
+def time_ticks(table: pa.Table, column: str, clock: Clock) -> AnyArray:
     """Int64 wall-clock ticks of a time column (local time for zoned columns)."""
     arr = table.column(column)
     if arr.null_count:
@@ -156,7 +156,7 @@ def _zone(tz: str) -> _dt.tzinfo:
         return _dt.datetime.strptime(tz.replace(":", ""), "%z").tzinfo  # type: ignore[return-value]
 
 
-def _boundary(value: Any, name: str, clock: _Clock) -> int:
+def time_boundary(value: Any, name: str, clock: Clock) -> int:
     """A public time (str, date, datetime, numpy datetime64) as ticks of ``clock``."""
     if isinstance(value, str):
         try:
@@ -213,7 +213,7 @@ def _period_start_days(index: AnyArray, kind: int) -> AnyArray:
 class _Plan:
     """Everything a cohort release needs, fixed before the data is counted."""
 
-    noise: mech._AdditiveMechanism
+    noise: mech.AdditiveMechanism
     cost: PrivacyLoss
     cap: int
     n_periods: int
@@ -235,7 +235,7 @@ class _Data:
     n_units: int
     times: AnyArray
     user_time: AnyArray  # each user's cohort time (NO_TIME: no rows)
-    clock: _Clock
+    clock: Clock
 
 
 def _prepare(
@@ -279,15 +279,15 @@ def _prepare(
     )
     # Types are checked from the schema, before any row is looked at.
     tables.check_key_column(data, privacy_unit, role="privacy-unit")
-    clock = _clock_of(data.schema.field(time).type, time)
+    clock = clock_of(data.schema.field(time).type, time)
     if cohort is not None:
-        _clock_of(data.schema.field(cohort).type, cohort)
+        clock_of(data.schema.field(cohort).type, cohort)
     drop = invalid == "drop"
     if drop:
         # Rows without a unit, a time or a cohort time: dropped row by row.
         data = tables.drop_invalid(data, units=list(dict.fromkeys(needed)), values=[])
     units, n_units = tables.unit_codes(data, privacy_unit)
-    times = _ticks(data, time, clock)
+    times = time_ticks(data, time, clock)
     if cohort is None:
         user_time = _kc.first_times(units, times, np.int64(n_units))
     else:
@@ -310,7 +310,7 @@ def _prepare(
                 )
             else:
                 col = pc.cast(col, cast_to, safe=False)
-        ctimes = _ticks(pa.table({cohort: col}), cohort, clock)
+        ctimes = time_ticks(pa.table({cohort: col}), cohort, clock)
         user_time, mixed = _kc.cohort_times(units, ctimes, np.int64(n_units))
         if mixed.any():
             if not drop:
@@ -339,7 +339,7 @@ def _prepare(
 
 def _plan(
     *,
-    clock: _Clock,
+    clock: Clock,
     start: Any,
     end: Any,
     observed_until: Any,
@@ -362,8 +362,8 @@ def _plan(
             n_periods,
             check_positive_int(max_active_periods, "max_active_periods", example="4"),
         )
-    t0 = _boundary(start, "start", clock)
-    t1 = _boundary(end, "end", clock)
+    t0 = time_boundary(start, "start", clock)
+    t1 = time_boundary(end, "end", clock)
     if t1 <= t0:
         raise InvalidParameterError(
             f"`end` must be after `start`, got start={start!r}, end={end!r}",
@@ -372,7 +372,7 @@ def _plan(
         )
     until = _kc.NO_TIME
     if observed_until is not None:
-        until = _boundary(observed_until, "observed_until", clock)
+        until = time_boundary(observed_until, "observed_until", clock)
         if until < t1:
             raise InvalidParameterError(
                 "`observed_until` must not be before `end` (the last cohort would "

@@ -490,7 +490,7 @@ def _charge(
 # ---------------------------------------------------------------------------
 
 
-class _AdditiveMechanism:
+class AdditiveMechanism:
     """Shared machinery: validation, charging, sampling and accuracy."""
 
     name: str
@@ -794,7 +794,7 @@ class _AdditiveMechanism:
         )
 
 
-class _PureMechanism(_AdditiveMechanism):
+class _PureMechanism(AdditiveMechanism):
     """The pure ε-DP (discrete Laplace) mechanisms: checks, cost, then the grid."""
 
     kind: Literal["laplace", "gaussian"] = "laplace"
@@ -1046,7 +1046,7 @@ class _GaussianCalibration:
         )
 
 
-class _GaussianFamily(_AdditiveMechanism):
+class _GaussianFamily(AdditiveMechanism):
     """The discrete Gaussian mechanisms: checks, the cost, then σ and the grid."""
 
     kind: Literal["laplace", "gaussian"] = "gaussian"
@@ -1562,7 +1562,7 @@ def add_noise(
     dtype('float64')
     """
     check_accountant(accountant, "accountant")
-    mech, arr = _add_noise_mechanism(
+    mech, arr = add_noise_mechanism(
         value, sensitivity=sensitivity, epsilon=epsilon, delta=delta, rho=rho,
         mechanism=mechanism,
     )  # fmt: skip
@@ -1575,7 +1575,7 @@ def add_noise(
     return out.value
 
 
-def _add_noise_mechanism(
+def add_noise_mechanism(
     value: Any,
     *,
     sensitivity: float,
@@ -1583,7 +1583,7 @@ def _add_noise_mechanism(
     delta: float | None,
     rho: float | None,
     mechanism: str,
-) -> tuple[_AdditiveMechanism, np.ndarray]:
+) -> tuple[AdditiveMechanism, np.ndarray]:
     """The mechanism :func:`add_noise` releases ``value`` with, and the value as an array.
 
     Shared with the audit, which draws many releases of it at once.
@@ -1591,7 +1591,7 @@ def _add_noise_mechanism(
     arr = check_numeric_array(value, "value")
     dim = max(1, int(arr.size))
     integer = arr.dtype.kind == "i"
-    mech: _AdditiveMechanism
+    mech: AdditiveMechanism
     if mechanism == "laplace":
         if rho is not None or delta not in (None, 0, 0.0):
             raise InvalidParameterError(

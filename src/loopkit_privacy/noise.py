@@ -80,10 +80,10 @@ MAX_GAUSSIAN_SIGMA = 2.0**25
 
 # Words are streamed in chunks of 512 KiB (kept in cache, no page faults on
 # large requests); requests of at least _PARALLEL_MIN samples are split over
-# _THREADS threads.
+# THREADS threads.
 _CHUNK_WORDS = 1 << 16
 _PARALLEL_MIN = 1 << 16
-_THREADS = max(1, min(4, os.cpu_count() or 1))
+THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +316,12 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
-def _executor() -> ThreadPoolExecutor:
+def executor() -> ThreadPoolExecutor:
     global _pool
     pid = os.getpid()
     with _pool_lock:
         if _pool is None or _pool[0] != pid:  # a forked child needs its own threads
-            _pool = (pid, ThreadPoolExecutor(max_workers=_THREADS))
+            _pool = (pid, ThreadPoolExecutor(max_workers=THREADS))
         return _pool[1]
 
 
@@ -336,7 +336,7 @@ def draw(
     ``params`` are int64 arrays of length 1 (shared) or ``n`` (per sample).
     Words are streamed in fixed chunks of ``_CHUNK_WORDS`` so the buffer stays
     in cache. Large requests are split into contiguous ranges sampled on
-    ``_THREADS`` threads (the kernels release the GIL); each range reads its
+    ``THREADS`` threads (the kernels release the GIL); each range reads its
     own words from the (thread-safe) source, so every sample still uses fresh
     independent words.
     """
@@ -350,14 +350,14 @@ def draw(
     out = np.empty(n, dtype=np.int64)
     # A seeded source stays on one thread: the order in which threads take
     # words would otherwise make its output irreproducible.
-    parts = _THREADS if n >= _PARALLEL_MIN and not rng.insecure else 1
+    parts = THREADS if n >= _PARALLEL_MIN and not rng.insecure else 1
     if parts == 1:
         return out, _fill_range(fill, params, out, rng)
     edges = np.linspace(0, n, parts + 1).astype(np.int64)
     futures = []
     for a, b in itertools.pairwise(edges.tolist()):
         sub = tuple(p if p.shape[0] == 1 else p[a:b] for p in params)
-        futures.append(_executor().submit(_fill_range, fill, sub, out[a:b], rng))
+        futures.append(executor().submit(_fill_range, fill, sub, out[a:b], rng))
     return out, sum(f.result() for f in futures)
 
 

@@ -390,13 +390,13 @@ def test_add_noise_floats_stay_floats():
 
 def test_add_noise_uses_the_matching_mechanism(monkeypatch):
     seen = []
-    original = mech_mod._AdditiveMechanism.release
+    original = mech_mod.AdditiveMechanism.release
 
     def spy(self, value, **kw):
         seen.append((type(self).__name__, self.dimension))
         return original(self, value, **kw)
 
-    monkeypatch.setattr(mech_mod._AdditiveMechanism, "release", spy)
+    monkeypatch.setattr(mech_mod.AdditiveMechanism, "release", spy)
     rng = seeded_rng(99)
     lp.add_noise(1, sensitivity=1, epsilon=1.0, rng=rng)
     lp.add_noise(np.ones(4), sensitivity=1, epsilon=1.0, rng=rng)

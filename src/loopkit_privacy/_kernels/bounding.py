@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from loopkit_privacy._kernels._jit import jit
-from loopkit_privacy._kernels.grouping import _mix
+from loopkit_privacy._kernels.grouping import mix64
 
 
 @jit
@@ -35,8 +35,8 @@ def fixed_point(v, lo, hi, centre, q):
 
 
 @jit
-def _pair_hash(salt, user, group):
-    return _mix(_mix(np.uint64(user) ^ salt) ^ np.uint64(group))
+def pair_hash(salt, user, group):
+    return mix64(mix64(np.uint64(user) ^ salt) ^ np.uint64(group))
 
 
 # Users per bucket: a bucket's records (2 + 3·l0 int64 each) stay in L2 cache.
@@ -57,7 +57,7 @@ def bucket_bits(l0):
 
 
 @jit
-def _bound_bucket(
+def bound_bucket(
     uloc,
     grp,
     vals,
@@ -84,7 +84,7 @@ def _bound_bucket(
         g = np.int64(grp[i])
         base = u * stride
         f = rec[base]
-        h = _pair_hash(salt, ubase + u, g)
+        h = pair_hash(salt, ubase + u, g)
         if f == l0 and h > np.uint64(rec[base + 1]):
             continue  # cannot be among the l0 smallest
         seen = False
@@ -127,7 +127,7 @@ def _bound_bucket(
         g = np.int64(grp[i])
         base = u * stride
         slot = -1
-        if _pair_hash(salt, ubase + u, g) <= np.uint64(rec[base + 1]):
+        if pair_hash(salt, ubase + u, g) <= np.uint64(rec[base + 1]):
             for j in range(rec[base]):
                 if rec[base + 2 + j] == g:
                     slot = base + 2 + 2 * l0 + j
@@ -225,7 +225,7 @@ def bound_buckets(
         for u in range(users):
             rec[u * stride] = 0
             rec[u * stride + 1] = 0
-        dropped += _bound_bucket(
+        dropped += bound_bucket(
             uloc[a:e], grp[a:e], vals[a:e] if with_values else vals, with_values,
             rec, l0, linf, lo, hi, centre, q, salt, np.int64(b) << bits,
             out_rows, out_units, out_sum,

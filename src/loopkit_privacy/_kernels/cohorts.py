@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from loopkit_privacy._kernels._jit import jit
-from loopkit_privacy._kernels.bounding import _pair_hash
+from loopkit_privacy._kernels.bounding import pair_hash
 
 #: Sentinel "no time" (a user without rows).
 NO_TIME = np.iinfo(np.int64).max
@@ -186,7 +186,7 @@ def retention_counts(
                 counts[c, 1 + active[j]] += 1
         else:
             for j in range(k):
-                hashes[j] = _pair_hash(salt, u, active[j])
+                hashes[j] = pair_hash(salt, u, active[j])
             order = np.argsort(hashes[:k])
             for j in range(cap):
                 counts[c, 1 + active[order[j]]] += 1

@@ -14,7 +14,7 @@ _EMPTY = np.int64(-1)
 
 
 @jit
-def _mix(x):
+def mix64(x):
     # splitmix64 finaliser: a bijection on 64-bit words that spreads keys
     # over the table (the table size is a power of two).
     z = np.uint64(x)
@@ -25,7 +25,7 @@ def _mix(x):
 
 @jit
 def _insert_slot(slot_key, slot_code, mask, key, code):
-    h = _mix(key) & mask
+    h = mix64(key) & mask
     while slot_code[h] != _EMPTY:
         h = (h + np.uint64(1)) & mask
     slot_key[h] = key
@@ -50,7 +50,7 @@ def factorize_int64_first(keys, out, first):
     k = np.int64(0)
     for i in range(n):
         key = keys[i]
-        h = _mix(key) & mask
+        h = mix64(key) & mask
         while True:
             c = slot_code[h]
             if c == _EMPTY:

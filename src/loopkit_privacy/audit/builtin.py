@@ -436,7 +436,7 @@ def _mechanism_cases() -> list[AuditCase]:
 
     def add_noise_batch(x: Any, n: int) -> AnyArray:
         # The mechanism add_noise picks for this value, n releases at once.
-        mech, _ = mechanisms._add_noise_mechanism(
+        mech, _ = mechanisms.add_noise_mechanism(
             x, sensitivity=1, epsilon=eps, delta=None, rho=None, mechanism="laplace"
         )
         return mech.randomize(x, n)

@@ -35,19 +35,19 @@ from loopkit_privacy import tables
 from loopkit_privacy._consent_filter import (
     PURPOSES,
     REQUIRED_PURPOSES,
-    _aligned_ids,
-    _as_id_array,
-    _check_privacy_unit,
-    _check_purpose_name,
-    _consent_family,
-    _consent_flags,
-    _consent_records,
-    _matches,
-    _one_id,
-    _refuse_settings,
+    aligned_ids,
+    as_id_array,
+    check_privacy_unit,
+    check_purpose_name,
     consent_columns,
+    consent_family,
     consent_filter_arrow,
+    consent_flags,
+    consent_records,
     default_consent,
+    matches_ids,
+    one_id,
+    refuse_settings,
 )
 from loopkit_privacy._validate import check_bool
 from loopkit_privacy.errors import InvalidParameterError
@@ -75,7 +75,7 @@ _PERIOD_FORMS = (
 )
 
 
-def _parse_period(
+def parse_period(
     period: Any, *, parameter: str = "period"
 ) -> timedelta | tuple[str, int]:
     """A timedelta, or ("days" | "months", n) for a calendar period."""
@@ -183,7 +183,7 @@ class PrivacySettings:
     required_purposes: frozenset[str] = REQUIRED_PURPOSES
 
     def __post_init__(self) -> None:
-        _parse_period(self.data_retention, parameter="data_retention")
+        parse_period(self.data_retention, parameter="data_retention")
         custom = self.custom_purposes
         if isinstance(custom, str) or not isinstance(custom, Iterable):
             _bad_setting("custom_purposes", custom, "must be a tuple of purpose names")
@@ -203,7 +203,7 @@ class PrivacySettings:
             )
         required = frozenset(required)
         for p in sorted(required, key=str):
-            _check_purpose_name(p, known, parameter="required_purposes")
+            check_purpose_name(p, known, parameter="required_purposes")
         given = self.consent_defaults
         if not isinstance(given, Mapping):
             _bad_setting(
@@ -211,7 +211,7 @@ class PrivacySettings:
             )
         full = default_consent(known)
         for p, value in given.items():
-            _check_purpose_name(p, known, parameter="consent_defaults")
+            check_purpose_name(p, known, parameter="consent_defaults")
             if not isinstance(value, bool):
                 raise InvalidParameterError(
                     f"`consent_defaults` values must be True or False, got {value!r} "
@@ -393,11 +393,11 @@ class PrivacySettings:
 DEFAULT_PRIVACY_SETTINGS = PrivacySettings()
 
 
-def _settings(settings: Any) -> PrivacySettings:
+def resolve_settings(settings: Any) -> PrivacySettings:
     if settings is None:
         return DEFAULT_PRIVACY_SETTINGS
     if not isinstance(settings, PrivacySettings):
-        _refuse_settings(settings)
+        refuse_settings(settings)
     return settings
 
 
@@ -471,11 +471,11 @@ def apply_consent(
     >>> apply_consent(events, purpose="essentialAnalytics", privacy_unit="user_id").num_rows
     4
     """
-    resolved = _settings(settings)
-    _check_purpose_name(purpose, resolved.purposes, parameter="purpose")
-    _check_privacy_unit(privacy_unit, allow_none=True)
+    resolved = resolve_settings(settings)
+    check_purpose_name(purpose, resolved.purposes, parameter="purpose")
+    check_privacy_unit(privacy_unit, allow_none=True)
     if consent is not None:
-        _consent_family(consent)
+        consent_family(consent)
     frame, family = tables.eager(table)
     needed = ([privacy_unit] if privacy_unit else []) + consent_columns(
         purpose, tables.columns_of(frame)
@@ -509,14 +509,14 @@ def _set_consent(
         base = pa.table({privacy_unit: pa.array([], type=tables.plain(ids).type)})
     else:
         frame, family = tables.eager(consent, name="consent")
-        _consent_records(frame, privacy_unit, purposes)  # validates the table
+        consent_records(frame, privacy_unit, purposes)  # validates the table
         base = tables.read_columns(frame, tables.columns_of(frame), nan_is_null=True)
     units = tables.plain(base.column(privacy_unit))
     target = units.type if not pa.types.is_null(units.type) else tables.plain(ids).type
     if pa.types.is_null(units.type):
         units = pa.nulls(len(units), type=target)
-    aligned = _aligned_ids(ids, target, parameter=parameter, column=privacy_unit)
-    hit = pa.array(_matches(units, aligned), type=pa.bool_())
+    aligned = aligned_ids(ids, target, parameter=parameter, column=privacy_unit)
+    hit = pa.array(matches_ids(units, aligned), type=pa.bool_())
     columns = {name: tables.flat(base.column(name)) for name in base.column_names}
     columns[privacy_unit] = units
     for p in purposes:
@@ -524,11 +524,11 @@ def _set_consent(
         old = (
             pa.nulls(len(units), type=pa.bool_())
             if old is None
-            else _consent_flags(tables.plain(old), p, "consent table")
+            else consent_flags(tables.plain(old), p, "consent table")
         )
         columns[p] = pc.if_else(hit, pa.scalar(value), old)
     updated = pa.table(columns)
-    present = pa.array(_matches(aligned, units), type=pa.bool_())
+    present = pa.array(matches_ids(aligned, units), type=pa.bool_())
     new_ids = aligned.filter(pc.invert(present))
     if len(new_ids):
         extra = {
@@ -596,10 +596,10 @@ def withdraw_consent(
     >>> out.to_pylist()
     [{'user_id': 1, 'userResearch': True}, {'user_id': 2, 'userResearch': False}, {'user_id': 3, 'userResearch': False}]
     """
-    resolved = _settings(settings)
-    _check_privacy_unit(privacy_unit, allow_none=False)
+    resolved = resolve_settings(settings)
+    check_privacy_unit(privacy_unit, allow_none=False)
     if consent is not None:
-        _consent_family(consent)
+        consent_family(consent)
     if purposes is None:
         chosen = [p for p in resolved.purposes if p not in resolved.required_purposes]
     else:
@@ -615,7 +615,7 @@ def withdraw_consent(
             )
         chosen = []
         for p in purposes:
-            _check_purpose_name(p, resolved.purposes, parameter="purposes")
+            check_purpose_name(p, resolved.purposes, parameter="purposes")
             if p in resolved.required_purposes:
                 raise InvalidParameterError(
                     f"`purposes` lists {p!r}, which is required (always on) and "
@@ -625,7 +625,7 @@ def withdraw_consent(
                 )
             if p not in chosen:
                 chosen.append(p)
-    ids = _as_id_array(user_ids, "user_ids")
+    ids = as_id_array(user_ids, "user_ids")
     return _set_consent(
         consent, ids, chosen, False, privacy_unit=privacy_unit, parameter="user_ids"
     )
@@ -674,11 +674,11 @@ def update_consent(
     >>> out.to_pylist()
     [{'user': 'u1', 'enhancedInsights': True}]
     """
-    resolved = _settings(settings)
-    _check_privacy_unit(privacy_unit, allow_none=False)
+    resolved = resolve_settings(settings)
+    check_privacy_unit(privacy_unit, allow_none=False)
     if consent is not None:
-        _consent_family(consent)
-    _check_purpose_name(purpose, resolved.purposes, parameter="purpose")
+        consent_family(consent)
+    check_purpose_name(purpose, resolved.purposes, parameter="purpose")
     granted = check_bool(granted, "granted")
     if purpose in resolved.required_purposes and not granted:
         raise InvalidParameterError(
@@ -687,7 +687,7 @@ def update_consent(
             parameter="granted",
             value=granted,
         )
-    ids = _one_id(user_id, "user_id")
+    ids = one_id(user_id, "user_id")
     return _set_consent(
         consent,
         ids,
@@ -731,17 +731,17 @@ def consent_status(
     >>> status["errorTracking"], status["userResearch"], status["essentialAnalytics"]
     (True, False, True)
     """
-    resolved = _settings(settings)
-    _check_privacy_unit(privacy_unit, allow_none=False)
-    ids = _one_id(user_id, "user_id")
+    resolved = resolve_settings(settings)
+    check_privacy_unit(privacy_unit, allow_none=False)
+    ids = one_id(user_id, "user_id")
     status = dict(resolved.consent_defaults)
     if consent is None:
         return status
-    _consent_family(consent)
-    records, _ = _consent_records(consent, privacy_unit, list(resolved.purposes))
+    consent_family(consent)
+    records, _ = consent_records(consent, privacy_unit, list(resolved.purposes))
     units = records.column(privacy_unit)
-    aligned = _aligned_ids(ids, units.type, parameter="user_id", column=privacy_unit)
-    hit = _matches(tables.flat(units), aligned)
+    aligned = aligned_ids(ids, units.type, parameter="user_id", column=privacy_unit)
+    hit = matches_ids(tables.flat(units), aligned)
     row = records.filter(pa.array(hit, type=pa.bool_()))
     if row.num_rows:
         for p, answer in row.to_pylist()[0].items():

@@ -30,12 +30,12 @@ import pyarrow.compute as pc
 
 from loopkit_privacy import tables
 from loopkit_privacy._consent_filter import (
-    _aligned_ids,
-    _as_id_array,
-    _check_privacy_unit,
-    _matches,
-    _one_id,
-    _unit_column,
+    aligned_ids,
+    as_id_array,
+    check_privacy_unit,
+    matches_ids,
+    one_id,
+    unit_column,
 )
 from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 
@@ -86,13 +86,13 @@ def erase_users(table: Any, *, user_ids: Any, privacy_unit: str) -> Any:
     >>> erase_users(events, user_ids={"a", "z"}, privacy_unit="user_id")["n"].to_pylist()
     [2, 4]
     """
-    _check_privacy_unit(privacy_unit, allow_none=False)
-    ids = _as_id_array(user_ids, "user_ids")
+    check_privacy_unit(privacy_unit, allow_none=False)
+    ids = as_id_array(user_ids, "user_ids")
     frame, family = tables.eager(table, [privacy_unit])
     data = tables.read_columns(frame, [privacy_unit], nan_is_null=True)
     units = tables.plain(data.column(privacy_unit))
-    aligned = _aligned_ids(ids, units.type, parameter="user_ids", column=privacy_unit)
-    mask = ~_matches(units, aligned)
+    aligned = aligned_ids(ids, units.type, parameter="user_ids", column=privacy_unit)
+    mask = ~matches_ids(units, aligned)
     return tables.filter_rows(frame, family, mask)
 
 
@@ -196,7 +196,7 @@ def export_user_data(
     >>> export_user_data(events, user_id=1, privacy_unit="user_id", format="csv")
     b'"user_id","page"\n1,"a"\n1,"c"\n'
     """
-    _check_privacy_unit(privacy_unit, allow_none=False)
+    check_privacy_unit(privacy_unit, allow_none=False)
     if format not in _FORMATS:
         raise InvalidParameterError(
             f"`format` must be one of {_FORMATS}, got {format!r}",
@@ -217,12 +217,12 @@ def export_user_data(
             parameter="path",
             value=None,
         )
-    ids = _one_id(user_id, "user_id")
+    ids = one_id(user_id, "user_id")
     frame, _ = tables.eager(table)
     data = tables.read_columns(frame, tables.columns_of(frame), nan_is_null=True)
-    units = _unit_column(data, privacy_unit, "table")
-    aligned = _aligned_ids(ids, units.type, parameter="user_id", column=privacy_unit)
-    rows = data.filter(pa.array(_matches(units, aligned), type=pa.bool_()))
+    units = unit_column(data, privacy_unit, "table")
+    aligned = aligned_ids(ids, units.type, parameter="user_id", column=privacy_unit)
+    rows = data.filter(pa.array(matches_ids(units, aligned), type=pa.bool_()))
     if format == "json":
         records = [
             {k: _jsonable(v) for k, v in r.items()}

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from loopkit_privacy import tables
 from loopkit_privacy.controls._consent import (
     PrivacySettings,
-    _parse_period,
-    _settings,
+    parse_period,
+    resolve_settings,
 )
 from loopkit_privacy.errors import ColumnTypeError, InvalidParameterError
 
@@ -104,10 +104,10 @@ def retention_cutoff(
     >>> retention_cutoff("90-days", now=datetime(2024, 4, 1)).date()
     datetime.date(2024, 1, 2)
     """
-    resolved = _settings(settings)
+    resolved = resolve_settings(settings)
     if period is None:
         period = resolved.data_retention
-    parsed = _parse_period(period)
+    parsed = parse_period(period)
     moment = _utc_now(now)
     try:
         if isinstance(parsed, timedelta):
