@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ZCDP, ApproxDP, PrivacyLoss, PureDP
+from loopkit_privacy.loss import ZCDP, ApproxDP, ApproxZCDP, PrivacyLoss, PureDP
 
 __all__ = ["NoiseInfo", "ReleaseInfo"]
 
@@ -59,6 +59,8 @@ class NoiseInfo:
 def _loss_to_dict(cost: PrivacyLoss) -> dict[str, Any]:
     if isinstance(cost, ZCDP):
         return {"type": "ZCDP", "rho": cost.rho}
+    if isinstance(cost, ApproxZCDP):
+        return {"type": "ApproxZCDP", "rho": cost.rho, "delta": cost.delta}
     if isinstance(cost, ApproxDP):
         return {"type": "ApproxDP", "epsilon": cost.epsilon, "delta": cost.delta}
     return {"type": "PureDP", "epsilon": cost.epsilon}
@@ -68,6 +70,8 @@ def _loss_from_dict(data: Mapping[str, Any]) -> PrivacyLoss:
     kind = data.get("type")
     if kind == "ZCDP":
         return ZCDP(data["rho"])
+    if kind == "ApproxZCDP":
+        return ApproxZCDP(data["rho"], data["delta"])
     if kind == "ApproxDP":
         return ApproxDP(data["epsilon"], data["delta"])
     if kind == "PureDP":

@@ -1,4 +1,4 @@
-"""Privacy-loss value types: pure ε-DP, (ε, δ)-DP and ρ-zCDP.
+"""Privacy-loss value types: pure ε-DP, (ε, δ)-DP, ρ-zCDP and approximate (ρ, δ)-zCDP.
 
 Mechanisms state their cost as one of these, and accountants consume them.
 They are immutable, validated on construction, addable (basic sequential
@@ -34,6 +34,7 @@ from loopkit_privacy.errors import InvalidParameterError, UnsupportedComposition
 __all__ = [
     "ZCDP",
     "ApproxDP",
+    "ApproxZCDP",
     "NoiseEvent",
     "PrivacyLoss",
     "PureDP",
@@ -149,18 +150,81 @@ class ZCDP:
     def __post_init__(self) -> None:
         object.__setattr__(self, "rho", check_rho(self.rho))
 
+    @property
+    def delta(self) -> float:
+        """Always 0 for (exact) zCDP.
+
+        So a :class:`ZCDP` cost reads like an :class:`ApproxZCDP` one.
+
+        Examples
+        --------
+        >>> ZCDP(0.5).delta
+        0.0
+        """
+        return 0.0
+
     def __add__(self, other: Any) -> PrivacyLoss:
         if isinstance(other, ZCDP):
             return ZCDP(self.rho + other.rho)
+        if isinstance(other, ApproxZCDP):
+            return ApproxZCDP(self.rho + other.rho, other.delta)
         return _cannot_add(self, other)
 
     def __le__(self, other: Any) -> bool:
-        if isinstance(other, ZCDP):
+        if isinstance(other, ZCDP | ApproxZCDP):
             return self.rho <= other.rho
         return _cannot_compare(self, other)
 
 
-PrivacyLoss: TypeAlias = PureDP | ApproxDP | ZCDP
+@dataclass(frozen=True, slots=True)
+class ApproxZCDP:
+    """Approximate zCDP: δ-approximately ρ-zCDP (Bun & Steinke 2016, §8).
+
+    For every pair of neighbouring datasets the two output distributions are,
+    outside events of probability at most ``delta``, ρ-zCDP. Costs of this
+    kind add up in both parts (ρ's add, δ's add), and a total (ρ, δ₀) is (ε, δ₀ + δ')-DP with ε the zCDP
+    conversion of ρ at δ'. It is the measure in which a zCDP accountant
+    composes releases with a δ part, such as partition selection: an
+    (ε, δ)-DP release is δ-approximately (ε²/2)-zCDP.
+
+    Parameters
+    ----------
+    rho : float
+        Finite and > 0.
+    delta : float
+        In [0, 1).
+
+    Examples
+    --------
+    >>> ApproxZCDP(0.1, 1e-7) + ZCDP(0.2)
+    ApproxZCDP(rho=0.30000000000000004, delta=1e-07)
+    >>> ZCDP(0.1) <= ApproxZCDP(0.5, 1e-6)
+    True
+    """
+
+    rho: float
+    delta: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rho", check_rho(self.rho))
+        object.__setattr__(self, "delta", check_delta(self.delta, allow_zero=True))
+
+    def __add__(self, other: Any) -> PrivacyLoss:
+        if isinstance(other, ZCDP):
+            return ApproxZCDP(self.rho + other.rho, self.delta)
+        if isinstance(other, ApproxZCDP):
+            return ApproxZCDP(self.rho + other.rho, self.delta + other.delta)
+        return _cannot_add(self, other)
+
+    def __le__(self, other: Any) -> bool:
+        if isinstance(other, ApproxZCDP):
+            return self.rho <= other.rho and self.delta <= other.delta
+        if isinstance(other, ZCDP):
+            return self.rho <= other.rho and self.delta == 0
+        return _cannot_compare(self, other)
+
+
+PrivacyLoss: TypeAlias = PureDP | ApproxDP | ZCDP | ApproxZCDP
 
 
 def _cannot_add(a: PrivacyLoss, b: Any) -> PrivacyLoss:
@@ -182,7 +246,7 @@ def loss_from(
     epsilon: float | None = None,
     delta: float | None = None,
     rho: float | None = None,
-) -> PrivacyLoss:
+) -> PureDP | ApproxDP | ZCDP:
     """Build a privacy loss from keyword arguments, allowing exactly one family.
 
     Parameters
@@ -222,7 +286,7 @@ def parse_loss(
     need_delta: bool = False,
     warn: bool = True,
     missing: str = "",
-) -> PrivacyLoss:
+) -> PureDP | ApproxDP | ZCDP:
     """The one rule for ``epsilon``/``delta``/``rho`` keyword arguments.
 
     ``rho`` alone gives :class:`ZCDP` (a ``delta`` of 0 may accompany it);

@@ -1,18 +1,33 @@
 """Budget policies: how each accounting mode turns costs into exact charges.
 
-A *state* is a tuple of :class:`fractions.Fraction`: ``(ε, δ)`` for ``"basic"``,
-``(ρ,)`` for ``"zcdp"`` and one RDP value per order for ``"rdp"``. Charges are
+A *state* is a tuple of exact numbers: ``(ε, δ)`` for ``"basic"`` and
+``(ρ, δ)`` for ``"zcdp"`` (:class:`fractions.Fraction`), and one integer per
+Rényi order for ``"rdp"`` (the RDP value in units of ``2**-64``). Charges are
 states too, so composing is element-wise exact addition and giving back a
 reservation is exact subtraction.
 
-Floats are read as decimals and sums are exact (see ``_exact``).
+Every charge has a bounded size, so a charge costs the same whether it is the
+first or the millionth (the accountant keeps these running totals; the ledger
+stays the source of truth and is replayed into the same totals):
+
+* ``"basic"`` and ``"zcdp"``: floats are read as decimals and sums are exact
+  (see ``_exact``); a ρ computed from a noise multiplier (``1/(2m²)``, whose
+  exact value has an arbitrary denominator) is rounded **up** to the nearest
+  float's decimal first, so every charge is a decimal of bounded length;
+* ``"rdp"``: each order's RDP value is rounded **up** to a multiple of
+  ``2**-64`` (at most 5.5e-20 more per charge and order).
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from typing import Any
+
+import numpy as np
 
 from loopkit_privacy._validate import check_delta
 from loopkit_privacy.accounting import composition
@@ -21,15 +36,63 @@ from loopkit_privacy.errors import InvalidParameterError, UnsupportedComposition
 from loopkit_privacy.loss import (
     ZCDP,
     ApproxDP,
+    ApproxZCDP,
     NoiseEvent,
     PrivacyLoss,
     PureDP,
     parse_loss,
 )
 
-State = tuple[Fraction, ...]
+State = tuple[Any, ...]
 
 ACCOUNTING_MODES = ("basic", "zcdp", "rdp")
+
+#: RDP values are kept as integers in units of 2**-RDP_GRID_BITS.
+RDP_GRID_BITS = 64
+_GRID = float(2**RDP_GRID_BITS)
+# Relative bound on the rounding error of the few float operations behind an
+# RDP value (each correctly rounded: far below 2**-50).
+_REL = 2.0**-50
+# An RDP value too large for a float: larger than any limit.
+_HUGE = 2**1100
+
+
+def _grid_up(values: np.ndarray) -> tuple[int, ...]:
+    """Values (already upper bounds) as integers in grid units, rounded up."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.ceil(values * _GRID)
+    if bool(np.isfinite(scaled).all()):
+        return tuple(map(int, scaled.tolist()))
+    return tuple(int(v) if math.isfinite(v) else _HUGE for v in scaled.tolist())
+
+
+@lru_cache(maxsize=4096)
+def _rdp_of_event(kind: str, m: float, orders: tuple[float, ...]) -> tuple[int, ...]:
+    a = np.asarray(orders, dtype=np.float64)
+    if kind == "gaussian":
+        with np.errstate(over="ignore", divide="ignore"):
+            v = a / (2.0 * m * m) * (1.0 + _REL)
+        return _grid_up(v)
+    return _grid_up(composition.laplace_rdp_array(m, a))
+
+
+#: Significant decimal digits a computed ρ charge is rounded up to.
+_DIGITS = 20
+
+
+def _decimal_up(value: Fraction) -> Fraction:
+    """``value`` > 0 rounded up to ``_DIGITS`` significant decimal digits.
+
+    A short decimal (such as 1/200) is kept exactly; anything else gets a
+    power-of-ten denominator, so that sums of charges stay of bounded size.
+    """
+    e = math.floor(math.log10(value.numerator) - math.log10(value.denominator))
+    k = _DIGITS - e
+    if k >= 0:
+        scale = 10**k
+        return Fraction(-(-value.numerator * scale // value.denominator), scale)
+    scale = 10**-k
+    return Fraction(-(-value.numerator // (value.denominator * scale)) * scale)
 
 
 def unchecked(cls: type, **values: float) -> Any:
@@ -44,12 +107,43 @@ def unchecked(cls: type, **values: float) -> Any:
 
 def add(a: State, b: State) -> State:
     """Element-wise exact sum."""
-    return tuple(x + y for x, y in zip(a, b, strict=True))
+    return tuple(map(operator.add, a, b))
 
 
 def sub(a: State, b: State) -> State:
     """Element-wise exact difference."""
-    return tuple(x - y for x, y in zip(a, b, strict=True))
+    return tuple(map(operator.sub, a, b))
+
+
+@lru_cache(maxsize=256)
+def _rdp_limits(
+    orders: tuple[float, ...], delta: float, epsilon: float
+) -> tuple[int, ...]:
+    """Per order, the largest RDP total (grid units) whose conversion is <= ε.
+
+    The conversion of Balle et al. (2020) at order α is
+    ``r + log1p(-1/α) - (log δ + log α)/(α - 1)``; it is <= ε exactly when
+    ``r <= ε - log1p(-1/α) + (log δ + log α)/(α - 1)``. The right-hand side
+    is lowered by twice the error bound :func:`composition.rdp_to_approx_dp`
+    uses and rounded down to the grid, so an admitted total always converts
+    to at most ε. ``-1`` means nothing fits at that order.
+    """
+    log_delta = math.log(delta)
+    margin = 2.0 * composition.ULP_MARGIN
+    out = []
+    for a in orders:
+        t2 = math.log1p(-1.0 / a)
+        t3 = -(log_delta + math.log(a)) / (a - 1.0)
+        mag = epsilon + abs(t2) + abs(t3) + abs(log_delta / (a - 1.0))
+        lim = epsilon - t2 - t3 - margin * mag
+        out.append(math.floor(lim * _GRID) if lim > 0 else -1)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _rest_limit(epsilon: float, delta: float) -> Fraction:
+    # One step down, so that the decimal reading stays below the float.
+    return dec(math.nextafter(composition.rho_limit(epsilon, delta), 0.0))
 
 
 @dataclass(frozen=True)
@@ -125,7 +219,7 @@ class Policy:
                 value=delta,
             )
         if accounting == "rdp":
-            orders_t = composition._check_orders(orders)
+            orders_t = composition.check_orders(orders)
             return cls("rdp", eps_f, delta_f, None, orders_t)
         return cls(accounting, eps_f, delta_f, None, None)
 
@@ -160,16 +254,44 @@ class Policy:
             return PureDP(self.epsilon)
         return ApproxDP(self.epsilon, self.delta)
 
-    def _rho_limit(self) -> Fraction:
+    @cached_property
+    def _eps_dec(self) -> Fraction:
+        assert self.epsilon is not None
+        return dec(self.epsilon)
+
+    @cached_property
+    def _delta_dec(self) -> Fraction:
+        return dec(self.delta)
+
+    @cached_property
+    def _rho_full(self) -> Fraction:
+        """The ρ limit with no δ part spent (the budget's own ρ, or CKS at δ)."""
         if self.rho is not None:
             return dec(self.rho)
         assert self.epsilon is not None
-        return dec(composition._rho_for(self.epsilon, self.delta, "cks"))
+        return dec(composition.rho_for(self.epsilon, self.delta, "cks"))
+
+    def rho_limit(self, delta_spent: Fraction) -> Fraction:
+        """The largest ρ total allowed once δ parts summing to ``delta_spent`` are spent.
+
+        The total is δ₀-approximately ρ-zCDP, hence (ε(ρ, δ - δ₀), δ)-DP
+        (Bun & Steinke 2016, §8; OpenDP's approximate zCDP does the same); the
+        limit is the largest ρ whose conversion at ``δ - δ₀`` is within ε,
+        or -1 when no δ is left.
+        """
+        if not delta_spent:
+            return self._rho_full
+        assert self.epsilon is not None
+        rest = self._delta_dec - delta_spent
+        if rest <= 0:
+            return Fraction(-1)
+        return _rest_limit(self.epsilon, float_down(rest))
 
     def zero(self) -> State:
         """The empty state."""
-        n = {"basic": 2, "zcdp": 1}.get(self.accounting)
-        return (Fraction(0),) * (n if n is not None else len(self.orders or ()))
+        if self.accounting == "rdp":
+            return (0,) * len(self.orders or ())
+        return (Fraction(0), Fraction(0))
 
     # ----------------------------------------------------------------- charges
     def charge(self, cost: PrivacyLoss, event: NoiseEvent | None) -> State:
@@ -178,73 +300,130 @@ class Policy:
             isinstance(cost, ApproxDP) and cost.delta == 0
         )
         if self.accounting == "basic":
-            if isinstance(cost, ZCDP):
+            if isinstance(cost, ZCDP | ApproxZCDP):
                 raise UnsupportedCompositionError(
                     f"accounting='basic' cannot compose {cost!r}; use an accountant "
                     "with accounting='zcdp' for zCDP costs"
                 )
             return (dec(cost.epsilon), dec(cost.delta))
         if self.accounting == "zcdp":
-            if isinstance(cost, ZCDP):
-                return (dec(cost.rho),)
-            if pure:
-                # ε-DP implies (ε²/2)-zCDP (Bun & Steinke 2016, Prop. 3.3).
-                return (dec(cost.epsilon) ** 2 / 2,)
-            if event is not None:
-                # Laplace with multiplier m is (1/m)-DP, hence 1/(2m²)-zCDP; the
-                # Gaussian with multiplier m is exactly 1/(2m²)-zCDP.
-                return (Fraction(1) / (2 * dec(event.noise_multiplier) ** 2),)
+            return self._zcdp_charge(cost, event, pure)
+        return self._rdp_charge(cost, event, pure)
+
+    def _zcdp_charge(
+        self, cost: PrivacyLoss, event: NoiseEvent | None, pure: bool
+    ) -> State:
+        zero = Fraction(0)
+        if isinstance(cost, ZCDP):
+            return (dec(cost.rho), zero)
+        if isinstance(cost, ApproxZCDP):
+            if cost.delta and self.rho is not None:
+                raise UnsupportedCompositionError(
+                    f"a rho budget has no delta, so it cannot compose {cost!r}; "
+                    "give the budget as epsilon/delta with accounting='zcdp'"
+                )
+            return (dec(cost.rho), dec(cost.delta))
+        if pure:
+            # ε-DP implies (ε²/2)-zCDP (Bun & Steinke 2016, Prop. 3.3).
+            return (dec(cost.epsilon) ** 2 / 2, zero)
+        if event is not None:
+            # Laplace with multiplier m is (1/m)-DP, hence 1/(2m²)-zCDP; the
+            # Gaussian with multiplier m is exactly 1/(2m²)-zCDP. Rounded up to
+            # a decimal, so that totals keep a bounded size.
+            m = dec(event.noise_multiplier)
+            return (_decimal_up(Fraction(1) / (2 * m * m)), zero)
+        if self.rho is not None:
             raise UnsupportedCompositionError(
-                f"accounting='zcdp' cannot convert {cost!r} into zCDP; pass the "
-                "mechanism's noise as event=NoiseEvent(...), or use accounting='basic'"
+                f"accounting='zcdp' with a rho budget cannot convert {cost!r} into "
+                "zCDP (the budget has no delta for its delta); pass the mechanism's "
+                "noise as event=NoiseEvent(...), or give the budget as "
+                "epsilon/delta, which composes it as approximate zCDP"
             )
+        # (ε, δ)-DP implies δ-approximate (ε²/2)-zCDP: the pair of output
+        # distributions is a post-processing of (ε, δ) randomised response,
+        # which outside probability δ is ε-DP randomised response.
+        return (dec(cost.epsilon) ** 2 / 2, dec(cost.delta))
+
+    def _rdp_charge(
+        self, cost: PrivacyLoss, event: NoiseEvent | None, pure: bool
+    ) -> State:
         orders = self.orders or ()
         if event is not None:
-            m = dec(event.noise_multiplier)
-            if event.kind == "gaussian":
-                return tuple(Fraction(a) / (2 * m * m) for a in orders)
-            values = composition.laplace_rdp(event.noise_multiplier, orders)
-            return tuple(Fraction(v) for v in values)
-        if isinstance(cost, ZCDP):
-            r = dec(cost.rho)
-            return tuple(Fraction(a) * r for a in orders)
-        if pure:
-            e = dec(cost.epsilon)
-            return tuple(min(e, Fraction(a) * e * e / 2) for a in orders)
+            return _rdp_of_event(event.kind, event.noise_multiplier, orders)
+        a = np.asarray(orders, dtype=np.float64)
+        up = 1.0 + _REL
+        if isinstance(cost, ZCDP) or (isinstance(cost, ApproxZCDP) and not cost.delta):
+            return _grid_up(a * cost.rho * up)
+        if pure and isinstance(cost, PureDP | ApproxDP):
+            e = cost.epsilon
+            return _grid_up(np.minimum(e * up, a * (e * e / 2.0) * up))
         raise UnsupportedCompositionError(
             f"accounting='rdp' cannot compose {cost!r} without knowing its noise; "
             "pass event=NoiseEvent('gaussian' or 'laplace', noise_multiplier), or "
-            "use accounting='basic'"
+            "use accounting='basic' (or 'zcdp', which composes a delta part)"
         )
 
     # ------------------------------------------------------------------ checks
+    def _rdp_values(self, state: State) -> list[float]:
+        """The RDP totals as floats, rounded up."""
+        return [math.nextafter(v / _GRID, math.inf) for v in state]
+
     def _rdp_epsilon(self, state: State) -> float:
         if not any(state):
             return 0.0
-        return composition._rdp_epsilon(
-            self.orders or (), [float_up(v) for v in state], self.delta
+        return composition.rdp_epsilon(
+            self.orders or (), self._rdp_values(state), self.delta
         )
+
+    def _rdp_fits(self, state: State, epsilon: float) -> bool:
+        if not any(state):
+            return True
+        limits = _rdp_limits(self.orders or (), self.delta, epsilon)
+        return any(map(operator.le, state, limits))
 
     def fits(self, state: State) -> bool:
         """Whether the composed ``state`` is within the budget."""
         if self.accounting == "basic":
-            assert self.epsilon is not None
-            return state[0] <= dec(self.epsilon) and state[1] <= dec(self.delta)
+            return state[0] <= self._eps_dec and state[1] <= self._delta_dec
         if self.accounting == "zcdp":
-            return state[0] <= self._rho_limit()
+            if self.rho is not None and state[1]:
+                return False
+            return state[0] <= self.rho_limit(state[1])
         assert self.epsilon is not None
-        return self._rdp_epsilon(state) <= self.epsilon
+        return self._rdp_fits(state, self.epsilon)
+
+    def _at_least(self, state: State, fraction: float) -> bool:
+        """Whether ``used_fraction(state) >= fraction`` (exactly, for basic/zcdp)."""
+        # float_up(x) >= w exactly when x > (the decimal of the float below w).
+        w = dec(math.nextafter(fraction, 0.0))
+        if self.accounting == "basic":
+            return state[0] > w * self._eps_dec or (
+                self.delta > 0 and state[1] > w * self._delta_dec
+            )
+        if self.accounting == "zcdp":
+            limit = self.rho_limit(state[1])
+            return limit <= 0 or state[0] > w * limit
+        assert self.epsilon is not None
+        return not self._rdp_fits(state, self.epsilon * fraction)
+
+    def crossed(self, before: State, after: State, fraction: float) -> float | None:
+        """The used fraction after a charge if it took it to ``fraction`` or past."""
+        if self._at_least(after, fraction) and not self._at_least(before, fraction):
+            return self.used_fraction(after)
+        return None
 
     def used_fraction(self, state: State) -> float:
         """Fraction of the budget used (the largest over ε and δ)."""
         if self.accounting == "basic":
-            assert self.epsilon is not None
-            used = state[0] / dec(self.epsilon)
+            used = state[0] / self._eps_dec
             if self.delta > 0:
-                used = max(used, state[1] / dec(self.delta))
+                used = max(used, state[1] / self._delta_dec)
             return float_up(used)
         if self.accounting == "zcdp":
-            return float_up(state[0] / self._rho_limit())
+            limit = self.rho_limit(state[1])
+            if limit <= 0:
+                return 1.0
+            return float_up(state[0] / limit)
         assert self.epsilon is not None
         return self._rdp_epsilon(state) / self.epsilon
 
@@ -262,6 +441,11 @@ class Policy:
             )
         if self.accounting == "zcdp":
             rho = float_up(state[0])
+            if state[1]:
+                delta = float_up(state[1])
+                if rho > 0:
+                    return ApproxZCDP(rho, delta)
+                return unchecked(ApproxZCDP, rho=0.0, delta=delta)
             return ZCDP(rho) if rho > 0 else unchecked(ZCDP, rho=0.0)
         eps = self._rdp_epsilon(state)
         if eps > 0:
@@ -271,25 +455,24 @@ class Policy:
     def remaining(self, state: State) -> PrivacyLoss:
         """What is left of the budget, rounded down, in the accountant's terms.
 
-        For ``"rdp"`` this is the difference of converted ε at the budget's δ:
-        an indication, not a promise (Rényi costs do not subtract in ε).
+        For ``"zcdp"`` this is the ρ a zCDP release may still cost (with the
+        δ parts spent so far taken out of the budget's δ first). For ``"rdp"``
+        this is the difference of converted ε at the budget's δ: an
+        indication, not a promise (Rényi costs do not subtract in ε).
         """
         if self.accounting == "basic":
-            assert self.epsilon is not None
-            eps = max(float_down(dec(self.epsilon) - state[0]), 0.0)
+            eps = max(float_down(self._eps_dec - state[0]), 0.0)
             if self.delta == 0:
                 return PureDP(eps) if eps > 0 else unchecked(PureDP, epsilon=0.0)
-            delta = max(float_down(dec(self.delta) - state[1]), 0.0)
+            delta = max(float_down(self._delta_dec - state[1]), 0.0)
             if eps > 0:
                 return ApproxDP(eps, delta)
             return unchecked(ApproxDP, epsilon=0.0, delta=delta)
         if self.accounting == "zcdp":
-            rho = max(float_down(self._rho_limit() - state[0]), 0.0)
+            rho = max(float_down(self.rho_limit(state[1]) - state[0]), 0.0)
             return ZCDP(rho) if rho > 0 else unchecked(ZCDP, rho=0.0)
         assert self.epsilon is not None
-        eps = max(
-            float_down(dec(self.epsilon) - Fraction(self._rdp_epsilon(state))), 0.0
-        )
+        eps = max(float_down(self._eps_dec - Fraction(self._rdp_epsilon(state))), 0.0)
         if eps > 0:
             return ApproxDP(eps, self.delta)
         return unchecked(ApproxDP, epsilon=0.0, delta=self.delta)

@@ -42,7 +42,7 @@ import numpy as np
 
 from loopkit_privacy import _calibration as cal
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss
+from loopkit_privacy.loss import ZCDP, ApproxDP, ApproxZCDP, NoiseEvent, PrivacyLoss
 
 _MARGIN = 1e-6
 _GRID_UNITS = range(1, 17)
@@ -61,7 +61,7 @@ def _reading_ok(delta_of: Callable[[], float], delta: float) -> bool:
 def _gaussian_delta_ok(m: float, epsilon: float, delta: float) -> bool:
     """Whether some reading of Gaussian noise with multiplier ``m`` is (ε, δ)-DP."""
     eps = epsilon * (1.0 + _MARGIN)
-    if _reading_ok(lambda: cal._gauss_delta(m, 1.0, eps), delta):
+    if _reading_ok(lambda: cal.gauss_delta(m, 1.0, eps), delta):
         return True
     return any(
         _reading_ok(partial(cal.discrete_gaussian_delta, m * units, units, eps), delta)
@@ -110,7 +110,8 @@ def check_consistent(cost: PrivacyLoss, event: NoiseEvent | None) -> None:
     """
     if event is None:
         return
-    if isinstance(cost, ZCDP):
+    if isinstance(cost, ZCDP | ApproxZCDP):
+        # An event implies a δ-approximate ρ-zCDP cost when it implies ρ-zCDP.
         why = _why_inconsistent(
             event.kind, event.noise_multiplier, "zcdp", 0.0, 0.0, cost.rho
         )

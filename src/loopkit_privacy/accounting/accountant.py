@@ -56,7 +56,14 @@ from loopkit_privacy.errors import (
     LedgerIntegrityError,
     UnsupportedCompositionError,
 )
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+from loopkit_privacy.loss import (
+    ZCDP,
+    ApproxDP,
+    ApproxZCDP,
+    NoiseEvent,
+    PrivacyLoss,
+    PureDP,
+)
 
 __all__ = ["Accountant"]
 
@@ -599,12 +606,14 @@ class Accountant:
     # --------------------------------------------------------------- spending
     @staticmethod
     def _check_cost(cost: Any) -> PrivacyLoss:
-        if isinstance(cost, PureDP | ApproxDP | ZCDP):
+        if isinstance(cost, PureDP | ApproxDP | ZCDP | ApproxZCDP):
             values = (
                 [cost.rho]
                 if isinstance(cost, ZCDP)
                 else [cost.epsilon]
                 if isinstance(cost, PureDP)
+                else [cost.rho, cost.delta]
+                if isinstance(cost, ApproxZCDP)
                 else [cost.epsilon, cost.delta]
             )
             # A loss built without validation (an exhausted ``remaining`` is
@@ -769,13 +778,7 @@ class Accountant:
                     assert self._ledger is not None
                     self._ledger.append(con, receipt, status, chain.key)
                 chain.apply(receipt, charge=draft.charge)
-                used_after = self._policy.used_fraction(after)
-                if (
-                    used_after
-                    >= self._warn_fraction
-                    > self._policy.used_fraction(before)
-                ):
-                    crossed = used_after
+                crossed = self._policy.crossed(before, after, self._warn_fraction)
         if refused is not None:
             emit(
                 self._on_event,

@@ -48,6 +48,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
 from scipy.optimize import minimize_scalar
 
 from loopkit_privacy._validate import check_delta, check_positive, check_positive_int
@@ -307,7 +308,7 @@ def _zcdp_epsilon(rho: float, delta: float, method: str) -> float:
 
 
 @lru_cache(maxsize=1024)
-def _rho_for(epsilon: float, delta: float, method: str) -> float:
+def rho_for(epsilon: float, delta: float, method: str) -> float:
     # Bisection on the (monotone) conversion; the answer is checked, so
     # ``_zcdp_epsilon(answer) <= epsilon`` holds exactly as computed.
     hi = max(epsilon, 1.0)
@@ -317,6 +318,56 @@ def _rho_for(epsilon: float, delta: float, method: str) -> float:
     # One step down, so that even the decimal reading of the result (which the
     # accountant uses, and which is within half an ulp) stays below ``lo``.
     return math.nextafter(lo, 0.0)
+
+
+@lru_cache(maxsize=4096)
+def rho_limit(epsilon: float, delta: float) -> float:
+    r"""A ρ whose CKS conversion at ``delta`` is within ``epsilon``, in one search.
+
+    The accountant's zCDP filter with δ parts already spent needs the largest
+    ρ that fits (ε, δ_rest) for a new δ_rest after each such charge. Instead
+    of bisecting :func:`zcdp_to_approx_dp`, this maximises the inverse of CKS
+    Corollary 13 directly: ``αρ + g(α) <= ε`` holds exactly when
+    ``ρ <= (ε - g(α)) / α``, so every α gives a valid ρ and a bounded Brent
+    search over α finds a near-largest one. The Bun & Steinke closed form
+    ``(sqrt(log(1/δ) + ε) - sqrt(log(1/δ)))²`` is also valid; the larger of
+    the two is returned, rounded **down** by its floating-point error bound
+    (0.0 when nothing fits).
+
+    Examples
+    --------
+    >>> r = rho_limit(1.0, 1e-6)
+    >>> zcdp_to_approx_dp(r, 1e-6).epsilon <= 1.0
+    True
+    >>> abs(r / zcdp_rho_for(1.0, 1e-6).rho - 1) < 1e-6
+    True
+    """
+    log_inv_delta = -math.log(delta)
+
+    def at(alpha: float) -> float:
+        # (ε - g(α)) / α rounded down, g as in _cks_epsilon.
+        am1 = alpha - 1.0
+        t2 = math.log1p(-1.0 / alpha)
+        t3 = (log_inv_delta - math.log(alpha)) / am1
+        num = epsilon - t2 - t3
+        mag = epsilon + abs(t2) + abs(t3) + abs(log_inv_delta / am1)
+        num -= _ULP_MARGIN * mag
+        return math.nextafter(num / alpha, 0.0) if num > 0 else 0.0
+
+    def objective(t: float) -> float:
+        return -at(1.0 + math.exp(t))
+
+    # The optimum is near α = 1 + sqrt(log(1/δ)/ρ) with ρ ~ ε² / (4 log(1/δ)).
+    t0 = math.log(max(2.0 * log_inv_delta / epsilon, 1e-300))
+    lo, hi = max(t0 - 12.0, -40.0), min(t0 + 12.0, 40.0)
+    res = minimize_scalar(
+        objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+    )
+    best = max(at(1.0 + math.exp(float(res.x))), at(1.0 + math.exp(t0)))
+    root = math.sqrt(log_inv_delta + epsilon) - math.sqrt(log_inv_delta)
+    bs = root * root
+    bs = bs - _ULP_MARGIN * (log_inv_delta + epsilon) - _ULP_MARGIN * bs
+    return max(best, bs, 0.0)
 
 
 def zcdp_rho_for(
@@ -361,7 +412,7 @@ def zcdp_rho_for(
     """
     epsilon = check_positive(epsilon, "epsilon")
     delta = check_delta(delta)
-    rho = _rho_for(epsilon, delta, _check_method(method))
+    rho = rho_for(epsilon, delta, _check_method(method))
     if rho <= 0:
         raise InvalidParameterError(
             f"no zCDP budget rho > 0 fits epsilon={epsilon!r}, delta={delta!r}",
@@ -383,7 +434,7 @@ def _orders_error(orders: object) -> InvalidParameterError:
     )
 
 
-def _check_orders(orders: Iterable[float] | None) -> tuple[float, ...]:
+def check_orders(orders: Iterable[float] | None) -> tuple[float, ...]:
     if orders is None:
         return DEFAULT_ORDERS
     if isinstance(orders, str | bytes) or not isinstance(orders, Iterable):
@@ -437,7 +488,7 @@ def gaussian_rdp(
     """
     m = check_positive(noise_multiplier, "noise_multiplier")
     out = []
-    for a in _check_orders(orders):
+    for a in check_orders(orders):
         value = a / (2.0 * m * m)
         out.append(_round_up(value, value))
     return tuple(out)
@@ -457,6 +508,33 @@ def _laplace_rdp_one(b: float, alpha: float) -> float:
     quad = alpha * eps * eps / 2.0
     quad = _round_up(quad, quad)
     return min(exact, quad, _round_up(eps, eps))
+
+
+def laplace_rdp_array(noise_multiplier: float, orders: np.ndarray) -> np.ndarray:
+    """:func:`laplace_rdp` at an array of orders (checked), vectorised.
+
+    The same formula and the same error bounds, element by element (NumPy's
+    ``expm1``/``log1p`` are as accurate as :mod:`math`'s); used by the RDP
+    accountant, which needs all orders of a new Laplace event at once.
+
+    Examples
+    --------
+    >>> a = np.array([2.0, 32.0])
+    >>> laplace_rdp_array(1.0, a).tolist() == list(laplace_rdp(1.0, [2.0, 32.0]))
+    True
+    """
+    eps = 1.0 / noise_multiplier
+    a = np.asarray(orders, dtype=np.float64)
+    am1 = a - 1.0
+    inner = am1 * np.expm1((1.0 - 2.0 * a) * eps) / (2.0 * a - 1.0)
+    second = np.log1p(inner) / am1
+    mag = eps + np.abs(second)
+    exact = np.nextafter(eps + second + _ULP_MARGIN * mag, np.inf)
+    quad = a * eps * eps / 2.0
+    quad = np.nextafter(quad + _ULP_MARGIN * quad, np.inf)
+    lin = math.nextafter(eps + _ULP_MARGIN * eps, math.inf)
+    out: np.ndarray = np.minimum(np.minimum(exact, quad), lin)
+    return out
 
 
 def laplace_rdp(
@@ -495,10 +573,10 @@ def laplace_rdp(
     [0.619124, 0.978148]
     """
     b = check_positive(noise_multiplier, "noise_multiplier")
-    return tuple(_laplace_rdp_one(b, a) for a in _check_orders(orders))
+    return tuple(_laplace_rdp_one(b, a) for a in check_orders(orders))
 
 
-def _rdp_epsilon(orders: Sequence[float], rdp: Sequence[float], delta: float) -> float:
+def rdp_epsilon(orders: Sequence[float], rdp: Sequence[float], delta: float) -> float:
     log_delta = math.log(delta)
     best = math.inf
     for a, r in zip(orders, rdp, strict=True):
@@ -561,7 +639,7 @@ def rdp_to_approx_dp(
     """
     if orders is None:
         raise _orders_error(orders)
-    orders_t = _check_orders(orders)
+    orders_t = check_orders(orders)
     bad_rdp = InvalidParameterError(
         f"`rdp` must be a sequence of one non-negative number per order "
         f"({len(orders_t)}), got {rdp!r}",
@@ -578,7 +656,7 @@ def rdp_to_approx_dp(
     if len(rdp_t) != len(orders_t) or not all(r >= 0 for r in rdp_t):
         raise bad_rdp
     delta = check_delta(delta)
-    eps = _rdp_epsilon(orders_t, rdp_t, delta)
+    eps = rdp_epsilon(orders_t, rdp_t, delta)
     if not math.isfinite(eps):
         raise UnsupportedCompositionError(
             "the RDP curve is infinite at every order; no (epsilon, delta) "
@@ -751,7 +829,16 @@ def pure_dp_rdp(epsilon: float, orders: Sequence[float]) -> tuple[float, ...]:
     """
     eps = check_positive(epsilon, "epsilon")
     out = []
-    for a in _check_orders(orders):
+    for a in check_orders(orders):
         quad = a * eps * eps / 2.0
         out.append(min(_round_up(quad, quad), _round_up(eps, eps)))
     return tuple(out)
+
+
+# Public names for the other modules of ``accounting`` (the layer rule forbids
+# importing a name with a leading underscore from another module).
+ULP_MARGIN = _ULP_MARGIN
+check_orders = check_orders
+rho_for = rho_for
+rdp_epsilon = rdp_epsilon
+zcdp_epsilon = _zcdp_epsilon

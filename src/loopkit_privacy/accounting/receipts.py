@@ -38,7 +38,14 @@ from typing import Any
 
 from loopkit_privacy import _html
 from loopkit_privacy.errors import InvalidParameterError, LedgerError
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PrivacyLoss, PureDP
+from loopkit_privacy.loss import (
+    ZCDP,
+    ApproxDP,
+    ApproxZCDP,
+    NoiseEvent,
+    PrivacyLoss,
+    PureDP,
+)
 
 __all__ = [
     "FORMAT",
@@ -167,6 +174,8 @@ def cost_to_dict(cost: PrivacyLoss) -> dict[str, Any]:
         return {"type": "ApproxDP", "epsilon": cost.epsilon, "delta": cost.delta}
     if isinstance(cost, ZCDP):
         return {"type": "ZCDP", "rho": cost.rho}
+    if isinstance(cost, ApproxZCDP):
+        return {"type": "ApproxZCDP", "rho": cost.rho, "delta": cost.delta}
     raise InvalidParameterError(
         f"`cost` must be a PureDP, ApproxDP or ZCDP, got {cost!r}; build one with "
         "loopkit_privacy.loss.loss_from(epsilon=...)",
@@ -204,6 +213,8 @@ def cost_from_dict(data: dict[str, Any]) -> PrivacyLoss:
             return ApproxDP(data["epsilon"], data["delta"])
         if kind == "ZCDP":
             return ZCDP(data["rho"])
+        if kind == "ApproxZCDP":
+            return ApproxZCDP(data["rho"], data["delta"])
     except (KeyError, TypeError, InvalidParameterError) as err:
         raise LedgerError(f"invalid cost record {data!r}: {err}") from err
     raise LedgerError(f"invalid cost record {data!r}: unknown type")
