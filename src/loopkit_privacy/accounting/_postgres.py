@@ -227,9 +227,10 @@ class _Session:
             con.execute("COMMIT")
             if flush:
                 con.execute("BEGIN")
-                con.execute("SET LOCAL synchronous_commit = on")
+                # set_config(..., true) is SET LOCAL: this commit waits
                 con.execute(
-                    "SELECT pg_logical_emit_message(true, %s, 'flush')",
+                    "SELECT set_config('synchronous_commit', 'on', true), "
+                    "pg_logical_emit_message(true, %s, 'flush')",
                     ("loopkit-privacy-ledger",),
                 )
                 con.execute("COMMIT")
