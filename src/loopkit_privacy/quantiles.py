@@ -9,25 +9,38 @@ intervals, receipts and :func:`~loopkit_privacy.privacy_info`.
 
 Quantiles: the method
 ---------------------
-A noisy hierarchical histogram (a "tree"; Hay, Rastogi, Miklau & Suciu 2010;
-Qardaji, Yang & Li 2013 for the branching factor 16) over a public grid of
-``bins`` equal bins on ``[lo, hi]``. Each user's kept values (at most L∞ in
-each of at most L0 groups, clamped) are counted in every level of the tree;
-every node gets exact discrete Laplace (or discrete Gaussian) noise. All
-quantiles are then read off the one noisy tree, so asking for more quantiles
-costs nothing more, they are monotone in ``q`` by construction, and the
-interval of each comes from the tree's own noise distribution (a Chernoff
-bound on the exact moment generating function) — post-processing, free.
+Every group's kept values (at most L∞ in each of at most L0 groups per
+user, clamped to ``[lo, hi]``) are counted in a public grid of ``bins``
+equal bins. Two mechanisms read that histogram (``method="exponential"``,
+the default):
 
-Why this method: Gillenwater, Joseph & Kulesza (ICML 2021) find the tree
-("AggTree") close to their joint exponential mechanism for several
-quantiles and far better than independent exponential mechanisms as the
-number of quantiles grows; the exponential mechanism (Smith 2011) is the
-most accurate for one quantile but gives no interval without spending more
-budget (its error depends on the data's own spacing), and needs its budget
-split between quantiles. The tree needs only integer noise, so its sampling
-is exact (Canonne, Kamath & Steinke 2020), and its cost is one pass of the
-bounding kernel plus noise on ``bins·16/15`` nodes per group.
+* **Estimates: the exponential mechanism** on the grid (Smith 2011;
+  OpenDP's and Google's quantiles are of this family): bin j is chosen for
+  quantile q with probability ∝ exp(ε_q · u_j / (2Δ_q)), u_j = minus the rank
+  distance from q·N to the bin, Δ_q = max(q, 1 - q)·L∞. Exact sampling:
+  integer weights and Bernoulli(exp(-γ)) draws, no floating-point
+  exponential (:class:`~loopkit_privacy.ExponentialMechanism`). It gets
+  3/4 of the statistic's ε, split evenly over the quantiles and the L0
+  groups a user can touch; the released estimates are sorted (monotone).
+* **Intervals: a noisy hierarchical histogram** (a "tree": Hay, Rastogi,
+  Miklau & Suciu 2010; Qardaji, Yang & Li 2013) with the other 1/4: one
+  to three levels (:func:`radices_for`: 64 × 16 for 1024 bins), exact
+  discrete Laplace noise on every node. Each interval is where the noisy
+  running count crosses q·N ± a margin bounding the tree's own noise (a
+  Chernoff bound on its exact moment generating function), widened to
+  hold the estimate, so it covers the q-th quantile of the bounded data
+  with probability at least ``confidence``.
+
+``method="tree"`` spends the whole budget on the tree and reads the
+estimates off it too: every quantile then costs nothing more, so it is the
+better choice for many quantiles at once (Gillenwater, Joseph & Kulesza,
+ICML 2021, find tree methods far ahead of independent exponential
+mechanisms as the number of quantiles grows), and it is the one that takes
+Gaussian noise or ``rho``. For one or two quantiles of small groups the
+exponential mechanism is several times more accurate (it spends nothing on
+the rest of the distribution), which is why it is the default. An
+exponential mechanism alone gives no interval (its error depends on the
+data's spacing) without more budget: the tree buys one.
 
 Variance: noisy row count N, noisy sum S of values centred on the midpoint
 m of the bounds, and noisy sum Q of centred squares (x - m)² - h²/2
@@ -55,6 +68,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import numbers
@@ -67,6 +81,7 @@ import numpy as np
 import pyarrow as pa
 
 from loopkit_privacy import mechanisms as mech
+from loopkit_privacy import noise
 from loopkit_privacy._grouped import (
     GroupedInput,
     Selection,
@@ -102,8 +117,8 @@ from loopkit_privacy.bounding import (
     fixed_point_quantum,
 )
 from loopkit_privacy.errors import InvalidParameterError
-from loopkit_privacy.loss import PrivacyLoss
-from loopkit_privacy.noise import _THREADS, _executor
+from loopkit_privacy.loss import PrivacyLoss, PureDP
+from loopkit_privacy.noise import THREADS, executor
 from loopkit_privacy.random import RandomSource
 
 if TYPE_CHECKING:
@@ -115,6 +130,9 @@ __all__ = ["aggregate_quantiles", "aggregate_std", "aggregate_variance"]
 MIN_BINS = 16
 MAX_BINS = 1 << 16
 DEFAULT_BINS = 1024
+#: Share of the statistic's ε that method="exponential" gives to the
+#: estimates; the rest goes to the tree that gives the intervals.
+EM_SHARE = 0.75
 # Noisy tree nodes held in memory at once when drawing many releases.
 _CHUNK_NODES = 1 << 22
 # Bounding runs on several threads from this many kept rows on.
@@ -188,18 +206,38 @@ def check_bins(value: Any) -> int:
     return int(value)
 
 
+@functools.cache
 def radices_for(bins: int) -> tuple[int, ...]:
-    """Branching of each tree level from the top: 16 everywhere, the top takes the rest.
+    """Branching of each tree level from the top: the shape with the smallest noise margin.
+
+    With L levels and radices r1..rL (powers of two, product ``bins``), the
+    noise of a prefix count near a median is a sum of at most r1/4 (top
+    level, weights q and 1 - q) plus Σ (r_k - 1) (lower levels, weight 1)
+    node noises, each of scale ∝ L. The shape minimising
+    L²·(r1/4 + Σ_{k>1} (r_k - 1)) is chosen (Qardaji, Yang & Li 2013 find
+    branching around 16 best for range queries; prefixes near a median
+    favour a wider top).
 
     Examples
     --------
-    >>> radices_for(1024), radices_for(4096), radices_for(32)
-    ((4, 16, 16), (16, 16, 16), (2, 16))
+    >>> radices_for(16), radices_for(1024), radices_for(4096)
+    ((16,), (64, 16), (128, 32))
     """
     bits = bins.bit_length() - 1
-    top = bits % 4
-    rest = bits // 4
-    return ((1 << top,) if top else ()) + (16,) * rest
+
+    def cost(parts: tuple[int, ...]) -> float:
+        top, *lower = (1 << p for p in parts)
+        return len(parts) ** 2 * (top / 4 + sum(r - 1 for r in lower))
+
+    best: tuple[int, ...] = (bits,)
+    # Compositions of `bits` into at most 4 parts (deeper trees never win).
+    for cut in range(1, min(4, bits)):
+        for splits in itertools.combinations(range(1, bits), cut):
+            edges = (0, *splits, bits)
+            parts = tuple(b - a for a, b in itertools.pairwise(edges))
+            if cost(parts) < cost(best):
+                best = parts
+    return tuple(1 << p for p in best)
 
 
 # ---------------------------------------------------------------------------
@@ -265,19 +303,19 @@ def _bound_rows(
     )
     n_buckets = starts.shape[0] - 1
     common = (l0, linf, lo, hi, salt, *tail)
-    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or _THREADS < 2:
+    if starts[-1] < _PARALLEL_ROWS or n_buckets < 2 or THREADS < 2:
         _kq.bound_rows_buckets(
             starts, uloc, grp, vals, bits, 0, n_buckets, *common, rows, units, a, b
         )
         return _Bounded(rows, units, a, b)
     # Buckets hold disjoint users: bound ranges of them on separate threads
     # into separate totals, then add up (as bounding.bound_and_reduce does).
-    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], _THREADS + 1)[1:-1])
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], THREADS + 1)[1:-1])
     edges = [0, *sorted({int(c) for c in cuts if 0 < c < n_buckets}), n_buckets]
     parts = []
     for b0, b1 in itertools.pairwise(edges):
         totals = zeros()
-        future = _executor().submit(
+        future = executor().submit(
             _kq.bound_rows_buckets, starts, uloc, grp, vals, bits, b0, b1, *common,
             *totals,
         )  # fmt: skip
@@ -347,7 +385,7 @@ def _selected(
 
 
 def _mechanism_names(
-    selection: Selection | None, mechs: dict[str, mech._AdditiveMechanism]
+    selection: Selection | None, mechs: dict[str, mech.AdditiveMechanism]
 ) -> list[str]:
     return (
         [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
@@ -357,7 +395,7 @@ def _mechanism_names(
 
 
 def _cost(
-    selection: Selection | None, mechs: dict[str, mech._AdditiveMechanism]
+    selection: Selection | None, mechs: dict[str, mech.AdditiveMechanism]
 ) -> PrivacyLoss:
     parts: list[PrivacyLoss] = [] if selection is None else [selection.cost]
     parts.extend(m.cost for m in mechs.values())
@@ -380,7 +418,7 @@ def _order(inp: GroupedInput, group_idx: AnyArray) -> AnyArray:
 
 
 def tree_margins(
-    noise: mech._AdditiveMechanism,
+    noise: mech.AdditiveMechanism,
     radices: Sequence[int],
     quantiles: Sequence[float],
     confidence: float,
@@ -436,6 +474,97 @@ def tree_margins(
     return out
 
 
+Method = Literal["exponential", "tree"]
+
+
+def check_method(value: Any) -> Method:
+    """``method``: ``"exponential"`` or ``"tree"``."""
+    if value not in ("exponential", "tree"):
+        raise InvalidParameterError(
+            f"`method` must be 'exponential' or 'tree', got {value!r}",
+            parameter="method",
+            value=value,
+        )
+    return value  # type: ignore[no-any-return]
+
+
+def em_for(
+    epsilon: float, bounds: ContributionBounds, quantiles: Sequence[float]
+) -> tuple[mech.ExponentialMechanism, ...]:
+    """The exponential mechanism of each quantile: ε / (L0 · K) per group.
+
+    A unit changes the scores of at most L0 groups, so the selections of the
+    other groups cost it nothing: the K selections of each of L0 groups
+    compose to ε. The scores of quantile q (:func:`em_scores`) move by at
+    most max(q, 1 - q)·L∞: adding m <= L∞ values, k of them in bins up to j,
+    moves C(j) - q·N by k - q·m, in [-q·m, (1 - q)·m]. (Floating point: each
+    selection's true loss is below its nominal ε by at least 2**-G·ε_sel,
+    see ``ExponentialMechanism``, far more than the rounding of the
+    division, so the total stays within ε.)
+    """
+    share = epsilon / (bounds.max_partitions_per_user * len(quantiles))
+    linf = bounds.max_contributions_per_partition
+    # The factor absorbs the float rounding of q·N (|q·N| < 2**53).
+    return tuple(
+        mech.ExponentialMechanism(
+            sensitivity=max(q, 1.0 - q) * linf * (1.0 + 2.0**-40), epsilon=share
+        )
+        for q in quantiles
+    )
+
+
+def em_weights(em: mech.ExponentialMechanism, scores: AnyArray) -> AnyArray:
+    """The integer weights ``em`` draws from, for an array of score rows.
+
+    The same map as :meth:`ExponentialMechanism.select` applies to one row:
+    rint(K · clip(u/Δ, ±2**50/K)), candidate i chosen with probability
+    ∝ exp(w_i / 2**G).
+    """
+    if em._k == 0.0:
+        return np.zeros(scores.shape, dtype=np.int64)
+    with np.errstate(over="ignore", under="ignore"):
+        x = scores / em.sensitivity
+    np.clip(x, -em._limit, em._limit, out=x)
+    out: AnyArray = np.rint(x * em._k).astype(np.int64)
+    return out
+
+
+def select_exact(weights: AnyArray, grid_bits: int, source: RandomSource) -> AnyArray:
+    """One exact exponential-mechanism draw per row of ``weights`` (int64[R, m])."""
+    rows = weights.shape[0]
+    out = np.empty(rows, dtype=np.int64)
+    st = np.zeros(4, dtype=np.int64)
+    if not 0 <= grid_bits <= 62:
+        raise AssertionError("selection grid outside int64")
+    g = np.int64(grid_bits)
+    block = 1 << 16
+    words = source.words(block)
+    done = 0
+    while done < rows:
+        done = int(_kq.select_rows(weights, g, words, st, out, np.int64(done)))
+        if done < rows:
+            words = noise.replay_words(words, st, source, block)
+    return out
+
+
+def em_scores(hist: AnyArray, quantiles: Sequence[float]) -> AnyArray:
+    """Scores (G, K, B) of the bins: minus the rank distance to q·N (Smith 2011).
+
+    With C(j) the count of values in bins 1..j (C(0) = 0) and N = C(B), bin j
+    covers the ranks [C(j-1), C(j)]; its score for quantile q is
+    -dist(q·N, [C(j-1), C(j)]), 0 for the bin holding the q-th value. Each
+    score moves by at most L∞ when a unit's values come or go (C(j) and N
+    move by at most L∞, q·N by at most q·L∞).
+    """
+    c = np.cumsum(hist, axis=1).astype(np.float64)
+    prev = c - hist
+    n = c[:, -1:]
+    target = np.asarray(quantiles, dtype=np.float64)[None, :, None] * n[:, None, :]
+    cj, cp = c[:, None, :], prev[:, None, :]
+    out: AnyArray = -np.maximum(np.maximum(cp - target, 0.0), target - cj)
+    return out
+
+
 @dataclass
 class _QPlan:
     inp: GroupedInput
@@ -446,11 +575,13 @@ class _QPlan:
     bins: int
     radices: tuple[int, ...]
     selection: Selection | None
-    mechs: dict[str, mech._AdditiveMechanism]
+    mechs: dict[str, mech.AdditiveMechanism]
     margins: AnyArray
     cost: PrivacyLoss
     parameters: dict[str, Any]
     name: str
+    method: Method
+    em: tuple[mech.ExponentialMechanism, ...] | None
 
 
 @dataclass
@@ -468,26 +599,46 @@ def _plan_quantiles(request: Request) -> _QPlan:
     inp, bounds = _prepare(request)
     selection, stat_budget = _split_selection(request.budget, inp, bounds)
     bins: int = opts["bins"]
+    method: Method = opts["method"]
+    quantiles: tuple[float, ...] = opts["quantiles"]
     radices = radices_for(bins)
     levels = len(radices)
     l0 = bounds.max_partitions_per_user
     linf = bounds.max_contributions_per_partition
+    em = None
+    tree_budget = stat_budget
+    if method == "exponential":
+        # Most for the estimates (exponential mechanism), the rest for the
+        # tree that gives the intervals. Both pure ε-DP (checked at the call).
+        em_budget, tree_budget = stat_budget.split(EM_SHARE)
+        assert em_budget.epsilon is not None
+        em = em_for(em_budget.epsilon, bounds, quantiles)
     # One kept value adds 1 to one node per level: a unit changes at most
     # L0·L∞·levels node counts by 1 in total (L1), and per group and level a
     # vector of L1 norm <= L∞, so L2 <= √(L0·levels)·L∞.
     tree = noise_mechanism(
-        stat_budget,
+        tree_budget,
         l1=l0 * linf * levels,
         l2=math.sqrt(l0 * levels) * linf,
         dimension=l0 * levels,
         integer=True,
     )
     mechs = {"tree": tree}
-    quantiles: tuple[float, ...] = opts["quantiles"]
     margins = tree_margins(tree, radices, quantiles, request.confidence)
     names = _mechanism_names(selection, mechs)
+    parts: list[PrivacyLoss] = [] if selection is None else [selection.cost]
+    parts.append(tree.cost)
+    if em is not None:
+        assert stat_budget.epsilon is not None
+        assert tree_budget.epsilon is not None
+        names.append(
+            f"estimates: {em[0].name}(epsilon={em[0].cost.epsilon:.6g} per group "
+            f"and quantile; {len(quantiles)} quantiles x L0={l0})"
+        )
+        parts.append(PureDP(stat_budget.epsilon - tree_budget.epsilon))
     parameters = {
         "kind": "quantiles",
+        "method": method,
         "by": inp.by,
         "column": opts["column"],
         "quantiles": list(quantiles),
@@ -508,9 +659,11 @@ def _plan_quantiles(request: Request) -> _QPlan:
         selection=selection,
         mechs=mechs,
         margins=margins,
-        cost=_cost(selection, mechs),
+        cost=total_cost(parts),
         parameters=parameters,
         name="aggregate_quantiles",
+        method=method,
+        em=em,
     )
 
 
@@ -519,20 +672,27 @@ def _noisy_quantiles(
 ) -> _QNoisy:
     g = bounded.rows.shape[0]
     k = len(plan.quantiles)
+    b = plan.bins
     keep = _selected(plan.selection, bounded.units, n, source)
-    leaves = bounded.a.reshape(g, plan.bins)
+    leaves = bounded.a.reshape(g, b)
     n_nodes = sum(math.prod(plan.radices[: i + 1]) for i in range(len(plan.radices)))
     radices = np.array(plan.radices, dtype=np.int64)
     true_nodes = np.empty((g, n_nodes), dtype=np.int64)
     _kq.tree_levels(leaves, radices, true_nodes)
+    weights = None
+    if plan.em is not None:
+        scores = em_scores(leaves, plan.quantiles)  # (G, K, B)
+        weights = np.stack(
+            [em_weights(m, scores[:, i]) for i, m in enumerate(plan.em)], axis=1
+        )
     lo, hi = plan.bounds.bounds  # type: ignore[misc]
-    width = (hi - lo) / plan.bins
+    width = (hi - lo) / b
     qs = np.array(plan.quantiles, dtype=np.float64)
     value, low, high = (np.full((n, g, k), np.nan) for _ in range(3))
     # Released (trial, group) pairs in trial-major order: noise for one
-    # release (n = 1) is drawn in group order.
+    # release (n = 1) is drawn in group order, the tree's first.
     trial_idx, group_idx = np.nonzero(keep)
-    chunk = max(1, _CHUNK_NODES // n_nodes)
+    chunk = max(1, _CHUNK_NODES // (n_nodes + k * b))
     tree = plan.mechs["tree"]
     for start in range(0, trial_idx.shape[0], chunk):
         ti = trial_idx[start : start + chunk]
@@ -542,10 +702,17 @@ def _noisy_quantiles(
         )
         est, lo_b, hi_b = (np.empty((gi.shape[0], k), dtype=np.int64) for _ in range(3))
         _kq.tree_quantiles(noisy, radices, qs, plan.margins, est, lo_b, hi_b)
-        # Monotone in q already when the noisy total is >= 0; otherwise the
-        # running maximum, with the interval widened to hold it (coverage
-        # can only grow). Post-processing either way.
+        if weights is not None:
+            assert plan.em is not None
+            # One ε for all quantiles, so one grid (G depends on ε only).
+            est = select_exact(
+                weights[gi].reshape(-1, b), plan.em[0]._grid_bits, source
+            ).reshape(-1, k)
+        # Monotone in q (post-processing): the running maximum. The tree's
+        # own estimates already are when its noisy total is >= 0. Each
+        # interval is widened to hold its estimate: coverage can only grow.
         np.maximum.accumulate(est, axis=1, out=est)
+        np.minimum(lo_b, est, out=lo_b)
         np.maximum(hi_b, est, out=hi_b)
         # Bin j is [lo + j·w, lo + (j + 1)·w): the estimate is its centre, the
         # interval runs from the low bin's left edge to the high bin's right.
@@ -604,10 +771,19 @@ class _Quantiles:
     def trials(self, plan: _QPlan, noisy: _QNoisy) -> TrialReleases:
         inp = plan.inp
         groups = inp.keys.to_pylist() if inp.by else [{}]
-        keys = [{**key, "quantile": q} for key in groups for q in plan.quantiles]
+        # Every released number is a key: the estimate and both interval ends
+        # of each group and quantile (the ends are separate selections).
+        parts = ("value", "low", "high")
+        keys = [
+            {**key, "quantile": q, "part": part}
+            for key in groups
+            for q in plan.quantiles
+            for part in parts
+        ]
         k = len(plan.quantiles)
-        present = np.repeat(noisy.keep, k, axis=1)
-        values = noisy.value.reshape(noisy.value.shape[0], -1)
+        present = np.repeat(noisy.keep, 3 * k, axis=1)
+        stacked = np.stack([noisy.value, noisy.low, noisy.high], axis=-1)
+        values = stacked.reshape(stacked.shape[0], -1)
         return TrialReleases(keys, present, values)
 
 
@@ -626,7 +802,7 @@ class _VPlan:
     source: RandomSource
     level: float
     selection: Selection | None
-    mechs: dict[str, mech._AdditiveMechanism]
+    mechs: dict[str, mech.AdditiveMechanism]
     quantum: float
     quantum_sq: float
     cost: PrivacyLoss
@@ -925,6 +1101,7 @@ def aggregate_quantiles(
     bounds: tuple[float, float],
     by: str | Sequence[str] | None = None,
     bins: int = DEFAULT_BINS,
+    method: Method = "exponential",
     privacy_unit: str | None,
     epsilon: float | None = None,
     delta: float | None = None,
@@ -959,8 +1136,14 @@ def aggregate_quantiles(
     bins : int
         Grid resolution: a power of two from 16 to 65536 (default 1024).
         Estimates are bin centres, so the grid adds at most half a bin
-        (hi - lo)/(2·bins) of error; finer grids add a little noise (one
-        more tree level every factor 16).
+        (hi - lo)/(2·bins) of error; finer grids add a little noise (more
+        candidates, more tree nodes).
+    method : {"exponential", "tree"}
+        ``"exponential"`` (default): estimates by the exponential mechanism
+        (3/4 of ε), intervals from a noisy tree (1/4); the most accurate
+        for a few quantiles; pure ε-DP only (``mechanism="laplace"``).
+        ``"tree"``: everything from one noisy tree; any number of quantiles
+        for the same accuracy, and Gaussian noise or ``rho`` allowed.
     {shared}
 
     Returns
@@ -980,29 +1163,38 @@ def aggregate_quantiles(
 
     Notes
     -----
-    Privacy. A noisy tree over ``bins`` equal bins of [lo, hi] with branching
-    16 (``levels`` = ceil(log16(bins)) levels). One kept value adds 1 to one
-    node per level; after bounding, one unit adds at most L∞ values to each
-    of at most L0 groups, so the node counts have L1 sensitivity
-    L0·L∞·levels (Laplace) and L2 sensitivity √(L0·levels)·L∞ (Gaussian).
-    Every node gets exact discrete noise calibrated to that. The quantiles,
-    their order and their intervals are post-processing of the noisy tree,
-    so any number of quantiles costs the same. With groups from the data,
-    half of ε (and all of δ for Laplace) selects the groups.
+    Privacy. After bounding, one unit adds at most L∞ values to each of at
+    most L0 groups. Exponential mechanism (``method="exponential"``): the
+    score of bin j for quantile q is -dist(q·N, [C(j-1), C(j)]) (C the
+    running count), which such a unit moves by at most
+    Δ_q = max(q, 1 - q)·L∞; each of the K quantiles of each group gets
+    ε_em / (L0·K), so the K selections in each of the L0 groups a unit can
+    touch compose to ε_em = 3/4 of the statistic's ε. Tree: ``levels``
+    levels (1 up to 128 bins, 2 up to 4096, 3 above; see
+    :func:`~loopkit_privacy.quantiles.radices_for`); one kept value adds 1
+    to one node per level, so the node counts have L1 sensitivity
+    L0·L∞·levels (Laplace) and L2 sensitivity √(L0·levels)·L∞ (Gaussian),
+    and every node gets exact discrete noise calibrated to that with the
+    rest of ε (all of it with ``method="tree"``). Sorting the estimates and
+    the intervals are post-processing. With groups from the data, half of
+    ε (and all of δ for Laplace) selects the groups first.
 
-    Accuracy. With F(j) the noisy count of values up to bin j and N the
-    noisy total, the estimate of quantile q is the first bin where
-    F - q·N crosses 0 (made monotone); the interval is where it crosses
-    ∓c_q, c_q bounding the noise of F - q·N at any bin with probability
-    1 - (1 - confidence)/2 on each side, so each interval covers the q-th
-    quantile (the smallest x with at least q·N values <= x) of the bounded,
-    clamped values with probability at least ``confidence``. Clamping: a
-    quantile outside (lo, hi) is reported at the bound.
+    Accuracy. With F(j) the tree's noisy count of values up to bin j and N
+    its noisy total, the interval of quantile q is where F - q·N crosses
+    ∓c_q (made monotone), c_q bounding the noise of F - q·N at any bin with
+    probability 1 - (1 - confidence)/2 on each side; it is widened to hold
+    the estimate. So each interval covers the q-th quantile (the smallest x
+    with at least q·N values <= x) of the bounded, clamped values with
+    probability at least ``confidence``. With ``method="tree"`` the
+    estimate is where F - q·N crosses 0. Clamping: a quantile outside
+    (lo, hi) is reported at the bound.
 
     References
     ----------
-    Hay, Rastogi, Miklau & Suciu, "Boosting the accuracy of differentially
-    private histograms through consistency", VLDB 2010. Qardaji, Yang & Li,
+    Smith, "Privacy-preserving statistical estimation with optimal
+    convergence rates", STOC 2011. Hay, Rastogi, Miklau & Suciu, "Boosting
+    the accuracy of differentially private histograms through consistency",
+    VLDB 2010. Qardaji, Yang & Li,
     "Understanding hierarchical methods for differentially private
     histograms", VLDB 2013. Gillenwater, Joseph & Kulesza, "Differentially
     private quantiles", ICML 2021.
@@ -1026,7 +1218,17 @@ def aggregate_quantiles(
     extra = {
         "quantiles": check_quantiles(quantiles),
         "bins": check_bins(bins),
+        "method": check_method(method),
     }
+    if extra["method"] == "exponential" and (mechanism != "laplace" or rho is not None):
+        raise InvalidParameterError(
+            "method='exponential' is pure ε-DP and takes `epsilon` (and `delta` "
+            f"for groups from the data) with mechanism='laplace', got "
+            f"mechanism={mechanism!r}, rho={rho!r}; for Gaussian noise or zCDP "
+            "pass method='tree'",
+            parameter="mechanism" if rho is None else "rho",
+            value=rho if rho is not None else mechanism,
+        )
     return _request(_Quantiles(), args, extra)
 
 

@@ -57,8 +57,9 @@ def _too_many_misses(misses, trials, confidence):
 
 QS = [0.05, 0.5, 0.95]
 CASES = [
-    ("exponential", "laplace", {}),
-    ("normal", "gaussian", {"delta": 1e-6}),
+    ("exponential", "laplace", "exponential", {}),
+    ("exponential", "laplace", "tree", {}),
+    ("normal", "gaussian", "tree", {"delta": 1e-6}),
 ]
 
 
@@ -69,15 +70,16 @@ def _data(kind, n=3000):
     return gen.normal(300.0, 80.0, n)
 
 
-@pytest.mark.parametrize(("dist", "mechanism", "extra"), CASES)
-def test_quantile_intervals_cover_at_the_stated_rate(dist, mechanism, extra):
+@pytest.mark.parametrize(("dist", "mechanism", "method", "extra"), CASES)
+def test_quantile_intervals_cover_at_the_stated_rate(dist, mechanism, method, extra):
     x = _data(dist)
     t = pa.table({"user_id": np.arange(x.size), "v": x})
     bounds = (0.0, 1000.0)
     confidence = 0.9
     kwargs = dict(
         column="v", quantiles=QS, bounds=bounds, bins=1024, privacy_unit="user_id",
-        epsilon=0.5, mechanism=mechanism, confidence=confidence, **extra,
+        epsilon=0.5, mechanism=mechanism, confidence=confidence, method=method,
+        **extra,
     )  # fmt: skip
     _, _, noisy = _releases(lp.aggregate_quantiles, t, TRIALS, **kwargs)
     clamped = np.clip(x, *bounds)
@@ -126,20 +128,17 @@ def test_median_error_at_epsilon_one_with_ten_thousand_users():
     true = _lower_quantile(np.clip(x, *bounds), 0.5)
     err = np.abs(noisy.value[:, 0, 0] - true)
     median_err = float(np.median(err))
-    # In ranks: the error of F - N/2 at the median bin has standard
-    # deviation at most sqrt(2·Σ w²)·b (b the node scale); with the local
-    # density of the data that bounds the value error. Three times that
-    # plus one bin is far beyond the median error unless the method broke.
-    b = plan.mechs["tree"].scale
-    radices = plan.radices
-    sd_rank = math.sqrt(
-        2 * b * b * (radices[0] * 0.25 + sum(r - 1 for r in radices[1:]))
-    )
+    # In ranks: the exponential mechanism picks a bin whose rank distance
+    # to N/2 exceeds r with probability at most bins·exp(-ε_q·r/(2Δ)), so
+    # its median rank error is at most r½ = 2Δ/ε_q·ln(2·bins). With the local
+    # spacing of the data that bounds the value error, plus one bin.
+    em = plan.em[0]
+    r_half = 2 * em.sensitivity / em.cost.epsilon * math.log(2 * plan.bins)
     xs = np.sort(np.clip(x, *bounds))
     i = n // 2
     spacing = (xs[i + 50] - xs[i - 50]) / 100
     width = (bounds[1] - bounds[0]) / plan.bins
-    limit = 3 * sd_rank * spacing + width
+    limit = r_half * spacing + width
     print(f"median |error| of the DP median (eps=1, 10^4 users): {median_err:.4f} s "
           f"(true median {true:.3f} s, relative {median_err / true:.2e})")  # fmt: skip
     assert median_err < limit, (median_err, limit)

@@ -9,6 +9,7 @@ same numbers to the last bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -100,8 +101,8 @@ def ref_quantile_bins(levels, radices, q, c):
     total = sum(levels[0])
     f = [ref_prefix(levels, radices, j + 1) - q * total for j in range(b - 1)]
     f.append(total - q * total)
-    down = [max(f[: j + 1]) for j in range(b)]
-    up = [min(f[j:]) for j in range(b)]
+    down = list(itertools.accumulate(f, max))
+    up = list(itertools.accumulate(f[::-1], min))[::-1]
     mid = [(u + d) / 2 for u, d in zip(up, down, strict=True)]
 
     def first(arr, thr):
@@ -115,12 +116,26 @@ def ref_quantile_bins(levels, radices, q, c):
 # ---------------------------------------------------------------------------
 
 
-def test_radices_multiply_to_bins_with_branching_16():
-    for bits in range(4, 17):
+def test_radices_are_the_cheapest_tree_shape():
+    # Brute force over every ordered factorisation into powers of two.
+    def shapes(bits):
+        if bits == 0:
+            yield ()
+            return
+        for first in range(1, bits + 1):
+            for rest in shapes(bits - first):
+                yield (first, *rest)
+
+    def cost(radices):
+        top, *lower = radices
+        return len(radices) ** 2 * (top / 4 + sum(r - 1 for r in lower))
+
+    for bits in range(4, 13):
         r = qmod.radices_for(1 << bits)
         assert math.prod(r) == 1 << bits
-        assert all(x == 16 for x in r[1:])
-        assert r[0] in (2, 4, 8, 16)
+        best = min(cost(tuple(1 << p for p in s)) for s in shapes(bits))
+        assert cost(r) == best
+    assert qmod.radices_for(1024) == (64, 16)
 
 
 def test_bin_of_matches_reference_including_edges():
@@ -202,7 +217,9 @@ def test_threaded_bounding_equals_single_threaded(monkeypatch):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("bins", "mechanism"), [(64, "laplace"), (256, "gaussian")])
+@pytest.mark.parametrize(
+    ("bins", "mechanism"), [(64, "laplace"), (256, "gaussian"), (1024, "laplace")]
+)
 def test_release_equals_plain_reference(bins, mechanism):
     qs = [0.1, 0.5, 0.9]
     lo, hi = 0.0, 100.0
@@ -210,7 +227,7 @@ def test_release_equals_plain_reference(bins, mechanism):
     out = lp.aggregate_quantiles(
         EVENTS, column="ms", quantiles=qs, bounds=(lo, hi), by="page", bins=bins,
         privacy_unit="user_id", epsilon=EPS, mechanism=mechanism, public_groups=PUBLIC,
-        max_partitions_per_user=2, rng=seeded_rng(7), **extra,
+        max_partitions_per_user=2, method="tree", rng=seeded_rng(7), **extra,
     )  # fmt: skip
     radices = qmod.radices_for(bins)
     levels = len(radices)
@@ -265,7 +282,7 @@ def test_release_equals_plain_reference(bins, mechanism):
 def test_more_quantiles_cost_nothing_more_and_share_the_noise():
     common = dict(
         column="ms", bounds=(0.0, 100.0), by="page", privacy_unit="user_id",
-        epsilon=EPS, public_groups=PUBLIC,
+        epsilon=EPS, public_groups=PUBLIC, method="tree",
     )  # fmt: skip
     one = lp.aggregate_quantiles(EVENTS, quantiles=[0.5], rng=seeded_rng(1), **common)
     many = lp.aggregate_quantiles(
@@ -297,7 +314,7 @@ def test_noise_scale_follows_l0_linf_and_levels():
             EVENTS, column="ms", bounds=(0, 100), by="page", bins=bins,
             privacy_unit="user_id", epsilon=0.5, public_groups=PUBLIC,
             max_partitions_per_user=l0, max_contributions_per_partition=linf,
-            rng=seeded_rng(0), return_info=True,
+            method="tree", rng=seeded_rng(0), return_info=True,
         )  # fmt: skip
         levels = len(qmod.radices_for(bins))
         assert info.noise[0].scale == l0 * linf * levels / 0.5
@@ -308,7 +325,7 @@ def test_public_groups_cap_l0():
     _, info = lp.aggregate_quantiles(
         EVENTS, column="ms", bounds=(0, 100), by="page", bins=16,
         privacy_unit="user_id", epsilon=1.0, public_groups=["home"],
-        max_partitions_per_user=5, rng=seeded_rng(0), return_info=True,
+        max_partitions_per_user=5, method="tree", rng=seeded_rng(0), return_info=True,
     )  # fmt: skip
     assert info.max_partitions_per_user == 1
     assert info.noise[0].scale == 1.0
@@ -368,7 +385,7 @@ def test_partition_selection_costs_epsilon_delta_and_releases_only_data_keys():
     acc = Accountant(epsilon=5.0, delta=1e-3)
     out = lp.aggregate_quantiles(
         EVENTS, column="ms", bounds=(0, 100), by="page", privacy_unit="user_id",
-        epsilon=1.0, delta=1e-6, accountant=acc, rng=seeded_rng(4),
+        epsilon=1.0, delta=1e-6, accountant=acc, method="tree", rng=seeded_rng(4),
     )  # fmt: skip
     info = lp.privacy_info(out)
     assert info.cost == ApproxDP(1.0, 1e-6)
@@ -377,7 +394,8 @@ def test_partition_selection_costs_epsilon_delta_and_releases_only_data_keys():
     assert info.selection_threshold is not None
     assert set(out["page"].to_pylist()) <= {"home", "docs", "blog"}
     # Half of ε selects the groups, the other half is the tree's.
-    assert info.noise[1].scale == 1 * 1 * 1 * 3 / 0.5
+    levels = len(qmod.radices_for(qmod.DEFAULT_BINS))
+    assert info.noise[1].scale == 1 * 1 * levels / 0.5
 
 
 def test_selection_needs_delta():
@@ -475,3 +493,152 @@ def test_contribution_bounds_object_is_recorded():
     assert info.bounds == (0.0, 100.0)
     assert info.max_contributions_per_partition == 3
     assert isinstance(ContributionBounds(privacy_unit="u"), ContributionBounds)
+
+
+# ---------------------------------------------------------------------------
+# method="exponential" (the default): estimates by the exponential mechanism
+# ---------------------------------------------------------------------------
+
+
+def ref_scores(hist, q):
+    """-dist(q·N, [C(j-1), C(j)]) per bin, in plain Python."""
+    n = sum(hist)
+    out, c = [], 0
+    for h in hist:
+        prev, c = c, c + h
+        t = q * n
+        out.append(-max(prev - t, 0.0, t - c))
+    return out
+
+
+def test_em_scores_match_reference_and_peak_at_the_quantile_bin():
+    hist = GEN.integers(0, 5, size=(3, 64))
+    qs = [0.0, 0.3, 0.5, 0.95, 1.0]
+    got = qmod.em_scores(hist, qs)
+    for g in range(3):
+        for k, q in enumerate(qs):
+            assert got[g, k].tolist() == ref_scores(hist[g].tolist(), q)
+            assert got[g, k].max() == 0.0
+
+
+@pytest.mark.parametrize("q", [0.05, 0.5, 0.9])
+def test_em_scores_move_by_at_most_their_sensitivity(q):
+    # One more unit with up to L∞ values in the group moves every score by at
+    # most max(q, 1 - q)·L∞ (the sensitivity the mechanism is built with).
+    linf = 3
+    em = qmod.em_for(1.0, ContributionBounds("u", 2, linf, (0.0, 1.0)), [q])[0]
+    gen = np.random.default_rng(4)
+    for _ in range(200):
+        hist = gen.integers(0, 6, size=(1, 32))
+        extra = np.zeros_like(hist)
+        for b in gen.integers(0, 32, size=gen.integers(1, linf + 1)):
+            extra[0, b] += 1
+        d = np.abs(qmod.em_scores(hist + extra, [q]) - qmod.em_scores(hist, [q]))
+        assert d.max() <= max(q, 1 - q) * linf + 1e-9
+        assert em.sensitivity >= max(q, 1 - q) * linf
+
+
+def test_em_budget_split_and_cost():
+    bounds = ContributionBounds("u", 4, 2, (0.0, 1.0))
+    ems = qmod.em_for(0.6, bounds, [0.25, 0.5, 0.99])
+    assert [m.cost for m in ems] == [PureDP(0.6 / 12)] * 3
+    assert [m.sensitivity / 2 for m in ems] == pytest.approx([0.75, 0.5, 0.99])
+    _, info = lp.aggregate_quantiles(
+        EVENTS, column="ms", quantiles=[0.25, 0.5], bounds=(0, 100), by="page",
+        privacy_unit="user_id", epsilon=0.8, public_groups=PUBLIC,
+        rng=seeded_rng(0), return_info=True,
+    )  # fmt: skip
+    assert info.cost == PureDP(0.8)
+    # The tree (intervals) gets the quarter of ε the estimates do not.
+    levels = len(qmod.radices_for(qmod.DEFAULT_BINS))
+    assert info.noise[0].scale == pytest.approx(levels / (0.8 * (1 - qmod.EM_SHARE)))
+
+
+def test_em_release_equals_reference():
+    qs = [0.2, 0.5, 0.9]
+    bins, lo, hi = 64, 0.0, 100.0
+    out = lp.aggregate_quantiles(
+        EVENTS, column="ms", quantiles=qs, bounds=(lo, hi), by="page", bins=bins,
+        privacy_unit="user_id", epsilon=EPS, public_groups=PUBLIC, rng=seeded_rng(9),
+    )  # fmt: skip
+    src = seeded_rng(9)
+    salt = int(src.words(1)[0])
+    hist = ref_histograms_of(
+        EVENTS, groups=PUBLIC, l0=1, linf=1, lo=lo, hi=hi, bins=bins, salt=salt
+    )
+    tree = lp.GeometricMechanism(sensitivity=1, epsilon=EPS * (1 - qmod.EM_SHARE))
+    radices = qmod.radices_for(bins)
+    n_nodes = sum(math.prod(radices[: k + 1]) for k in range(len(radices)))
+    noise = tree._sample(len(PUBLIC) * n_nodes, src).reshape(len(PUBLIC), n_nodes)
+    margins = qmod.tree_margins(tree, radices, qs, 0.95)
+    # The estimates: each quantile's mechanism, its own integer weights of the
+    # reference scores, drawn after the tree's noise from the same stream.
+    ems = [
+        lp.ExponentialMechanism(
+            sensitivity=max(q, 1 - q) * (1 + 2**-40), epsilon=EPS * qmod.EM_SHARE / 3
+        )
+        for q in qs
+    ]
+    weights = np.array(
+        [
+            ems[k]._weights(ref_scores(hist[g], q))
+            for g in range(4)
+            for k, q in enumerate(qs)
+        ]
+    )
+    est_all = qmod.select_exact(weights, ems[0]._grid_bits, src).reshape(4, 3)
+    width = (hi - lo) / bins
+    expect = []
+    for g, page in enumerate(PUBLIC):
+        flat = [x for level in ref_tree(hist[g], radices) for x in level]
+        levels = [flat[:64]] if len(radices) == 1 else None
+        assert levels is not None  # 64 bins: one level
+        noisy = [[int(a + z) for a, z in zip(flat, noise[g], strict=True)]]
+        prev = 0
+        for k, q in enumerate(qs):
+            _, a, b = ref_quantile_bins(noisy, radices, q, margins[k])
+            e = prev = max(int(est_all[g, k]), prev)
+            a, b = min(a, e), max(b, e)
+            expect.append(
+                (page, q, lo + (e + 0.5) * width, lo + a * width, lo + (b + 1) * width)
+            )
+    got = [tuple(r.values()) for r in out.to_pylist()]
+    assert got == expect
+
+
+def test_em_is_more_accurate_than_the_tree_for_one_median():
+    # A small group: the tree spreads its budget over the whole histogram.
+    gen = np.random.default_rng(1)
+    x = gen.lognormal(1.5, 0.7, 600)
+    t = pa.table({"user_id": np.arange(600), "v": x})
+    true = np.sort(np.clip(x, 0, 60))[299]
+    errs = {}
+    for method in ("exponential", "tree"):
+        req = request_of(
+            lp.aggregate_quantiles, t, column="v", quantiles=[0.5], bounds=(0, 60),
+            privacy_unit="user_id", epsilon=0.2, method=method,
+        )  # fmt: skip
+        plan = req.statistic.plan(req)
+        b = req.statistic.bound(plan, FixedSalt(1))
+        noisy = req.statistic.noise(plan, b, 400, seeded_rng(3))
+        errs[method] = float(np.median(np.abs(noisy.value[:, 0, 0] - true)))
+    assert errs["exponential"] < 0.5 * errs["tree"], errs
+
+
+def test_exponential_method_refuses_gaussian_noise_and_rho():
+    with pytest.raises(InvalidParameterError, match=r"method='tree'") as err:
+        lp.aggregate_quantiles(
+            EVENTS, column="ms", bounds=(0, 100), privacy_unit="user_id",
+            epsilon=1.0, delta=1e-6, mechanism="gaussian",
+        )  # fmt: skip
+    assert err.value.parameter == "mechanism"
+    with pytest.raises(InvalidParameterError, match=r"`method` must be"):
+        lp.aggregate_quantiles(
+            EVENTS, column="ms", bounds=(0, 100), privacy_unit="user_id",
+            epsilon=1.0, method="smith",
+        )  # fmt: skip
+    out = lp.aggregate_quantiles(
+        EVENTS, column="ms", bounds=(0, 100), privacy_unit="user_id", rho=0.5,
+        mechanism="gaussian", method="tree", rng=seeded_rng(1),
+    )  # fmt: skip
+    assert out.num_rows == 2

@@ -1,6 +1,6 @@
 """Kernels of the distributional statistics: bounded histograms, moments, tree quantiles.
 
-Bounding is the aggregations' (``bounding._bound_bucket``: the same keyed-hash
+Bounding is the aggregations' (``bounding.bound_bucket``: the same keyed-hash
 choice of a unit's ``l0`` groups and the same first ``linf`` rows of each), so
 for one salt these kernels keep exactly the rows ``bound_reduce`` keeps. A
 third pass over each bucket replays that decision row by row and feeds the
@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from loopkit_privacy._kernels._jit import jit
-from loopkit_privacy._kernels.bounding import _bound_bucket, _pair_hash, fixed_point
+from loopkit_privacy._kernels.bounding import bound_bucket, fixed_point, pair_hash
+from loopkit_privacy._kernels.selection import exponential_select
 
 MODE_HISTOGRAM = 0
 MODE_MOMENTS = 1
@@ -90,7 +91,7 @@ def bound_rows_buckets(
         g_rows = grp[a:e]
         v_rows = vals[a:e]
         # Passes 1-2: the aggregations' own bounding (rows and units per group).
-        dropped += _bound_bucket(
+        dropped += bound_bucket(
             u_rows, g_rows, v_rows, False, rec, l0, linf, lo, hi, 0.0, 1.0, salt,
             ubase, out_rows, out_units, unused,
         )  # fmt: skip
@@ -100,7 +101,7 @@ def bound_rows_buckets(
             g = np.int64(g_rows[i])
             base = u * stride
             slot = -1
-            if _pair_hash(salt, ubase + u, g) <= np.uint64(rec[base + 1]):
+            if pair_hash(salt, ubase + u, g) <= np.uint64(rec[base + 1]):
                 for j in range(rec[base]):
                     if rec[base + 2 + j] == g:
                         slot = u * l0 + j
@@ -247,3 +248,20 @@ def tree_quantiles(nodes, radices, qs, cs, out_est, out_low, out_high):
             out_est[r, kq] = _first_at_least(mid, b, 0.0)
             out_low[r, kq] = _first_at_least(down, b, -c)
             out_high[r, kq] = _first_at_least(up, b, c)
+
+
+@jit
+def select_rows(w, g, words, st, out, start):
+    """``out[r]`` = an exact exponential-mechanism draw over row r of ``w``, for r >= start.
+
+    ``w`` int64[R, m]: integer weights as ``selection.exponential_select``
+    takes them (candidate i has weight exp(w[r, i] / 2**g)). Returns the
+    first row not drawn: R when all are done, else the row at which the
+    words ran out (``st`` rewound for a replay, as the selection kernels do).
+    """
+    for r in range(start, w.shape[0]):
+        idx = exponential_select(w[r], g, words, st)
+        if idx < 0:
+            return r
+        out[r] = idx
+    return w.shape[0]
