@@ -87,7 +87,7 @@ from loopkit_privacy._release import (
 )
 from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableLike
 from loopkit_privacy.bounding import ContributionBounds, check_sizes
-from loopkit_privacy.cohorts import _clock_of, _ticks
+from loopkit_privacy.cohorts import clock_of, time_ticks
 from loopkit_privacy.errors import InvalidParameterError, OptionalDependencyError
 from loopkit_privacy.histogram import match_public
 from loopkit_privacy.loss import PrivacyLoss
@@ -301,7 +301,7 @@ def _read(request: Request) -> _Input:
     tables.check_key_column(data, step, role="step")
     for name in by_list:
         tables.check_key_column(data, name)
-    clock = _clock_of(data.schema.field(time).type, time)
+    clock = clock_of(data.schema.field(time).type, time)
     if request.invalid == "drop":
         # Rows without a user or a time: dropped row by row (a per-row rule).
         data = tables.drop_invalid(data, units=[privacy_unit, time], values=[])
@@ -314,7 +314,7 @@ def _read(request: Request) -> _Input:
             value=None,
         ) from None
     units, n_units = tables.unit_codes(data, privacy_unit)
-    times = _ticks(data, time, clock)
+    times = time_ticks(data, time, clock)
     if keys_public is not None:
         groups = match_public(data, by_list, keys_public)
         keys = keys_public
@@ -345,7 +345,7 @@ def _read(request: Request) -> _Input:
 # ---------------------------------------------------------------------------
 
 
-def _noise_pmf(noise: mech._AdditiveMechanism) -> AnyArray | None:
+def _noise_pmf(noise: mech.AdditiveMechanism) -> AnyArray | None:
     """The exact noise pmf on [-K, K] (mass beyond K below 1e-18), or None if huge."""
     if noise._lap is not None:
         log_q = -math.ldexp(1.0, noise._lap.m) / noise._lap.t
@@ -369,7 +369,7 @@ def _noise_pmf(noise: mech._AdditiveMechanism) -> AnyArray | None:
 
 @functools.lru_cache(maxsize=256)
 def _sum_half_width_cached(
-    noise: mech._AdditiveMechanism, m: int, confidence: float
+    noise: mech.AdditiveMechanism, m: int, confidence: float
 ) -> float:
     if m == 1:
         return noise.accuracy(confidence)
@@ -392,7 +392,7 @@ def _sum_half_width_cached(
     return float(min(h, m * noise.accuracy(1.0 - (1.0 - confidence) / m)))
 
 
-def sum_half_width(noise: mech._AdditiveMechanism, m: int, confidence: float) -> float:
+def sum_half_width(noise: mech.AdditiveMechanism, m: int, confidence: float) -> float:
     """Half-width h with P(|Z_1 + ... + Z_m| <= h) >= confidence, Z_i iid noise.
 
     From the exact pmf of the sum (convolution of the mechanism's discrete
@@ -421,7 +421,7 @@ def _ratio_interval(
 
 
 def _rates(
-    level_counts: AnyArray, noise: mech._AdditiveMechanism, confidence: float
+    level_counts: AnyArray, noise: mech.AdditiveMechanism, confidence: float
 ) -> dict[str, AnyArray]:
     """Users reaching each step, conversion rates and their intervals (post-processing).
 
@@ -480,7 +480,7 @@ class _Plan:
     inp: _Input
     bounds: ContributionBounds
     selection: Selection | None
-    noise: mech._AdditiveMechanism
+    noise: mech.AdditiveMechanism
     cost: PrivacyLoss
     parameters: dict[str, Any]
     level: float

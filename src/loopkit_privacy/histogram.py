@@ -80,7 +80,7 @@ from loopkit_privacy._release import (
 from loopkit_privacy._typing import AnyArray, InvalidRows, MechanismName, TableLike
 from loopkit_privacy._validate import check_positive_int
 from loopkit_privacy.bounding import ContributionBounds, bound_and_reduce, check_sizes
-from loopkit_privacy.cohorts import _boundary, _Clock, _clock_of
+from loopkit_privacy.cohorts import Clock, clock_of, time_boundary
 from loopkit_privacy.errors import (
     ColumnTypeError,
     InvalidParameterError,
@@ -235,7 +235,7 @@ def match_public(data: pa.Table, by: list[str], public: pa.Table) -> AnyArray:
 
 
 def _time_values(
-    data: pa.Table, column: str, clock: _Clock
+    data: pa.Table, column: str, clock: Clock
 ) -> tuple[AnyArray, AnyArray]:
     """Int64 wall-clock ticks of a time column and its validity (nulls dropped)."""
     arr = tables.flat(data.column(column))
@@ -248,7 +248,7 @@ def _time_values(
 
 
 def _edge_arrays(
-    edges: AnyArray, typ: pa.DataType, clock: _Clock | None
+    edges: AnyArray, typ: pa.DataType, clock: Clock | None
 ) -> tuple[pa.Array, pa.Array]:
     """The low and high edge of each bin, in the column's type."""
     if clock is None:
@@ -316,14 +316,14 @@ def _read(request: Request) -> _Input:
     temporal = (
         pa.types.is_timestamp(typ) or pa.types.is_date32(typ) or pa.types.is_date64(typ)
     )
-    clock = _clock_of(typ, column) if temporal else None
+    clock = clock_of(typ, column) if temporal else None
     raw_edges: list[Any] = opts["bins"]
     # The edges are checked against the column's type (from the schema), before
     # any row is looked at.
     edges: AnyArray
     if clock is not None:
         edges = np.array(
-            [_boundary(e, "bins", clock) for e in raw_edges], dtype=np.int64
+            [time_boundary(e, "bins", clock) for e in raw_edges], dtype=np.int64
         )
         _check_increasing(edges.tolist())
     else:
@@ -394,7 +394,7 @@ class _Plan:
     bounds: ContributionBounds  # per cell
     selection: Selection | None
     selection_bounds: ContributionBounds | None  # per group
-    noise: mech._AdditiveMechanism
+    noise: mech.AdditiveMechanism
     cost: PrivacyLoss
     parameters: dict[str, Any]
     level: float
