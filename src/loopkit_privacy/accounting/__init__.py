@@ -10,6 +10,13 @@
   keyed chain; see ``Accountant.open(..., chain_key=...)``).
 * Composition helpers: :func:`zcdp_to_approx_dp`, :func:`rdp_to_approx_dp`,
   :func:`gaussian_rdp`, :func:`laplace_rdp`, :func:`advanced_composition`, ...
+* Privacy profiles (:mod:`~loopkit_privacy.accounting.profiles`):
+  :func:`compose` (``method="pld"|"rdp"|"zcdp"|"basic"``) returning a
+  :class:`PrivacyProfile` (``.epsilon(delta)``, ``.delta(epsilon)``), the
+  exact Gaussian curve :func:`gaussian_epsilon` / :func:`gaussian_delta`,
+  Poisson subsampling (:func:`poisson_subsampled`, :class:`Subsampled`) and
+  the optimal composition of k (ε, δ) mechanisms (:func:`kov_epsilon`,
+  :func:`kov_delta`).
 * Events: :class:`BudgetRefused`, :class:`BudgetThresholdCrossed`,
   :class:`VerificationFailed`.
 
@@ -52,6 +59,16 @@ from loopkit_privacy.accounting.ledger import (
     SQLiteLedger,
     verify_ledger,
 )
+from loopkit_privacy.accounting.profiles import (
+    PrivacyProfile,
+    Subsampled,
+    compose,
+    gaussian_delta,
+    gaussian_epsilon,
+    kov_delta,
+    kov_epsilon,
+    poisson_subsampled,
+)
 from loopkit_privacy.accounting.receipts import Receipt
 
 __all__ = [
@@ -64,15 +81,23 @@ __all__ = [
     "LedgerProblem",
     "LedgerReport",
     "PostgresLedger",
+    "PrivacyProfile",
     "Receipt",
     "SQLiteLedger",
     "SecurityEvent",
+    "Subsampled",
     "VerificationFailed",
     "advanced_composition",
     "advanced_composition_per_step",
     "basic_composition",
+    "compose",
+    "gaussian_delta",
+    "gaussian_epsilon",
     "gaussian_rdp",
+    "kov_delta",
+    "kov_epsilon",
     "laplace_rdp",
+    "poisson_subsampled",
     "pure_dp_rdp",
     "rdp_to_approx_dp",
     "verify_ledger",

@@ -364,7 +364,7 @@ class Policy:
         )
 
     # ------------------------------------------------------------------ checks
-    def _rdp_values(self, state: State) -> list[float]:
+    def rdp_values(self, state: State) -> list[float]:
         """The RDP totals as floats, rounded up."""
         return [math.nextafter(v / _GRID, math.inf) for v in state]
 
@@ -372,7 +372,7 @@ class Policy:
         if not any(state):
             return 0.0
         return composition.rdp_epsilon(
-            self.orders or (), self._rdp_values(state), self.delta
+            self.orders or (), self.rdp_values(state), self.delta
         )
 
     def _rdp_fits(self, state: State, epsilon: float) -> bool:

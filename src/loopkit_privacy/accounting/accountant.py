@@ -19,8 +19,8 @@ import numbers
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, cast
 
 from loopkit_privacy import _html
 from loopkit_privacy._validate import check_bool
@@ -36,11 +36,12 @@ from loopkit_privacy.accounting.events import (
     emit,
 )
 from loopkit_privacy.accounting.ledger import (
-    _check_open_arguments,
-    _ledger_exists,
-    _LedgerStore,
+    check_open_arguments,
+    ledger_exists,
+    LedgerStore,
     open_ledger,
 )
+from loopkit_privacy.accounting.profiles import Method, PrivacyProfile, compose
 from loopkit_privacy.accounting.receipts import (
     FORMAT,
     FORMAT_VERSION,
@@ -238,7 +239,7 @@ class Accountant:
             **policy.header_budget(),
         }
         self._setup(policy, dataset, allow_insecure, on_event, warn_fraction)
-        self._ledger: _LedgerStore | None = None
+        self._ledger: LedgerStore | None = None
         self._chain = Chain(policy, dataset, genesis_hash(header))
 
     @staticmethod
@@ -383,7 +384,7 @@ class Accountant:
         ...     acc.accounting, acc.spent
         ('zcdp', ZCDP(rho=0.125))
         """
-        path, create, timeout, synchronous = _check_open_arguments(
+        path, create, timeout, synchronous = check_open_arguments(
             path, create=create, timeout=timeout, synchronous=synchronous
         )
         dataset = cls._check_dataset(dataset)
@@ -397,7 +398,7 @@ class Accountant:
                 accounting=accounting,
                 orders=orders,
             )
-        elif not _ledger_exists(path, timeout):
+        elif not ledger_exists(path, timeout):
             # A new ledger needs a budget: fail before creating the file.
             Policy.make(
                 epsilon=epsilon,
@@ -1038,6 +1039,176 @@ class Accountant:
                     )
             raise
         self._commit(receipt)
+
+    # ----------------------------------------------------------- queries
+    def profile(self, *, method: Method | None = None) -> PrivacyProfile:
+        """The privacy profile of what has been charged (pending reservations included).
+
+        Parameters
+        ----------
+        method : {"pld", "rdp", "zcdp", "basic"}, optional
+            How to compose the charged releases; default: this accountant's
+            own mode. ``"pld"`` composes each receipt's cost as the worst
+            mechanism with that (ε, δ) (a Laplace event: its ε), see
+            :func:`~loopkit_privacy.accounting.compose`.
+
+        Returns
+        -------
+        PrivacyProfile
+
+        Notes
+        -----
+        Privacy. The accountant's guarantee is its budget: as a privacy
+        filter it is sound however adaptively the releases were chosen. A
+        profile of what was spent so far is the guarantee of *these* releases
+        when their sequence was fixed in advance; for releases chosen on
+        earlier outputs, read it as "this budget would not have been
+        exceeded", which only the accountant's own mode (basic, zCDP or RDP
+        sums) and a budget fixed in advance make a guarantee
+        (``docs/accounting.md``).
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=10.0)
+        >>> for _ in range(40):
+        ...     _ = acc.spend(PureDP(0.05))
+        >>> acc.epsilon_at(1e-6)  # basic: the sum
+        2.0
+        >>> acc.epsilon_at(1e-6, method="zcdp") < 2.0
+        True
+        """
+        with self._reading() as chain:
+            receipts = chain.charged_receipts()
+        own = method is None or method == self.accounting
+        use = cast(Method, self.accounting) if method is None else method
+        items: list[Any]
+        if own and use == "basic":
+            items = [r.cost for r in receipts]
+        else:
+            items = [(r.cost, r.event) for r in receipts]
+        orders = self._policy.orders if use == "rdp" and own else None
+        return compose(items, method=use, orders=orders)
+
+    def epsilon_at(self, delta: float, *, method: Method | None = None) -> float:
+        """The ε (rounded up) of what has been charged, at ``delta``.
+
+        ``inf`` when no finite ε holds (e.g. ``delta`` below the δ spent).
+        See :meth:`profile` for ``method`` and for what the answer means.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0, delta=1e-5, accounting="zcdp")
+        >>> _ = acc.spend(ZCDP(0.01))
+        >>> round(acc.epsilon_at(1e-5), 4)
+        0.5457
+        """
+        return self.profile(method=method).epsilon(delta)
+
+    def delta_at(self, epsilon: float, *, method: Method | None = None) -> float:
+        """The δ (rounded up) of what has been charged, at ``epsilon``.
+
+        See :meth:`profile` for ``method`` and for what the answer means.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=1.0, delta=1e-5, accounting="zcdp")
+        >>> _ = acc.spend(ZCDP(0.01))
+        >>> acc.delta_at(0.6) <= 1e-5
+        True
+        """
+        return self.profile(method=method).delta(epsilon)
+
+    def batch(
+        self,
+        releases: Iterable[Any],
+        *,
+        delta: float = 0.0,
+        label: str | None = None,
+        mechanism: str | None = "batch",
+        parameters: dict[str, Any] | None = None,
+        privacy_unit: str | None = None,
+        insecure: bool = False,
+        request_id: str | None = None,
+    ) -> contextlib.AbstractContextManager[Receipt]:
+        """Reserve one tightly composed cost for a batch of releases declared together.
+
+        The releases (e.g. the 50 statistics of a dashboard refresh) are
+        composed with privacy loss distributions
+        (:func:`~loopkit_privacy.accounting.compose`, ``method="pld"``), and
+        the batch is charged **one** cost, ``(ε_pld(delta), delta)``, exactly as
+        :meth:`transaction` charges one release: reserved on entering,
+        committed when the block succeeds, given back if it raises.
+
+        Parameters
+        ----------
+        releases : iterable
+            The batch: privacy losses, NoiseEvents, ``(cost, event)`` pairs or
+            :class:`~loopkit_privacy.accounting.Subsampled` entries, as for
+            :func:`~loopkit_privacy.accounting.compose`.
+        delta : float
+            The δ the batch is charged, in [0, 1) (0 for a pure budget: the
+            batch then costs the PLD's ε at δ = 0).
+        label, mechanism, parameters, privacy_unit, insecure, request_id
+            As for :meth:`transaction`; ``parameters`` gains a ``"batch"``
+            entry (method, number of releases, δ).
+
+        Returns
+        -------
+        context manager yielding the Receipt
+
+        Raises
+        ------
+        InvalidParameterError
+            For an empty batch, a malformed entry, or a ``delta`` at which no
+            finite ε holds.
+        UnsupportedCompositionError, OptionalDependencyError
+            As for :func:`~loopkit_privacy.accounting.compose` (and in an
+            ``"rdp"`` accountant, whose charges need a noise event).
+        BudgetExceededError
+            When the batch's cost does not fit (nothing is spent).
+
+        Notes
+        -----
+        Privacy. PLD composition is sound for a sequence fixed in advance.
+        Declaring the whole batch before any of it is computed makes it one
+        non-adaptive release whose cost the accountant then charges as a
+        filter (sound adaptively *between* batches and other releases). Do
+        not decide a batch's later members on its earlier outputs; make them
+        separate charges instead.
+
+        Examples
+        --------
+        >>> acc = Accountant(epsilon=4.0, delta=1e-6)
+        >>> dashboard = [PureDP(0.1)] * 50  # basic composition: epsilon 5.0
+        >>> with acc.batch(dashboard, delta=1e-7, label="refresh") as receipt:
+        ...     pass  # compute the 50 statistics here, publish after the block
+        >>> round(receipt.cost.epsilon, 3), receipt.cost.delta
+        (3.456, 1e-07)
+        """
+        items = (
+            list(releases)
+            if isinstance(releases, Iterable) and not isinstance(releases, str | bytes)
+            else None
+        )
+        if not items:
+            raise InvalidParameterError(
+                f"`releases` must be a non-empty iterable of releases, got "
+                f"{releases!r}; pass e.g. [PureDP(0.1)] * 50",
+                parameter="releases",
+                value=None,
+            )
+        cost = compose(items, method="pld").approx_dp(delta)
+        params = normalize_parameters(parameters)
+        params["batch"] = {"method": "pld", "releases": len(items), "delta": delta}
+        return self.transaction(
+            cost,
+            label=label,
+            mechanism=mechanism,
+            parameters=params,
+            privacy_unit=privacy_unit,
+            insecure=insecure,
+            request_id=request_id,
+        )
 
     def _repr_html_(self) -> str:
         """Budget, spent and remaining with a bar, and the latest receipts (for notebooks).
