@@ -66,9 +66,9 @@ from loopkit_privacy.accounting._chain import ChainKey
 from loopkit_privacy.accounting.ledger import (
     DatasetSummary,
     LedgerProblem,
-    _check_open_arguments,
-    _LedgerStore,
-    _verify_tables,
+    check_open_arguments,
+    LedgerStore,
+    verify_tables,
     is_postgres_target,
 )
 from loopkit_privacy.accounting.receipts import FORMAT, FORMAT_VERSION
@@ -242,7 +242,7 @@ class _Session:
 _INHERITED: list[Any] = []
 
 
-class PostgresLedger(_LedgerStore):
+class PostgresLedger(LedgerStore):
     """A ledger in a PostgreSQL database, shared by processes on many hosts.
 
     It has the API and the semantics of
@@ -333,7 +333,7 @@ class PostgresLedger(_LedgerStore):
                 parameter="target",
                 value=None,
             )
-        _, create, self._timeout, self._synchronous = _check_open_arguments(
+        _, create, self._timeout, self._synchronous = check_open_arguments(
             target, create=create, timeout=timeout, synchronous=synchronous
         )
         self.path = _describe(target)
@@ -710,7 +710,7 @@ def verify_postgres(
     problems: list[LedgerProblem] = []
     try:
         with ledger.snapshot() as con:
-            _verify_tables(con, ledger._sql, key, summaries, problems)
+            verify_tables(con, ledger._sql, key, summaries, problems)
     finally:
         ledger.close()
     return ledger.path, summaries, problems

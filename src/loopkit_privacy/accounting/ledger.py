@@ -226,7 +226,7 @@ def is_postgres_target(target: Any) -> bool:
     )
 
 
-def _check_open_arguments(
+def check_open_arguments(
     path: Any, *, create: Any, timeout: Any, synchronous: Any
 ) -> tuple[Any, bool, float, Literal["full", "normal"]]:
     """Validate the arguments of a ledger (nothing is touched).
@@ -241,7 +241,7 @@ def _check_open_arguments(
     )
 
 
-def _ledger_exists(target: Any, timeout: float = 60.0) -> bool:
+def ledger_exists(target: Any, timeout: float = 60.0) -> bool:
     """Whether the ledger file exists, or the PostgreSQL database holds a ledger."""
     if is_postgres_target(target):
         from loopkit_privacy.accounting._postgres import ledger_exists
@@ -256,7 +256,7 @@ def open_ledger(
     create: bool = True,
     timeout: float = 60.0,
     synchronous: str = "full",
-) -> _LedgerStore:
+) -> LedgerStore:
     """Open the ledger ``target`` names: a SQLite file or a PostgreSQL database.
 
     Parameters
@@ -398,7 +398,7 @@ def _row_receipt(row: tuple[Any, ...]) -> tuple[Receipt, list[tuple[str, str]]]:
     return receipt, problems
 
 
-class _LedgerStore:
+class LedgerStore:
     """The row-level operations of a ledger, shared by its storage backends.
 
     A backend (:class:`SQLiteLedger`, :class:`~loopkit_privacy.accounting.
@@ -934,7 +934,7 @@ class _LedgerStore:
             )
 
 
-class SQLiteLedger(_LedgerStore):
+class SQLiteLedger(LedgerStore):
     """A ledger file: connection handling and the row-level operations.
 
     Users normally go through :meth:`Accountant.open
@@ -980,7 +980,7 @@ class SQLiteLedger(_LedgerStore):
         timeout: float = 60.0,
         synchronous: str = "full",
     ) -> None:
-        self.path, create, self._timeout, self._synchronous = _check_open_arguments(
+        self.path, create, self._timeout, self._synchronous = check_open_arguments(
             path, create=create, timeout=timeout, synchronous=synchronous
         )
         if not os.path.exists(self.path):
@@ -1471,7 +1471,7 @@ def _sqlite_sql(text: str) -> str:
     return _render_sql(text, "", "?")
 
 
-def _verify_tables(
+def verify_tables(
     con: Any,
     sql: Callable[[str], str],
     key: ChainKey | None,
@@ -1624,7 +1624,7 @@ def verify_ledger(
                 problems.append(
                     LedgerProblem(None, None, "corrupt", f"quick_check: {check!r}")
                 )
-            _verify_tables(con, _sqlite_sql, chain_key, summaries, problems)
+            verify_tables(con, _sqlite_sql, chain_key, summaries, problems)
         except sqlite3.DatabaseError as err:
             problems.append(LedgerProblem(None, None, "corrupt", f"unreadable: {err}"))
     finally:
