@@ -699,7 +699,7 @@ def _quantile_cases() -> list[AuditCase]:
             aggregation_trials(
                 quantiles.aggregate_quantiles,
                 quantiles=[0.25, 0.5, 0.9],
-                bins=64,
+                bins=32,
                 max_contributions_per_partition=2,
                 public_groups=_PAGES,
                 **common,
@@ -708,13 +708,17 @@ def _quantile_cases() -> list[AuditCase]:
             d1,
             eps,
             description=f"quartile, median and p90 of minutes in [0, 12] on a "
-            f"64-bin tree, L∞ = 2; {heavy} on page 'a'",
+            f"32-bin grid (estimates and interval ends), L∞ = 2; {heavy} on page 'a'",
         ),
         AuditCase(
             "aggregate_quantiles (partition selection)",
             aggregation_trials(
                 quantiles.aggregate_quantiles,
-                quantiles=[0.5],
+                # Two quantiles: with the estimate and both interval ends as
+                # keys, both inputs have more than 16 value columns, so the
+                # auditor treats them alike (low-bit features are dropped
+                # above 16 columns, per input).
+                quantiles=[0.5, 0.9],
                 bins=16,
                 delta=delta,
                 max_partitions_per_user=2,
@@ -724,7 +728,7 @@ def _quantile_cases() -> list[AuditCase]:
             s1,
             eps,
             delta,
-            description=f"median per page from the data, 16 bins, L0 = 2; {heavy}, "
+            description=f"median and p90 per page from the data, 16 bins, L0 = 2; {heavy}, "
             "half on a page 'new' only this user visits",
         ),
         AuditCase(
