@@ -86,3 +86,7 @@ def warmup() -> None:
 
     histogram.warmup()
     funnel.warmup()
+    # Quantiles, variance and standard deviation.
+    from loopkit_privacy._kernels import quantiles
+
+    quantiles.warmup()

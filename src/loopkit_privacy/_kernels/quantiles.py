@@ -265,3 +265,36 @@ def select_rows(w, g, words, st, out, start):
             return r
         out[r] = idx
     return w.shape[0]
+
+
+def warmup() -> None:
+    """Compile this module's kernels for the signatures the releases use."""
+    from loopkit_privacy._kernels import bounding
+
+    one = np.ones(1, dtype=np.int64)
+    z = np.zeros(1, dtype=np.int64)
+    for writeable in (True, False):
+        codes = np.zeros(1, dtype=np.int64)
+        values = np.zeros(1, dtype=np.float64)
+        codes.flags.writeable = writeable
+        values.flags.writeable = writeable
+        for mode in (MODE_HISTOGRAM, MODE_MOMENTS):
+            tail = (np.int64(mode), np.int64(16), 0.5, 0.125, 1.0, 1.0)
+            out_a = np.zeros(16, dtype=np.int64)
+            rows_unbounded(codes, values, 0.0, 1.0, *tail, z.copy(), out_a, z.copy())
+            bits = bounding.bucket_bits(np.int64(1))
+            parts = bounding.partition_by_user(codes, codes, values, np.int64(1), bits)
+            bound_rows_buckets(
+                *parts, bits, 0, 1, np.int64(1), np.int64(1), 0.0, 1.0,
+                np.uint64(1), *tail, z.copy(), z.copy(), out_a, z.copy(),
+            )  # fmt: skip
+    leaves = np.zeros((1, 16), dtype=np.int64)
+    radices = np.array([16], dtype=np.int64)
+    nodes = np.zeros((1, 16), dtype=np.int64)
+    tree_levels(leaves, radices, nodes)
+    qs = np.array([0.5])
+    outs = [np.zeros((1, 1), dtype=np.int64) for _ in range(3)]
+    tree_quantiles(nodes, radices, qs, qs, *outs)
+    st = np.zeros(4, dtype=np.int64)
+    words = np.zeros(0, dtype=np.uint64)
+    select_rows(leaves, np.int64(1), words, st, one.copy(), np.int64(0))
