@@ -40,3 +40,6 @@ class TestPostgresAccountant(AccountantContract):
         self.opened.append(acc)
         assert isinstance(acc._ledger, PostgresLedger)
         return acc
+
+    def reopen(self, acc):
+        return Accountant.open(self.url, dataset=acc.dataset)

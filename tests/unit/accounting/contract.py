@@ -17,14 +17,16 @@ from loopkit_privacy.accounting import (
     BudgetRefused,
     BudgetThresholdCrossed,
     zcdp_rho_for,
+    zcdp_to_approx_dp,
 )
+from loopkit_privacy.accounting.composition import rho_limit
 from loopkit_privacy.errors import (
     BudgetExceededError,
     InsecureRandomnessError,
     InvalidParameterError,
     UnsupportedCompositionError,
 )
-from loopkit_privacy.loss import ZCDP, ApproxDP, NoiseEvent, PureDP
+from loopkit_privacy.loss import ZCDP, ApproxDP, ApproxZCDP, NoiseEvent, PureDP
 
 
 def dec(x: float) -> Fraction:
@@ -310,6 +312,70 @@ class AccountantContract:
         # sigma = 10 sensitivities is (0.5, 1e-6)-DP, and 1/200-zCDP
         acc.spend(ApproxDP(0.5, 1e-6), event=NoiseEvent("gaussian", 10.0))
         assert acc.spent == ZCDP(0.005)
+
+    # ------------------------------------------------------ approximate zCDP
+    def reopen(self, acc):
+        """Another accountant on ``acc``'s ledger and dataset (None in memory)."""
+        return None
+
+    def test_zcdp_composes_approx_dp_as_approximate_zcdp(self):
+        # An (eps, delta) cost (partition selection) is delta-approximately
+        # eps^2/2-zCDP: rho's add, delta's add.
+        acc = self.make(epsilon=1.0, delta=1e-5, accounting="zcdp")
+        acc.spend(ApproxDP(0.1, 1e-6), label="selection")
+        assert acc.spent == ApproxZCDP(0.005, 1e-06)
+        acc.spend(ZCDP(0.01), label="values")
+        acc.spend(ApproxZCDP(0.001, 2e-6), label="both")
+        assert acc.spent == ApproxZCDP(0.016, 3e-06)
+        # the rest of rho is what converts within eps=1 at delta 1e-5 - 3e-6
+        limit = rho_limit(1.0, 7e-6)
+        assert acc.remaining.rho == pytest.approx(limit - 0.016, rel=1e-12)
+        assert acc.remaining.rho < zcdp_rho_for(1.0, 1e-5).rho - 0.016
+        acc.spend(acc.remaining, label="rest")
+        with pytest.raises(BudgetExceededError, match=r"nothing was spent"):
+            acc.spend(ZCDP(1e-9))
+        assert zcdp_to_approx_dp(acc.spent.rho, 7e-6).epsilon <= 1.0
+        assert acc.epsilon_at(1e-5) <= 1.0
+
+    def test_zcdp_delta_parts_cannot_exceed_the_budget_delta(self):
+        acc = self.make(epsilon=10.0, delta=1e-5, accounting="zcdp")
+        acc.spend(ApproxDP(0.1, 6e-6))
+        assert not acc.can_spend(ApproxDP(0.1, 4e-6))  # no delta left for rho
+        with pytest.raises(BudgetExceededError):
+            acc.spend(ApproxDP(0.1, 5e-6))
+        acc.spend(ApproxDP(0.1, 3e-6))
+        assert acc.spent == ApproxZCDP(0.01, 9e-6)
+
+    def test_approx_zcdp_cost_is_stored_and_replayed(self):
+        acc = self.make(epsilon=1.0, delta=1e-5, accounting="zcdp")
+        r = acc.spend(ApproxZCDP(0.01, 1e-7), label="a")
+        with acc.transaction(ApproxDP(0.2, 1e-7), label="b"):
+            pass
+        assert r.cost == ApproxZCDP(0.01, 1e-7)
+        assert r.to_dict()["cost"] == {"type": "ApproxZCDP", "rho": 0.01, "delta": 1e-7}
+        other = self.reopen(acc)
+        if other is not None:
+            assert [x.cost for x in other.receipts] == [
+                ApproxZCDP(0.01, 1e-7),
+                ApproxDP(0.2, 1e-7),
+            ]
+            assert other.spent == acc.spent == ApproxZCDP(0.03, 2e-7)
+            other.close()
+
+    def test_a_rho_budget_refuses_delta_parts(self):
+        acc = self.make(rho=1.0)
+        with pytest.raises(UnsupportedCompositionError, match=r"delta"):
+            acc.spend(ApproxZCDP(0.1, 1e-6))
+        acc.spend(ApproxZCDP(0.1, 0.0))
+        assert acc.spent == ZCDP(0.1)
+
+    def test_basic_and_rdp_refuse_approximate_zcdp(self):
+        with pytest.raises(UnsupportedCompositionError):
+            self.make(epsilon=1.0).spend(ApproxZCDP(0.1, 1e-6))
+        rdp = self.make(epsilon=1.0, delta=1e-6, accounting="rdp")
+        with pytest.raises(UnsupportedCompositionError):
+            rdp.spend(ApproxZCDP(0.01, 1e-7))
+        rdp.spend(ApproxZCDP(0.01, 0.0))  # no delta part: plain zCDP
 
     def test_basic_refuses_zcdp_costs(self):
         acc = self.make(epsilon=1.0)

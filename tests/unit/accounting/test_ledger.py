@@ -39,6 +39,9 @@ class TestSQLiteAccountant(AccountantContract):
         self.opened.append(acc)
         return acc
 
+    def reopen(self, acc):
+        return Accountant.open(acc._ledger.path, dataset=acc.dataset)
+
     def test_bad_budgets_write_nothing(self):
         path = self.tmp_path / "never.ledger"
         with pytest.raises(
