@@ -3,7 +3,8 @@
 :func:`aggregation_trials` wraps an ``aggregate_*`` function so that one call
 returns ``n`` independent releases of it as :class:`KeyedOutputs` (the
 library runs its own release code for all ``n`` at once, bounding the data
-once), and :func:`cohort_trials` does the same for ``cohort_retention``.
+once), :func:`cohort_trials` does the same for ``cohort_retention`` and
+:func:`funnel_trials` for ``funnel``.
 Mechanisms need no wrapper: their ``randomize(value, n)`` method is already
 vectorised.
 
@@ -142,7 +143,8 @@ def aggregation_trials(
     func : callable
         One of ``aggregate_count``, ``aggregate_sum``, ``aggregate_average``,
         ``aggregate_top_n``, ``aggregate_quantiles`` (one key per group and
-        quantile), ``aggregate_variance``, ``aggregate_std``.
+        quantile), ``aggregate_variance``, ``aggregate_std``,
+        ``aggregate_histogram`` (one key per group and bin).
     salt : int, optional
         Key of the bounding's keyed hash, an integer in [0, 2**64), shared by
         every call (drawn from the secure source by default).
