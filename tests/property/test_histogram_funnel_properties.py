@@ -126,3 +126,50 @@ def test_fast_public_matching_agrees_with_the_general_path(values, public, kind)
     data = pa.table({"k": col})
     want = tables.match_public_keys(data, ["k"], keys)
     assert match_public(data, ["k"], keys).tolist() == want.tolist()
+
+
+def _bounded(fn, table, salt=11, **kwargs):
+    """The statistic's bounded vector (before noise) under a fixed bounding salt."""
+    from loopkit_privacy._release import FixedSalt, request_of
+
+    request = request_of(fn, table, **kwargs)
+    plan = request.statistic.plan(request)
+    out = request.statistic.bound(plan, FixedSalt(salt))
+    return np.asarray(getattr(out, "counts", out), dtype=np.int64).ravel()
+
+
+@SLOW
+@given(
+    pair=lps.neighbouring_pairs(
+        max_users=10, groups=(*STEPS, "view"), heavy_rows=(50, 400)
+    )
+)
+def test_one_user_moves_the_funnel_levels_by_at_most_one(pair):
+    kw = dict(
+        privacy_unit="user_id", step="page", steps=STEPS, time="time", within="30d",
+        by="country", public_groups=COUNTRIES, epsilon=1.0,
+    )  # fmt: skip
+    d0, d1 = pair
+    diff = np.abs(_bounded(lp.funnel, d0, **kw) - _bounded(lp.funnel, d1, **kw))
+    assert diff.sum() <= 1  # L1 = L2 = 1: the sensitivity the noise is calibrated to
+
+
+@SLOW
+@given(
+    pair=lps.neighbouring_pairs(max_users=10, groups=("a", "b"), heavy_rows=(50, 400)),
+    l0=st.integers(1, 3),
+    linf=st.integers(1, 3),
+)
+def test_one_user_moves_the_histogram_by_at_most_l0_linf(pair, l0, linf):
+    kw = dict(
+        column="value", bins=EDGES, by="page", public_groups=["a", "b"],
+        privacy_unit="user_id", max_partitions_per_user=l0,
+        max_contributions_per_partition=linf, epsilon=1.0,
+    )  # fmt: skip
+    d0, d1 = pair
+    diff = np.abs(
+        _bounded(lp.aggregate_histogram, d0, **kw)
+        - _bounded(lp.aggregate_histogram, d1, **kw)
+    )
+    assert diff.sum() <= l0 * linf  # L1
+    assert diff.max(initial=0) <= linf  # per cell
