@@ -439,38 +439,44 @@ def tree_margins(
     top = radices[0]
     lower = sum(r - 1 for r in radices[1:])
     out = np.empty(len(quantiles))
+    d = np.arange(top + 1, dtype=np.float64)[:, None]  # nodes left of the bin
     for k, q in enumerate(quantiles):
-        worst = 0.0
-        for d in range(top + 1):
-            weights = np.array(
-                [1.0 - q] * d + [q] * (top - d) + [1.0] * lower, dtype=np.float64
-            )
-            weights = weights[weights > 0]
-            if weights.size == 0:
-                continue
-            # A larger weight only raises each term's moment generating
-            # function (symmetric noise), so raising tiny weights keeps the
-            # bound valid and the grid of s finite.
-            weights = np.maximum(weights, 1e-6)
-            if noise._lap is not None:
-                b = noise.scale
-                amax = float(weights.max())
-                s = np.geomspace(1e-6, 1.0 - 1e-9, 4000) / (b * amax)
-                p = math.exp(-1.0 / b)
-                x = np.outer(s, weights)
-                log_m = (
+        # A larger weight only raises each term's moment generating function
+        # (symmetric noise), so raising tiny weights keeps the bound valid
+        # and the grid of s finite. The weights take three values.
+        w_left, w_right = max(1.0 - q, 1e-6), max(q, 1e-6)
+        n_left, n_right = d, top - d
+        if q == 1.0:
+            n_left = np.zeros_like(d)
+        if q == 0.0:
+            n_right = np.zeros_like(d)
+        if noise._lap is not None:
+            b = noise.scale
+            amax = 1.0 if lower else max(w_left, w_right)
+            s = (np.geomspace(1e-6, 1.0 - 1e-9, 2000) / (b * amax))[None, :]
+            p = math.exp(-1.0 / b)
+
+            def log_mgf(a: float, s: AnyArray = s, p: float = p) -> AnyArray:
+                x = a * s
+                out_: AnyArray = (
                     2.0 * math.log1p(-p)
                     - np.log1p(-p * np.exp(x))
                     - np.log1p(-p * np.exp(-x))
-                ).sum(axis=1)
-                c = float(np.min((log_m - log_beta) / s))
-            else:
-                assert noise._dg is not None
-                var = noise._dg.sigma**2 * float((weights**2).sum())
-                c = math.sqrt(-2.0 * var * log_beta)
-            worst = max(worst, c)
+                )
+                return out_
+
+            total = n_left * log_mgf(w_left) + n_right * log_mgf(w_right)
+            if lower:
+                total = total + lower * log_mgf(1.0)
+            c = np.min((total - log_beta) / s, axis=1)
+        else:
+            assert noise._dg is not None
+            var = noise._dg.sigma**2 * (
+                n_left * w_left**2 + n_right * w_right**2 + lower
+            )
+            c = np.sqrt(-2.0 * var * log_beta)
         # A hair above the bound: the comparison in the kernel is in floats.
-        out[k] = worst * (1.0 + 1e-9)
+        out[k] = float(np.max(c)) * (1.0 + 1e-9)
     return out
 
 
@@ -681,7 +687,12 @@ def _noisy_quantiles(
     _kq.tree_levels(leaves, radices, true_nodes)
     weights = None
     if plan.em is not None:
-        scores = em_scores(leaves, plan.quantiles)  # (G, K, B)
+        # Scores only of groups some release keeps (a row per group, in
+        # `slot` order); the others draw nothing.
+        used = np.flatnonzero(keep.any(axis=0))
+        slot = np.full(g, -1, dtype=np.int64)
+        slot[used] = np.arange(used.size)
+        scores = em_scores(leaves[used], plan.quantiles)  # (G', K, B)
         weights = np.stack(
             [em_weights(m, scores[:, i]) for i, m in enumerate(plan.em)], axis=1
         )
@@ -706,7 +717,7 @@ def _noisy_quantiles(
             assert plan.em is not None
             # One ε for all quantiles, so one grid (G depends on ε only).
             est = select_exact(
-                weights[gi].reshape(-1, b), plan.em[0]._grid_bits, source
+                weights[slot[gi]].reshape(-1, b), plan.em[0]._grid_bits, source
             ).reshape(-1, k)
         # Monotone in q (post-processing): the running maximum. The tree's
         # own estimates already are when its noisy total is >= 0. Each

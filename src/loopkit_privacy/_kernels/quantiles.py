@@ -210,21 +210,28 @@ def tree_quantiles(nodes, radices, qs, cs, out_est, out_low, out_high):
     down = np.empty(b, dtype=np.float64)
     mid = np.empty(b, dtype=np.float64)
     sibling = np.empty(b, dtype=np.int64)
+    # left[offsets[k] + i]: the sum of node i's left siblings in its block.
+    left = np.empty(nodes.shape[1], dtype=np.int64)
     for r in range(nodes.shape[0]):
         total = np.int64(0)
         for c in range(radices[0]):
             total += nodes[r, c]
-        # Prefix sums of t = j + 1 leaves, t < B: at level k the digit
-        # d = (t // stride) % radix counts the left siblings inside the block.
+        width = np.int64(1)
+        for k in range(n_levels):
+            width *= radices[k]
+            acc = np.int64(0)
+            for i in range(width):
+                if i % radices[k] == 0:
+                    acc = np.int64(0)
+                left[offsets[k] + i] = acc
+                acc += nodes[r, offsets[k] + i]
+        # Prefix sums of t = j + 1 leaves, t < B: at level k the node holding
+        # leaf t is t // stride; its left siblings are the prefix's nodes there.
         for j in range(b - 1):
             t = j + 1
             acc = np.int64(0)
             for k in range(n_levels):
-                node = t // strides[k]
-                d = node % radices[k]
-                first = node - d
-                for c in range(d):
-                    acc += nodes[r, offsets[k] + first + c]
+                acc += left[offsets[k] + t // strides[k]]
             sibling[j] = acc
         sibling[b - 1] = total
         for kq in range(qs.shape[0]):
