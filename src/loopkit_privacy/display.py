@@ -57,6 +57,13 @@ def _arrow(result: Any) -> pa.Table:
     return data
 
 
+def _key_text(column: str, value: Any) -> str:
+    """A key cell as text; a quantile level reads as a percentile (0.95 -> p95)."""
+    if column == "quantile" and isinstance(value, float):
+        return f"p{100 * value:.10g}"
+    return _html.fmt(value)
+
+
 def _value_columns(columns: list[str]) -> list[str]:
     return [
         c for c in columns if f"{c}_ci_low" in columns and f"{c}_ci_high" in columns
@@ -137,7 +144,7 @@ class ResultView:
         ]
         rows = []
         for i in range(n):
-            row = [html.escape(_html.fmt(cols[k][i])) for k in self.key_columns]
+            row = [html.escape(_key_text(k, cols[k][i])) for k in self.key_columns]
             for v in self.value_columns:
                 val, lo, hi = (
                     cols[v][i],
@@ -167,7 +174,9 @@ class ResultView:
             c: self.table.column(c).to_pylist()[:n] for c in self.table.column_names
         }
         for i in range(n):
-            keys = ", ".join(_html.fmt(cols[k][i]) for k in self.key_columns)
+            keys = ", ".join(_key_text(k, cols[k][i]) for k in self.key_columns)
+            # Quantile intervals are not symmetric: show them whole.
+            whole = "quantile" in self.key_columns
             vals = []
             for v in self.value_columns:
                 val, lo, hi = (
@@ -175,11 +184,16 @@ class ResultView:
                     cols[f"{v}_ci_low"][i],
                     cols[f"{v}_ci_high"][i],
                 )
-                vals.append(
-                    f"{v}=—"
-                    if val is None
-                    else f"{v}={_html.fmt(val, 4)} ± {_html.fmt((hi - lo) / 2.0, 3)}"
-                )
+                if val is None:
+                    vals.append(f"{v}=—")
+                elif whole:
+                    vals.append(
+                        f"{v}={_html.fmt(val, 4)} [{_html.fmt(lo, 4)}, {_html.fmt(hi, 4)}]"
+                    )
+                else:
+                    vals.append(
+                        f"{v}={_html.fmt(val, 4)} ± {_html.fmt((hi - lo) / 2.0, 3)}"
+                    )
             lines.append(
                 f"  {keys}: {', '.join(vals)}" if keys else "  " + ", ".join(vals)
             )
@@ -299,7 +313,8 @@ def plot(
     ] or view.key_columns
     if keys:
         labels = [
-            ", ".join(_html.fmt(t.column(k)[i].as_py()) for k in keys) for i in range(n)
+            ", ".join(_key_text(k, t.column(k)[i].as_py()) for k in keys)
+            for i in range(n)
         ]
     else:
         labels = ["total"] * n

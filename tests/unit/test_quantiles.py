@@ -642,3 +642,36 @@ def test_exponential_method_refuses_gaussian_noise_and_rho():
         mechanism="gaussian", method="tree", rng=seeded_rng(1),
     )  # fmt: skip
     assert out.num_rows == 2
+
+
+def test_show_and_plot_name_percentiles_and_whole_intervals():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = lp.aggregate_quantiles(
+        EVENTS, column="ms", quantiles=[0.5, 0.95], bounds=(0, 100), by="page",
+        privacy_unit="user_id", epsilon=1.0, public_groups=["home", "docs"],
+        rng=seeded_rng(2),
+    )  # fmt: skip
+    text = repr(lp.show(out))
+    rows = out.to_pylist()
+    first = rows[0]
+    assert "home, p50: value=" in text
+    assert "docs, p95: value=" in text
+    assert first["page"] == "home"
+    assert "±" not in text.split("\n", 1)[1]
+    html = lp.show(out)._repr_html_()
+    assert "p95" in html
+    ax = lp.plot(out)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "home, p50",
+        "home, p95",
+        "docs, p50",
+        "docs, p95",
+    ]
+    var = lp.aggregate_std(
+        EVENTS, column="ms", bounds=(0, 100), by="page", privacy_unit="user_id",
+        epsilon=1.0, public_groups=["home"], rng=seeded_rng(2),
+    )  # fmt: skip
+    assert "home: std=" in repr(lp.show(var))
+    assert "±" in repr(lp.show(var))
