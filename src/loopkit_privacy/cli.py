@@ -269,9 +269,9 @@ def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
     from loopkit_privacy.accounting import Accountant
 
     events = synthetic_events(args.events, seed=0 if args.seed is None else args.seed)
-    acc = Accountant(epsilon=5.0, delta=1e-5)
+    acc = Accountant(epsilon=7.0, delta=1e-5)
     print()
-    print(f"Seed queries on {events.height} synthetic events (budget ε=5, δ=1e-5):")
+    print(f"Seed queries on {events.height} synthetic events (budget ε=7, δ=1e-5):")
     print()
     print("aggregateCount(users, {minThreshold: 10}) -> users per page, top rows:")
     counts = aggregate.aggregate_count(
@@ -305,6 +305,30 @@ def _seed_queries(args: argparse.Namespace, rng: Any) -> None:
         label="avg minutes",
     )
     print(avg)
+    print()
+    print(
+        "performanceMonitoring -> median and p95 minutes, and their spread, per platform:"
+    )
+    from loopkit_privacy.quantiles import aggregate_quantiles, aggregate_std
+
+    spread_args: dict[str, Any] = dict(
+        column="time_spent",
+        bounds=(0.0, 60.0),
+        by="platform",
+        privacy_unit="user_id",
+        epsilon=1.0,
+        public_groups=["android", "ios", "web"],
+        max_partitions_per_user=1,
+        max_contributions_per_partition=5,
+        accountant=acc,
+        rng=rng,
+    )
+    print(
+        aggregate_quantiles(
+            events, quantiles=[0.5, 0.95], label="p50/p95 minutes", **spread_args
+        )
+    )
+    print(aggregate_std(events, label="std of minutes", **spread_args))
     print()
     print("aggregateTopN(features, {limit: 5, minUsers: 20}) -> top features:")
     top = aggregate.aggregate_top_n(
