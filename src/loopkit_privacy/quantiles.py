@@ -418,7 +418,7 @@ def _order(inp: GroupedInput, group_idx: AnyArray) -> AnyArray:
 
 
 def tree_margins(
-    noise: mech.AdditiveMechanism,
+    mechanism: mech.AdditiveMechanism,
     radices: Sequence[int],
     quantiles: Sequence[float],
     confidence: float,
@@ -450,8 +450,8 @@ def tree_margins(
             n_left = np.zeros_like(d)
         if q == 0.0:
             n_right = np.zeros_like(d)
-        if noise._lap is not None:
-            b = noise.scale
+        if mechanism._lap is not None:
+            b = mechanism.scale
             amax = 1.0 if lower else max(w_left, w_right)
             s = (np.geomspace(1e-6, 1.0 - 1e-9, 2000) / (b * amax))[None, :]
             p = math.exp(-1.0 / b)
@@ -470,8 +470,8 @@ def tree_margins(
                 total = total + lower * log_mgf(1.0)
             c = np.min((total - log_beta) / s, axis=1)
         else:
-            assert noise._dg is not None
-            var = noise._dg.sigma**2 * (
+            assert mechanism._dg is not None
+            var = mechanism._dg.sigma**2 * (
                 n_left * w_left**2 + n_right * w_right**2 + lower
             )
             c = np.sqrt(-2.0 * var * log_beta)
