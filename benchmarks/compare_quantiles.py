@@ -17,9 +17,11 @@ epsilon = 1, delta = 1e-6, bounds (0, 60) minutes:
 
 2. **Accuracy against a peer** (``--accuracy-rows``, default 10**5): the
    median relative error |DP median - true median| / true median of
-   ``time_spent`` per page, over the pages a tool released and over
-   ``--trials`` releases, for ``aggregate_quantiles(quantiles=[0.5])`` and
-   for OpenDP's ``dp.median`` (polars API, the exponential mechanism over
+   ``time_spent`` per page over ``--trials`` releases, both over the pages
+   a tool released and over the pages every tool released in the same
+   round, for ``aggregate_quantiles(quantiles=[0.5])`` (the default
+   exponential mechanism, and ``method="tree"``) and for OpenDP's
+   ``dp.median`` (polars API, the exponential mechanism over
    1025 candidates on the same [0, 60] grid, with ``truncate_per_group(1)``,
    ``truncate_num_groups(4)`` and ``dp.len()`` for the key release, which
    OpenDP requires; ``Margin(max_length=rows)``). The true median is that of
