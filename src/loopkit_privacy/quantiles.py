@@ -417,42 +417,72 @@ def _order(inp: GroupedInput, group_idx: AnyArray) -> AnyArray:
 # ---------------------------------------------------------------------------
 
 
+def _digit_counts(radices: Sequence[int]) -> tuple[AnyArray, AnyArray]:
+    """Per bin j: top-level nodes left of bin j + 1, and lower-level nodes used.
+
+    The prefix of t = j + 1 leaves uses, at each level, the left siblings of
+    the node holding leaf t (t < B); for j = B - 1 the prefix is the total
+    (every top node, no lower node).
+    """
+    b = math.prod(radices)
+    t = np.arange(1, b + 1, dtype=np.int64)
+    stride = b
+    top = np.zeros(b, dtype=np.int64)
+    lower = np.zeros(b, dtype=np.int64)
+    for k, r in enumerate(radices):
+        stride //= r
+        digit = (t // stride) % r
+        if k == 0:
+            top = t // stride  # = the digit, except r at t = B
+        else:
+            lower += digit
+    lower[-1] = 0
+    return top, lower
+
+
 def tree_margins(
     mechanism: mech.AdditiveMechanism,
     radices: Sequence[int],
     quantiles: Sequence[float],
     confidence: float,
 ) -> AnyArray:
-    """Noise margin c_q of each quantile: P(err > c_q) <= (1 - confidence)/2 at every bin.
+    """Noise margins c_q(j): P(err_q(j) > c_q(j)) <= (1 - confidence)/2 at each bin j.
 
-    The error of G(j) = F(j) - q·N at a bin is a weighted sum of independent
-    node noises: the d top-level nodes left of the bin with weight 1 - q,
-    the others with weight -q, and at most r - 1 nodes of every lower level
-    (radix r) with weight 1. The margin bounds the tail of the worst such
-    sum by Chernoff's inequality on the exact moment generating function:
-    for the discrete Laplace with p = exp(-1/b),
+    Returns float64[K, B]. The error of G(j) = F(j) - q·N at bin j is a
+    weighted sum of independent node noises: the d top-level nodes left of
+    the boundary with weight 1 - q, the other top nodes with weight -q, and
+    the left siblings at each lower level with weight 1 (their numbers are
+    the digits of j + 1). The margin bounds the tail of that sum by
+    Chernoff's inequality on the exact moment generating function: for the
+    discrete Laplace with p = exp(-1/b),
     E e^{sZ} = (1 - p)² / ((1 - p e^s)(1 - p e^{-s})); the discrete
     Gaussian's is at most exp(σ² s²/2) (Canonne, Kamath & Steinke 2020).
     Any s gives a valid bound, so the smallest over a grid of s is one too.
+    The noise is symmetric, so the same margin bounds the lower tail.
     """
     log_beta = math.log((1.0 - confidence) / 2.0)
-    top = radices[0]
-    lower = sum(r - 1 for r in radices[1:])
-    out = np.empty(len(quantiles))
-    d = np.arange(top + 1, dtype=np.float64)[:, None]  # nodes left of the bin
+    r1 = radices[0]
+    top, lower = _digit_counts(radices)
+    # Margins depend on (top, lower) only: compute each pair once.
+    pairs, index = np.unique(
+        np.stack([top, lower], axis=1), axis=0, return_inverse=True
+    )
+    n_top = pairs[:, :1].astype(np.float64)
+    n_low = pairs[:, 1:].astype(np.float64)
+    out = np.empty((len(quantiles), top.shape[0]))
     for k, q in enumerate(quantiles):
         # A larger weight only raises each term's moment generating function
         # (symmetric noise), so raising tiny weights keeps the bound valid
         # and the grid of s finite. The weights take three values.
         w_left, w_right = max(1.0 - q, 1e-6), max(q, 1e-6)
-        n_left, n_right = d, top - d
+        n_left, n_right = n_top, r1 - n_top
         if q == 1.0:
-            n_left = np.zeros_like(d)
+            n_left = np.zeros_like(n_top)
         if q == 0.0:
-            n_right = np.zeros_like(d)
+            n_right = np.zeros_like(n_top)
         if mechanism._lap is not None:
             b = mechanism.scale
-            amax = 1.0 if lower else max(w_left, w_right)
+            amax = 1.0 if radices[1:] else max(w_left, w_right)
             s = (np.geomspace(1e-6, 1.0 - 1e-9, 2000) / (b * amax))[None, :]
             p = math.exp(-1.0 / b)
 
@@ -466,17 +496,17 @@ def tree_margins(
                 return out_
 
             total = n_left * log_mgf(w_left) + n_right * log_mgf(w_right)
-            if lower:
-                total = total + lower * log_mgf(1.0)
+            if radices[1:]:  # else no lower node, and s may exceed 1/b
+                total = total + n_low * log_mgf(1.0)
             c = np.min((total - log_beta) / s, axis=1)
         else:
             assert mechanism._dg is not None
             var = mechanism._dg.sigma**2 * (
-                n_left * w_left**2 + n_right * w_right**2 + lower
+                n_left * w_left**2 + n_right * w_right**2 + n_low
             )
-            c = np.sqrt(-2.0 * var * log_beta)
+            c = np.sqrt(-2.0 * var * log_beta)[:, 0]
         # A hair above the bound: the comparison in the kernel is in floats.
-        out[k] = float(np.max(c)) * (1.0 + 1e-9)
+        out[k] = c[index.ravel()] * (1.0 + 1e-9)
     return out
 
 
@@ -583,6 +613,7 @@ class _QPlan:
     selection: Selection | None
     mechs: dict[str, mech.AdditiveMechanism]
     margins: AnyArray
+    margins_high: AnyArray
     cost: PrivacyLoss
     parameters: dict[str, Any]
     name: str
@@ -665,6 +696,9 @@ def _plan_quantiles(request: Request) -> _QPlan:
         selection=selection,
         mechs=mechs,
         margins=margins,
+        # The high end needs margins that do not grow to the right: at bin j,
+        # the largest margin of any bin from j on (see the kernel).
+        margins_high=np.maximum.accumulate(margins[:, ::-1], axis=1)[:, ::-1].copy(),
         cost=total_cost(parts),
         parameters=parameters,
         name="aggregate_quantiles",
@@ -712,7 +746,9 @@ def _noisy_quantiles(
             gi.shape[0], n_nodes
         )
         est, lo_b, hi_b = (np.empty((gi.shape[0], k), dtype=np.int64) for _ in range(3))
-        _kq.tree_quantiles(noisy, radices, qs, plan.margins, est, lo_b, hi_b)
+        _kq.tree_quantiles(
+            noisy, radices, qs, plan.margins, plan.margins_high, est, lo_b, hi_b
+        )
         if weights is not None:
             assert plan.em is not None
             # One ε for all quantiles, so one grid (G depends on ε only).

@@ -97,6 +97,8 @@ def ref_prefix(levels, radices, t):
 
 
 def ref_quantile_bins(levels, radices, q, c):
+    """Estimate, low and high bins; ``c`` the margins per bin (low end: c[j],
+    high end: the largest margin from j on)."""
     b = math.prod(radices)
     total = sum(levels[0])
     f = [ref_prefix(levels, radices, j + 1) - q * total for j in range(b - 1)]
@@ -105,10 +107,13 @@ def ref_quantile_bins(levels, radices, q, c):
     up = list(itertools.accumulate(f[::-1], min))[::-1]
     mid = [(u + d) / 2 for u, d in zip(up, down, strict=True)]
 
-    def first(arr, thr):
-        return next((j for j, x in enumerate(arr) if x >= thr), b - 1)
+    c_high = [max(c[j:]) for j in range(b)]
 
-    return first(mid, 0.0), first(down, -c), first(up, c)
+    def first(arr, thr):
+        return next((j for j, x in enumerate(arr) if x >= thr[j]), b - 1)
+
+    low = first(down, [-x for x in c])
+    return first(mid, [0.0] * b), low, first(up, c_high)
 
 
 # ---------------------------------------------------------------------------
@@ -260,7 +265,7 @@ def test_release_equals_plain_reference(bins, mechanism):
             pos += w
         prev = 0
         for k, q in enumerate(qs):
-            e, a, b = ref_quantile_bins(noisy_levels, radices, q, margins[k])
+            e, a, b = ref_quantile_bins(noisy_levels, radices, q, list(margins[k]))
             # Monotone across quantiles: the running maximum, interval widened.
             prev = e = max(e, prev)
             b = max(b, e)
@@ -342,33 +347,61 @@ def _dlap_pmf(b, support):
     return (1 - p) / (1 + p) * p ** np.abs(k)
 
 
-@pytest.mark.parametrize("bins", [16, 64])
+def ref_prefix_nodes(radices, t):
+    """How many canonical nodes the prefix of t leaves uses (top, lower)."""
+    total_leaves = math.prod(radices)
+    start, top, lower = 0, 0, 0
+    for k in range(len(radices)):
+        span = total_leaves // math.prod(radices[: k + 1])
+        while start + span <= t:
+            start += span
+            if k == 0:
+                top += 1
+            else:
+                lower += 1
+    return top, lower
+
+
+@pytest.mark.parametrize("bins", [16, 64, 1024])
 def test_margin_covers_the_exact_tail_and_is_not_loose(bins):
-    # At q = 0 every node with a nonzero weight has weight 1, so the error is
-    # an integer sum of discrete Laplace noises whose exact tail is a
-    # convolution of pmfs.
+    # At q = 0 every node with a nonzero weight has weight 1, so the error at
+    # bin j is an integer sum of discrete Laplace noises, one per canonical
+    # node of the prefix, whose exact tail is a convolution of pmfs.
     m = lp.GeometricMechanism(sensitivity=2, epsilon=1.0)
     radices = qmod.radices_for(bins)
     confidence = 0.9
     c = qmod.tree_margins(m, radices, [0.0], confidence)[0]
-    terms = radices[0] + sum(r - 1 for r in radices[1:])
-    support = 400
-    one = _dlap_pmf(m.scale, support)
-    pmf = one
-    for _ in range(terms - 1):
-        pmf = np.convolve(pmf, one)
-    k = np.arange(pmf.size) - (pmf.size - 1) // 2
+    assert c.shape == (bins,)
     beta = (1 - confidence) / 2
-    assert pmf[k > c].sum() <= beta
-    # Chernoff's bound lacks the tail's polynomial factor: for a sum of many
-    # terms it is about sqrt(2 ln(1/β)) / z_β ≈ 1.4-1.5 times the exact margin.
-    exact = k[np.flatnonzero(np.cumsum(pmf[::-1])[::-1] <= beta)[0]]
-    assert c <= 1.6 * exact, (c, exact)
+    one = _dlap_pmf(m.scale, 400)
+    for j in sorted({0, 1, bins // 3, bins // 2, bins - 2, bins - 1}):
+        top, lower = ref_prefix_nodes(radices, j + 1)
+        pmf = one
+        for _ in range(top + lower - 1):
+            pmf = np.convolve(pmf, one)
+        k = np.arange(pmf.size) - (pmf.size - 1) // 2
+        assert pmf[k > c[j]].sum() <= beta, j
+        # Chernoff's bound lacks the tail's polynomial factor: about
+        # sqrt(2 ln(1/β)) / z_β ≈ 1.4-1.6 times the exact margin for many
+        # terms, up to about 1.8 times for one or two.
+        exact = k[np.flatnonzero(np.cumsum(pmf[::-1])[::-1] <= beta)[0]]
+        assert c[j] <= 1.8 * exact + 1, (j, c[j], exact)
+
+
+def test_digit_counts_are_the_canonical_prefix_nodes():
+    for radices in [(16,), (64, 16), (32, 16, 16)]:
+        top, lower = qmod._digit_counts(radices)
+        b = math.prod(radices)
+        for j in sorted({0, 1, 15, 16, 17, b // 2, b - 2, b - 1} & set(range(b))):
+            assert (top[j], lower[j]) == ref_prefix_nodes(radices, j + 1), (radices, j)
 
 
 def test_gaussian_margin_is_subgaussian_bound():
     m = lp.DiscreteGaussianMechanism(sensitivity=1, rho=0.5)
     c = qmod.tree_margins(m, (16,), [0.5], 0.95)[0]
+    # One level, q = 1/2: every bin's error has 16 terms of weight 1/2.
+    assert np.ptp(c) < 1e-9 * c[0]
+    c = c[0]
     sigma = m._dg.sigma
     var = sigma**2 * 16 * 0.25
     assert c == pytest.approx(math.sqrt(2 * var * math.log(2 / 0.05)), rel=1e-8)
@@ -596,7 +629,7 @@ def test_em_release_equals_reference():
         noisy = [[int(a + z) for a, z in zip(flat, noise[g], strict=True)]]
         prev = 0
         for k, q in enumerate(qs):
-            _, a, b = ref_quantile_bins(noisy, radices, q, margins[k])
+            _, a, b = ref_quantile_bins(noisy, radices, q, list(margins[k]))
             e = prev = max(int(est_all[g, k]), prev)
             a, b = min(a, e), max(b, e)
             expect.append(

@@ -175,19 +175,21 @@ def _first_at_least(arr, n, thr):
 
 
 @jit
-def tree_quantiles(nodes, radices, qs, cs, out_est, out_low, out_high):
+def tree_quantiles(nodes, radices, qs, c_low, c_high, out_est, out_low, out_high):
     """Quantile bins and interval bins from noisy trees (post-processing only).
 
     ``nodes`` int64[R, S]: one noisy tree per row, laid out as ``tree_levels``
-    writes it. ``qs``/``cs`` float64[K]: the quantiles and their noise
-    margins. Writes int64[R, K] bin indices.
+    writes it. ``qs`` float64[K]: the quantiles; ``c_low``/``c_high``
+    float64[K, B]: their noise margins per bin (``c_high`` non-increasing in
+    the bin). Writes int64[R, K] bin indices.
 
     For each row, F(j) is the noisy count of values in bins 0..j, summed from
     the canonical nodes of the prefix (the left siblings at every level), and
     N the sum of the top level. With G(j) = F(j) - q·N, ``up(j)`` = min over
     k >= j of G(k) and ``down(j)`` = max over k <= j (both non-decreasing):
     the estimate is the first j with (up + down)/2 >= 0, the interval's low
-    end the first j with down(j) >= -c, its high end the first j with up(j) >= c.
+    end the first j with down(j) >= -c_low(j), its high end the first j with
+    up(j) >= c_high(j) (B - 1 when there is none).
     """
     n_levels = radices.shape[0]
     b = np.int64(1)
@@ -251,10 +253,19 @@ def tree_quantiles(nodes, radices, qs, cs, out_est, out_low, out_high):
                 up[j] = run
             for j in range(b):
                 mid[j] = 0.5 * (up[j] + down[j])
-            c = cs[kq]
             out_est[r, kq] = _first_at_least(mid, b, 0.0)
-            out_low[r, kq] = _first_at_least(down, b, -c)
-            out_high[r, kq] = _first_at_least(up, b, c)
+            lo_j = b - 1
+            for j in range(b):
+                if down[j] >= -c_low[kq, j]:
+                    lo_j = j
+                    break
+            hi_j = b - 1
+            for j in range(b):
+                if up[j] >= c_high[kq, j]:
+                    hi_j = j
+                    break
+            out_low[r, kq] = lo_j
+            out_high[r, kq] = hi_j
 
 
 @jit
@@ -300,8 +311,9 @@ def warmup() -> None:
     nodes = np.zeros((1, 16), dtype=np.int64)
     tree_levels(leaves, radices, nodes)
     qs = np.array([0.5])
+    cs = np.zeros((1, 16))
     outs = [np.zeros((1, 1), dtype=np.int64) for _ in range(3)]
-    tree_quantiles(nodes, radices, qs, qs, *outs)
+    tree_quantiles(nodes, radices, qs, cs, cs, *outs)
     st = np.zeros(4, dtype=np.int64)
     words = np.zeros(0, dtype=np.uint64)
     select_rows(leaves, np.int64(1), words, st, one.copy(), np.int64(0))
