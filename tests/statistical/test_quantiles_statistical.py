@@ -99,12 +99,14 @@ def test_coverage_test_rejects_intervals_without_the_noise_margin(monkeypatch):
     x = _data("exponential")
     t = pa.table({"user_id": np.arange(x.size), "v": x})
     monkeypatch.setattr(
-        qmod, "tree_margins", lambda noise, radices, qs, conf: np.zeros(len(qs))
+        qmod,
+        "tree_margins",
+        lambda mechanism, radices, qs, conf: np.zeros((len(qs), math.prod(radices))),
     )
     _, _, noisy = _releases(
         lp.aggregate_quantiles, t, TRIALS, column="v", quantiles=[0.5],
         bounds=(0.0, 1000.0), bins=1024, privacy_unit="user_id", epsilon=0.5,
-        confidence=0.9,
+        confidence=0.9, method="tree",
     )  # fmt: skip
     true = _lower_quantile(np.clip(x, 0, 1000), 0.5)
     low, high = noisy.low[:, 0, 0], noisy.high[:, 0, 0]
