@@ -246,3 +246,73 @@ def test_layer_parser_sees_imports():
     }
     assert "noise" in {_top(m) for m in _package_imports(PKG / "mechanisms.py")}
     assert "_kernels._jit" in _package_imports(PKG / "_kernels" / "sampling.py")
+
+
+# ---------------------------------------------------------------------------
+# No module reaches into another module's private names
+# ---------------------------------------------------------------------------
+
+
+def _is_module(dotted: str) -> bool:
+    rel = dotted[len(NAME) + 1 :].replace(".", "/") if dotted != NAME else ""
+    return (PKG / f"{rel}.py").exists() or (PKG / rel / "__init__.py").exists()
+
+
+def _private_uses(path: Path) -> list[str]:
+    """``from m import _x`` and ``m._x`` where ``m`` is another package module.
+
+    Importing a private *module* (``from loopkit_privacy import _release``)
+    is fine: its names are that module's public interface inside the
+    package. Reaching a private *name* of a module (``aggregate._plan``) is
+    not: it couples the caller to internals the module may change.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases: dict[str, str] = {}
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(NAME):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and not _is_module(full):
+                    bad.append(
+                        f"line {node.lineno}: from {node.module} import {alias.name}"
+                    )
+                aliases[alias.asname or alias.name] = full
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(NAME):
+                    aliases[alias.asname or alias.name.split(".")[0]] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            target = aliases[node.value.id]
+            if _is_module(target) and not _is_module(f"{target}.{node.attr}"):
+                bad.append(
+                    f"line {node.lineno}: {node.value.id}.{node.attr} ({target})"
+                )
+    return bad
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_module_name)
+def test_no_module_uses_another_modules_private_names(path):
+    assert _private_uses(path) == []
+
+
+def test_private_use_checker_catches_both_forms(tmp_path):
+    fake = tmp_path / "fake.py"
+    fake.write_text(
+        "from loopkit_privacy import aggregate, _release\n"
+        "from loopkit_privacy.aggregate import _plan\n"
+        "x = aggregate._request\n"
+        "y = _release.Request\n"
+    )
+    found = _private_uses(fake)
+    assert len(found) == 2
+    assert "import _plan" in found[0]
+    assert "aggregate._request" in found[1]
