@@ -367,7 +367,8 @@ def _split_selection(
         # Laplace noise needs no δ: all of it goes to the selection.
         sel_budget = Budget("laplace", sel_budget.epsilon, budget.delta, None)
         stat_budget = Budget("laplace", stat_budget.epsilon, None, None)
-    return make_selection(sel_budget, bounds), stat_budget
+    # The quantiles get noise of their own: the optimal keep-or-drop selection.
+    return make_selection(sel_budget, bounds, noisy_counts=False), stat_budget
 
 
 def _selected(
@@ -377,10 +378,8 @@ def _selected(
     shape = (n, units.shape[0])
     if selection is None:
         return np.ones(shape, dtype=bool)
-    noisy = add_integer_noise(
-        selection.noise, np.broadcast_to(units, shape).ravel(), source
-    ).reshape(shape)
-    out: AnyArray = noisy >= selection.threshold
+    keep, _ = selection.select(np.broadcast_to(units, shape).ravel(), source)
+    out: AnyArray = keep.reshape(shape)
     return out
 
 
@@ -388,7 +387,7 @@ def _mechanism_names(
     selection: Selection | None, mechs: dict[str, mech.AdditiveMechanism]
 ) -> list[str]:
     return (
-        [f"partition selection ({selection.noise.name}, τ={selection.threshold})"]
+        [f"partition selection ({selection.name}, τ={selection.threshold})"]
         if selection
         else []
     ) + [f"{name}: {m.name}(scale={m.scale:.6g})" for name, m in mechs.items()]
