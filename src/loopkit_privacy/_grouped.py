@@ -124,47 +124,12 @@ class Selection:
         keep = (noisy >= self.threshold - shift) & (shifted > 0)
         return keep, noisy + shift
 
-    @property
-    def noise(self) -> Any:
-        """TRANSITIONAL (to be removed): the noise as a mechanism-like object.
-
-        Use :meth:`select` and :meth:`accuracy`; only a noisy-count
-        selection has one.
-        """
-        if self.gaussian is not None:
-            return self.gaussian
-        assert isinstance(self.mechanism, NoisyCountSelection)
-        return _NoiseView(self.mechanism)
-
     def accuracy(self, confidence: float) -> float:
         """Half-width of the noisy user counts at ``confidence``."""
         if isinstance(self.mechanism, NoisyCountSelection):
             return self.mechanism.accuracy(confidence)
         assert self.gaussian is not None
         return self.gaussian.accuracy(confidence)
-
-
-@dataclass(frozen=True)
-class _NoiseView:
-    """TRANSITIONAL: a noisy-count selection seen as an additive mechanism."""
-
-    sel: NoisyCountSelection
-
-    @property
-    def name(self) -> str:
-        return self.sel.name
-
-    @property
-    def scale(self) -> float:
-        return self.sel.scale
-
-    granularity = None
-
-    def _sample(self, n: int, source: RandomSource) -> AnyArray:
-        return self.sel.sample_noise(n, source)
-
-    def accuracy(self, confidence: float) -> float:
-        return self.sel.accuracy(confidence)
 
 
 def selection_threshold(
@@ -219,7 +184,7 @@ def make_selection(
     budget: Budget,
     bounds: ContributionBounds,
     *,
-    noisy_counts: bool = True,
+    noisy_counts: bool,
     min_users: int = 1,
 ) -> Selection:
     """Partition selection on distinct-user counts: (ε, δ) from ``budget``.
