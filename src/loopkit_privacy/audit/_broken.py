@@ -11,7 +11,8 @@ accounting. Never use them for anything else.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,10 @@ from loopkit_privacy.audit.builtin import AuditCase, neighbouring_tables
 from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.random import default_rng
 
-__all__ = ["broken_cases"]
+if TYPE_CHECKING:
+    from loopkit_privacy.audit.sweep import CaseFactory
+
+__all__ = ["broken_cases", "broken_factories", "old_exponential_mechanism"]
 
 _EPS = 1.0
 
@@ -195,3 +199,85 @@ def broken_cases() -> list[AuditCase]:
         textbook_laplace(),
         gaussian_without_delta(),
     ]
+
+
+class OldExponentialMechanism:
+    """The exponential mechanism before the hardening issue's fix (never use it).
+
+    Its weights are the old ones: grid exponent ``g = max(20, 20 +
+    ceil(-log2 ε))`` with no cap, ``ε' = ε - 2**-(g-2)`` and
+    ``w = rint(clip(u) · ε'/(2Δ) · 2**g)``. The old kernel then divided by the
+    int64 ``1 << g``. The selection is emulated here, with numpy, as that
+    kernel behaved (run against the shipped kernel with weights [0, 2**19, 0]
+    and 2,000 draws per ``g``): exact for ``g <= 62``; uniform at ``g = 63``
+    (the denominator wrapped to -2**63); an argmax, ties broken uniformly, at
+    ``g >= 64`` (ε below 2**-43: the shift wrapped and every non-maximal
+    candidate was rejected). Below about 2**-1022 the old ``2.0**g`` raised
+    ``OverflowError``, which is kept. Correct at ε = 1, not private at tiny ε.
+    """
+
+    def __init__(self, *, sensitivity: float, epsilon: float) -> None:
+        self.sensitivity = float(sensitivity)
+        self.epsilon = float(epsilon)
+        self.grid_bits = max(20, 20 + math.ceil(-math.log2(self.epsilon)))
+        eps_used = self.epsilon - 2.0 ** -(self.grid_bits - 2)
+        self.factor = eps_used / (2.0 * self.sensitivity)
+        self.gen = np.random.default_rng()
+
+    def randomize(self, scores: Any, n: int) -> AnyArray:
+        """``n`` selections as the old implementation made them."""
+        arr = np.asarray(scores, dtype=np.float64)
+        g = self.grid_bits
+        limit = 2.0 ** (50 - g) / self.factor
+        w = np.rint(np.clip(arr, -limit, limit) * self.factor * 2.0**g)
+        w = w.astype(np.int64)
+        if g == 63:
+            return self.gen.integers(0, arr.size, size=n)
+        if g >= 64:
+            top = np.flatnonzero(w == w.max())
+            return top[self.gen.integers(0, top.size, size=n)]
+        logits = (w - w.max()).astype(np.float64) / 2.0**g
+        prob = np.exp(logits)
+        return self.gen.choice(arr.size, size=n, p=prob / prob.sum())
+
+
+def old_exponential_mechanism() -> CaseFactory:
+    """A sweep factory for :class:`OldExponentialMechanism` (wrong at ε < 2**-43).
+
+    The same inputs as the built-in ``ExponentialMechanism`` case (scores
+    [0, 0, 0] and [Δ, -Δ, 0]); its audit at ε = 1 passes, so only a sweep
+    down to tiny ε catches it.
+    """
+    from loopkit_privacy.audit.sweep import CaseFactory, SweepPoint
+
+    def build(p: SweepPoint) -> AuditCase:
+        mech = OldExponentialMechanism(sensitivity=p.scale, epsilon=p.epsilon)
+        s = p.scale
+        return AuditCase(
+            "broken: exponential mechanism, old grid",
+            mech.randomize,
+            [0.0, 0.0, 0.0],
+            [s, -s, 0.0],
+            p.epsilon,
+            description="the exponential mechanism before the grid cap: an "
+            "argmax below ε = 2**-43",
+        )
+
+    return CaseFactory(
+        "broken: exponential mechanism, old grid",
+        build,
+        ("epsilon", "scale"),
+        SweepPoint(1.0, 0.0, 1.0),
+        expect_violation=True,
+    )
+
+
+def broken_factories() -> list[CaseFactory]:
+    """Broken variants that only a parameter sweep catches (each must be flagged).
+
+    Examples
+    --------
+    >>> [f.expect_violation for f in broken_factories()]
+    [True]
+    """
+    return [old_exponential_mechanism()]
