@@ -459,6 +459,26 @@ def tree_margins(
     Any s gives a valid bound, so the smallest over a grid of s is one too.
     The noise is symmetric, so the same margin bounds the lower tail.
     """
+    if mechanism._lap is not None:
+        kind, param = "laplace", float(mechanism.scale)
+    else:
+        assert mechanism._dg is not None
+        kind, param = "gaussian", float(mechanism._dg.sigma)
+    out: AnyArray = _margins(
+        kind, param, tuple(radices), tuple(float(q) for q in quantiles), confidence
+    )
+    return out.copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _margins(
+    kind: str,
+    param: float,
+    radices: tuple[int, ...],
+    quantiles: tuple[float, ...],
+    confidence: float,
+) -> AnyArray:
+    """:func:`tree_margins` for a Laplace scale or Gaussian σ ``param`` (cached)."""
     log_beta = math.log((1.0 - confidence) / 2.0)
     r1 = radices[0]
     top, lower = _digit_counts(radices)
@@ -479,10 +499,10 @@ def tree_margins(
             n_left = np.zeros_like(n_top)
         if q == 0.0:
             n_right = np.zeros_like(n_top)
-        if mechanism._lap is not None:
-            b = mechanism.scale
+        if kind == "laplace":
+            b = param
             amax = 1.0 if radices[1:] else max(w_left, w_right)
-            s = (np.geomspace(1e-6, 1.0 - 1e-9, 2000) / (b * amax))[None, :]
+            s = (np.geomspace(1e-6, 1.0 - 1e-9, 600) / (b * amax))[None, :]
             p = math.exp(-1.0 / b)
 
             def log_mgf(a: float, s: AnyArray = s, p: float = p) -> AnyArray:
@@ -499,10 +519,7 @@ def tree_margins(
                 total = total + n_low * log_mgf(1.0)
             c = np.min((total - log_beta) / s, axis=1)
         else:
-            assert mechanism._dg is not None
-            var = mechanism._dg.sigma**2 * (
-                n_left * w_left**2 + n_right * w_right**2 + n_low
-            )
+            var = param**2 * (n_left * w_left**2 + n_right * w_right**2 + n_low)
             c = np.sqrt(-2.0 * var * log_beta)[:, 0]
         # A hair above the bound: the comparison in the kernel is in floats.
         out[k] = c[index.ravel()] * (1.0 + 1e-9)
