@@ -46,6 +46,7 @@ __all__ = [
     "add_fixed_point_noise",
     "add_integer_noise",
     "check_column_name",
+    "check_unit_and_keys",
     "column_list",
     "contribution_bounds",
     "finish_table",
@@ -286,6 +287,23 @@ def column_list(by: Any) -> list[str]:
     return out
 
 
+def check_unit_and_keys(privacy_unit: Any, by_list: list[str]) -> None:
+    """The privacy unit is a column name (or None) and not one of the group keys."""
+    if privacy_unit is not None and not isinstance(privacy_unit, str):
+        raise InvalidParameterError(
+            f"`privacy_unit` must be a column name or None (event-level), got {privacy_unit!r}",
+            parameter="privacy_unit",
+            value=privacy_unit,
+        )
+    if privacy_unit is not None and privacy_unit in by_list:
+        raise InvalidParameterError(
+            f"the privacy unit {privacy_unit!r} cannot also be a group key in "
+            "`by`: each group would then reveal a user",
+            parameter="by",
+            value=by_list,
+        )
+
+
 def prepare_grouped(
     table: Any,
     *,
@@ -298,19 +316,7 @@ def prepare_grouped(
     invalid: str = "raise",
 ) -> GroupedInput:
     by_list = column_list(by)
-    if privacy_unit is not None and not isinstance(privacy_unit, str):
-        raise InvalidParameterError(
-            f"`privacy_unit` must be a column name or None (event-level), got {privacy_unit!r}",
-            parameter="privacy_unit",
-            value=privacy_unit,
-        )
-    if privacy_unit is not None and privacy_unit in by_list:
-        raise InvalidParameterError(
-            f"the privacy unit {privacy_unit!r} cannot also be a group key: "
-            "each group would then reveal a user",
-            parameter="by",
-            value=by,
-        )
+    check_unit_and_keys(privacy_unit, by_list)
     needed = (
         by_list
         + ([privacy_unit] if privacy_unit else [])

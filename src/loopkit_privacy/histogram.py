@@ -59,6 +59,7 @@ from loopkit_privacy._grouped import (
     Selection,
     add_integer_noise,
     check_column_name,
+    check_unit_and_keys,
     column_list,
     make_selection,
     noise_infos,
@@ -274,19 +275,7 @@ def _read(request: Request) -> _Input:
     by_list: list[str] = opts["by"]
     column: str = opts["column"]
     privacy_unit = request.privacy_unit
-    if privacy_unit is not None and not isinstance(privacy_unit, str):
-        raise InvalidParameterError(
-            f"`privacy_unit` must be a column name or None (event-level), got {privacy_unit!r}",
-            parameter="privacy_unit",
-            value=privacy_unit,
-        )
-    if privacy_unit is not None and privacy_unit in by_list:
-        raise InvalidParameterError(
-            f"the privacy unit {privacy_unit!r} cannot also be a group key in "
-            "`by`: each group would then reveal a user",
-            parameter="by",
-            value=by_list,
-        )
+    check_unit_and_keys(privacy_unit, by_list)
     if column in by_list or column == privacy_unit:
         raise InvalidParameterError(
             f"`column` {column!r} is also a key or the privacy unit; histogram a "
