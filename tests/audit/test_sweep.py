@@ -21,7 +21,8 @@ import pytest
 
 import loopkit_privacy as lp
 from loopkit_privacy import _kernels
-from loopkit_privacy.audit import _broken, sweep
+from loopkit_privacy.audit import _broken
+from loopkit_privacy.audit import sweeps as sweep
 from loopkit_privacy.audit.builtin import AuditCase, builtin_cases
 from loopkit_privacy.cli import main
 from loopkit_privacy.errors import InvalidParameterError

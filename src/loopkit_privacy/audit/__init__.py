@@ -9,6 +9,10 @@
 * :func:`run_audit`: every mechanism and aggregation of the library (the
   cases of :func:`builtin_cases`), audited on built-in neighbouring inputs
   (``loopkit-privacy audit``), or cases of your own;
+* :func:`sweep`: every built-in case rebuilt over a grid of ε, δ and
+  sensitivities/bounds (:class:`CaseFactory`, :class:`SweepGrid`), flagging
+  violations, crashes, hangs and data-dependent refusals
+  (``loopkit-privacy audit --sweep``);
 * :mod:`loopkit_privacy.audit.strategies`: hypothesis strategies for event
   tables and neighbouring pairs (needs ``hypothesis``).
 
@@ -49,6 +53,14 @@ from loopkit_privacy.audit.checks import (
     discrete_gaussian_pmf,
     discrete_laplace_pmf,
 )
+from loopkit_privacy.audit.sweeps import (
+    CaseFactory,
+    SweepGrid,
+    SweepPoint,
+    SweepReport,
+    builtin_factories,
+    sweep,
+)
 from loopkit_privacy.audit.trials import (
     aggregation_trials,
     cohort_trials,
@@ -59,13 +71,18 @@ __all__ = [
     "AuditCase",
     "AuditReport",
     "AuditResult",
+    "CaseFactory",
     "KeyLeakError",
     "KeyedOutputs",
     "PrivacyViolationError",
     "SamplerCheck",
+    "SweepGrid",
+    "SweepPoint",
+    "SweepReport",
     "aggregation_trials",
     "assert_dp",
     "builtin_cases",
+    "builtin_factories",
     "check_keys",
     "check_sampler",
     "chisquare_pvalue",
@@ -78,5 +95,6 @@ __all__ = [
     "is_vectorized",
     "neighbouring_tables",
     "run_audit",
+    "sweep",
     "verify_ledger",
 ]

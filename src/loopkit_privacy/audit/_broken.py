@@ -26,7 +26,7 @@ from loopkit_privacy.bounding import ContributionBounds
 from loopkit_privacy.random import default_rng
 
 if TYPE_CHECKING:
-    from loopkit_privacy.audit.sweep import CaseFactory
+    from loopkit_privacy.audit.sweeps import CaseFactory
 
 __all__ = ["broken_cases", "broken_factories", "old_exponential_mechanism"]
 
@@ -248,7 +248,7 @@ def old_exponential_mechanism() -> CaseFactory:
     [0, 0, 0] and [Δ, -Δ, 0]); its audit at ε = 1 passes, so only a sweep
     down to tiny ε catches it.
     """
-    from loopkit_privacy.audit.sweep import CaseFactory, SweepPoint
+    from loopkit_privacy.audit.sweeps import CaseFactory, SweepPoint
 
     def build(p: SweepPoint) -> AuditCase:
         mech = OldExponentialMechanism(sensitivity=p.scale, epsilon=p.epsilon)

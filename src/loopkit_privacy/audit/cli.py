@@ -7,7 +7,7 @@ the report (Markdown, or JSON when the path ends in ``.json``) and exits with
 1 when any case fails. ``--self-test`` also runs the deliberately broken
 variants, each of which must be reported as a violation. ``--sweep`` runs
 each case over a grid of privacy parameters instead
-(:func:`loopkit_privacy.audit.sweep.sweep`); with ``--self-test`` it adds
+(:func:`loopkit_privacy.audit.sweep`); with ``--self-test`` it adds
 the variants only a sweep can catch. A progress bar (tqdm) is shown on a
 terminal and never with ``--quiet``.
 
@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_sweep(args: argparse.Namespace) -> int:
     from loopkit_privacy import _kernels
-    from loopkit_privacy.audit.sweep import (
+    from loopkit_privacy.audit.sweeps import (
         DEFAULT_TIME_LIMIT,
         SWEEP_TRIALS,
         PointResult,
