@@ -66,9 +66,16 @@ def _grid_up(values: np.ndarray) -> tuple[int, ...]:
     return tuple(int(v) if math.isfinite(v) else _HUGE for v in scaled.tolist())
 
 
+@lru_cache(maxsize=64)
+def _orders_array(orders: tuple[float, ...]) -> np.ndarray:
+    a = np.asarray(orders, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
 @lru_cache(maxsize=4096)
 def _rdp_of_event(kind: str, m: float, orders: tuple[float, ...]) -> tuple[int, ...]:
-    a = np.asarray(orders, dtype=np.float64)
+    a = _orders_array(orders)
     if kind == "gaussian":
         with np.errstate(over="ignore", divide="ignore"):
             v = a / (2.0 * m * m) * (1.0 + _REL)
@@ -76,6 +83,8 @@ def _rdp_of_event(kind: str, m: float, orders: tuple[float, ...]) -> tuple[int, 
     return _grid_up(composition.laplace_rdp_array(m, a))
 
 
+#: The δ left for the zCDP conversion is rounded down to this many steps of δ.
+_DELTA_STEPS = 2**20
 #: Significant decimal digits a computed ρ charge is rounded up to.
 _DIGITS = 20
 
@@ -285,7 +294,15 @@ class Policy:
         rest = self._delta_dec - delta_spent
         if rest <= 0:
             return Fraction(-1)
-        return _rest_limit(self.epsilon, float_down(rest))
+        # The δ left, rounded down to a multiple of δ / 2**20: a smaller δ
+        # gives a smaller (safe) limit, and many small δ parts share one
+        # computed limit instead of a new search each.
+        steps = math.floor(rest * _DELTA_STEPS / self._delta_dec)
+        if steps <= 0:
+            return Fraction(-1)
+        return _rest_limit(
+            self.epsilon, float_down(self._delta_dec * steps / _DELTA_STEPS)
+        )
 
     def zero(self) -> State:
         """The empty state."""
@@ -350,7 +367,7 @@ class Policy:
         orders = self.orders or ()
         if event is not None:
             return _rdp_of_event(event.kind, event.noise_multiplier, orders)
-        a = np.asarray(orders, dtype=np.float64)
+        a = _orders_array(orders)
         up = 1.0 + _REL
         if isinstance(cost, ZCDP) or (isinstance(cost, ApproxZCDP) and not cost.delta):
             return _grid_up(a * cost.rho * up)

@@ -281,12 +281,20 @@ class Chain:
         ]
 
     # ---------------------------------------------------------------- folding
-    def fold(self, receipt: Receipt, charge: State | None = None) -> None:
-        """Apply a receipt whose transition is valid (no checks here)."""
+    def fold(
+        self,
+        receipt: Receipt,
+        charge: State | None = None,
+        after: State | None = None,
+    ) -> None:
+        """Apply a receipt whose transition is valid (no checks here).
+
+        ``after`` is the state with ``charge`` added, when the caller has it.
+        """
         if receipt.kind == "spend":
             if charge is None:
                 charge = self.charge_of(receipt)
-            self.state = add(self.state, charge)
+            self.state = add(self.state, charge) if after is None else after
             self.charges[receipt.id] = charge
             if receipt.request_id is not None:
                 self.by_request[receipt.request_id] = receipt
@@ -313,6 +321,7 @@ class Chain:
         *,
         mac: Any = None,
         charge: State | None = None,
+        after: State | None = None,
     ) -> None:
         """Verify ``receipt`` as the next entry and fold it into the state.
 
@@ -341,7 +350,7 @@ class Chain:
                 + "; ".join(msg for _, msg in problems),
                 index=receipt.index,
             )
-        self.fold(receipt, charge)
+        self.fold(receipt, charge, after if charge is not None else None)
         self.head_index = receipt.index
         self.head_hash = receipt.hash
 

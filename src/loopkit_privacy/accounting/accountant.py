@@ -36,9 +36,9 @@ from loopkit_privacy.accounting.events import (
     emit,
 )
 from loopkit_privacy.accounting.ledger import (
+    LedgerStore,
     check_open_arguments,
     ledger_exists,
-    LedgerStore,
     open_ledger,
 )
 from loopkit_privacy.accounting.profiles import Method, PrivacyProfile, compose
@@ -778,7 +778,7 @@ class Accountant:
                 if con is not None:
                     assert self._ledger is not None
                     self._ledger.append(con, receipt, status, chain.key)
-                chain.apply(receipt, charge=draft.charge)
+                chain.apply(receipt, charge=draft.charge, after=after)
                 crossed = self._policy.crossed(before, after, self._warn_fraction)
         if refused is not None:
             emit(
