@@ -192,6 +192,8 @@ def test_grid_and_arguments_are_checked():
     with pytest.raises(InvalidParameterError, match=r"`axes` may hold"):
         sweep.CaseFactory("x", lambda p: None, ("rho",))
     assert sweep.DEFAULT_GRID.epsilons[0] == 5e-324
+    never = sweep.CaseFactory("x", lambda p: None, applies=lambda p: False)
+    assert sweep.sweep([never], grid=TINY).points == []
 
 
 def test_cli_sweep(tmp_path, monkeypatch, capsys):

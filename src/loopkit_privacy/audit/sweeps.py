@@ -240,6 +240,10 @@ class CaseFactory:
     expect_violation : bool
         True for a deliberately broken variant: the sweep must flag at least
         one of its points.
+    applies : callable, optional
+        ``applies(point) -> bool``: points where it is False are not run
+        (e.g. fractional sensitivities for an integer query, whose inputs
+        could not differ by the sensitivity).
 
     Examples
     --------
@@ -257,6 +261,7 @@ class CaseFactory:
     axes: tuple[Axis, ...] = ("epsilon",)
     base: SweepPoint = SweepPoint(1.0, 1e-6, 1.0)
     expect_violation: bool = False
+    applies: Callable[[SweepPoint], bool] | None = None
 
     def __post_init__(self) -> None:
         check_str(self.name, "name", example='"geometric"')
@@ -765,6 +770,8 @@ def sweep(
         warnings.simplefilter("always")
         for factory in chosen:
             for point in chosen_grid.points(factory.axes, factory.base):
+                if factory.applies is not None and not factory.applies(point):
+                    continue
                 res, running = _timed_point(factory, point, n_trials, conf, limit, log)
                 stuck += running
                 points.append(res)
@@ -816,8 +823,7 @@ def _mechanism_factories() -> list[CaseFactory]:
 
     def add_noise_batch(integer: bool) -> Callable[[SweepPoint], AuditCase]:
         def build(p: SweepPoint) -> AuditCase:
-            # A fractional sensitivity is passed as is: the library refuses it.
-            s: Any = int(p.scale) if integer and p.scale >= 1 else p.scale
+            s: Any = int(p.scale) if integer else p.scale
             mech, _ = mechanisms.add_noise_mechanism(
                 s, sensitivity=s, epsilon=p.epsilon, delta=None, rho=None,
                 mechanism="laplace",
@@ -829,8 +835,7 @@ def _mechanism_factories() -> list[CaseFactory]:
 
     def add_noise_plain(integer: bool) -> Callable[[SweepPoint], AuditCase]:
         def build(p: SweepPoint) -> AuditCase:
-            # A fractional sensitivity is passed as is: the library refuses it.
-            s: Any = int(p.scale) if integer and p.scale >= 1 else p.scale
+            s: Any = int(p.scale) if integer else p.scale
             # Refuse up front like the batched case (the constructor checks).
             mechanisms.add_noise_mechanism(
                 s, sensitivity=s, epsilon=p.epsilon, delta=None, rho=None,
@@ -881,6 +886,11 @@ def _mechanism_factories() -> list[CaseFactory]:
 
     es: tuple[Axis, ...] = ("epsilon", "scale")
     eds: tuple[Axis, ...] = ("epsilon", "delta", "scale")
+
+    def whole(p: SweepPoint) -> bool:
+        # Integer queries: neighbours 0 and Δ need a whole Δ >= 1.
+        return p.scale >= 1 and p.scale == math.floor(p.scale)
+
     return [
         CaseFactory(
             "LaplaceMechanism",
@@ -899,13 +909,13 @@ def _mechanism_factories() -> list[CaseFactory]:
             additive(
                 "GeometricMechanism",
                 lambda p: mechanisms.GeometricMechanism(
-                    sensitivity=int(p.scale) if p.scale >= 1 else p.scale,
-                    epsilon=p.epsilon,
+                    sensitivity=int(p.scale), epsilon=p.epsilon
                 ),
                 integer=True,
             ),
             es,
             _MECH_BASE,
+            applies=whole,
         ),
         CaseFactory(
             "GaussianMechanism",
@@ -924,24 +934,29 @@ def _mechanism_factories() -> list[CaseFactory]:
             additive(
                 "DiscreteGaussianMechanism",
                 lambda p: mechanisms.DiscreteGaussianMechanism(
-                    sensitivity=int(p.scale) if p.scale >= 1 else p.scale,
-                    epsilon=p.epsilon,
-                    delta=p.delta,
+                    sensitivity=int(p.scale), epsilon=p.epsilon, delta=p.delta
                 ),
                 integer=True,
             ),
             eds,
             _MECH_BASE,
+            applies=whole,
         ),
         CaseFactory("ExponentialMechanism", exponential, es, _MECH_BASE),
         CaseFactory("report_noisy_max (permute-and-flip)", paf, es, _MECH_BASE),
         CaseFactory(
-            "add_noise (integer, batched)", add_noise_batch(True), es, _MECH_BASE
+            "add_noise (integer, batched)",
+            add_noise_batch(True),
+            es,
+            _MECH_BASE,
+            applies=whole,
         ),
         CaseFactory(
             "add_noise (float, batched)", add_noise_batch(False), es, _MECH_BASE
         ),
-        CaseFactory("add_noise (integer)", add_noise_plain(True), es, _MECH_BASE),
+        CaseFactory(
+            "add_noise (integer)", add_noise_plain(True), es, _MECH_BASE, applies=whole
+        ),
         CaseFactory("add_noise (float)", add_noise_plain(False), es, _MECH_BASE),
     ]
 
