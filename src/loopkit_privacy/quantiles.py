@@ -503,14 +503,17 @@ def _margins(
             b = param
             amax = 1.0 if radices[1:] else max(w_left, w_right)
             s = (np.geomspace(1e-6, 1.0 - 1e-9, 600) / (b * amax))[None, :]
-            p = math.exp(-1.0 / b)
+            r = 1.0 / b  # the noise's rate: p = e^-r
 
-            def log_mgf(a: float, s: AnyArray = s, p: float = p) -> AnyArray:
+            def log_mgf(a: float, s: AnyArray = s, r: float = r) -> AnyArray:
+                # log E[e^(xZ)] = 2 log(1 - p) - log(1 - p e^x) - log(1 - p e^-x),
+                # written with expm1 so that it keeps its digits when p is
+                # within a rounding error of 1 (a huge scale): x < r here.
                 x = a * s
                 out_: AnyArray = (
-                    2.0 * math.log1p(-p)
-                    - np.log1p(-p * np.exp(x))
-                    - np.log1p(-p * np.exp(-x))
+                    2.0 * math.log(-math.expm1(-r))
+                    - np.log(-np.expm1(x - r))
+                    - np.log(-np.expm1(-x - r))
                 )
                 return out_
 
