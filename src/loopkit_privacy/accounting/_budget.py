@@ -312,7 +312,14 @@ class Policy:
 
     # ----------------------------------------------------------------- charges
     def charge(self, cost: PrivacyLoss, event: NoiseEvent | None) -> State:
-        """The exact charge of one release, or UnsupportedCompositionError."""
+        """The exact charge of one release, or UnsupportedCompositionError.
+
+        Memoised per (policy, cost, event): a service repeats a few costs.
+        """
+        return _charge(self, cost, event)
+
+    def compute_charge(self, cost: PrivacyLoss, event: NoiseEvent | None) -> State:
+        """:meth:`charge` without the memo."""
         pure = isinstance(cost, PureDP) or (
             isinstance(cost, ApproxDP) and cost.delta == 0
         )
@@ -493,3 +500,8 @@ class Policy:
         if eps > 0:
             return ApproxDP(eps, self.delta)
         return unchecked(ApproxDP, epsilon=0.0, delta=self.delta)
+
+
+@lru_cache(maxsize=4096)
+def _charge(policy: Policy, cost: PrivacyLoss, event: NoiseEvent | None) -> State:
+    return policy.compute_charge(cost, event)

@@ -138,9 +138,13 @@ class Accountant:
 
         * ``"basic"``: exact sums of ε and δ (sequential composition);
           ZCDP costs are refused.
-        * ``"zcdp"``: exact sums of ρ (pure ε counts as ε²/2; an (ε, δ) cost
-          needs its ``event``), checked against ``rho``, or converted to
-          (ε, δ) with the conversion of Canonne, Kamath & Steinke (2020).
+        * ``"zcdp"``: exact sums of ρ and of δ parts, i.e. approximate zCDP
+          (pure ε counts as ε²/2; an (ε, δ) cost counts its ``event``'s ρ, or
+          without one (ε²/2, δ); an
+          :class:`~loopkit_privacy.loss.ApproxZCDP` its (ρ, δ)), checked
+          against ``rho`` (no δ parts), or converted to (ε, δ) with the
+          conversion of Canonne, Kamath & Steinke (2020) at δ minus the δ
+          parts.
         * ``"rdp"``: exact per-order sums of Rényi DP over ``orders``
           (Gaussian and Laplace from their ``event``; pure ε and ρ costs by
           their standard RDP bounds; an (ε, δ) cost without ``event`` is
@@ -813,7 +817,7 @@ class Accountant:
 
         Parameters
         ----------
-        cost : PureDP or ApproxDP or ZCDP
+        cost : PureDP or ApproxDP or ZCDP or ApproxZCDP
             The release's privacy loss.
         label : str, optional
             A name for the release (shown in errors, events and the ledger).
@@ -897,7 +901,7 @@ class Accountant:
 
         Parameters
         ----------
-        cost : PureDP or ApproxDP or ZCDP
+        cost : PureDP or ApproxDP or ZCDP or ApproxZCDP
         event : NoiseEvent, optional
             As for :meth:`spend` (it must be consistent with ``cost``).
 
