@@ -360,3 +360,15 @@ def test_batch_refuses_bad_input():
     with pytest.raises(UnsupportedCompositionError):
         rdp.batch([PureDP(0.1)] * 3, delta=1e-7).__enter__()
     assert rdp.receipts == ()
+
+
+def test_pld_without_dp_accounting_names_the_extra(monkeypatch):
+    import sys
+
+    from loopkit_privacy.errors import OptionalDependencyError
+
+    monkeypatch.setitem(sys.modules, "dp_accounting.pld", None)
+    with pytest.raises(OptionalDependencyError, match=r"loopkit_privacy\[pld\]"):
+        compose([PureDP(0.1)], method="pld")
+    # the other methods need nothing
+    assert compose([PureDP(0.1)], method="zcdp").epsilon(1e-6) > 0
