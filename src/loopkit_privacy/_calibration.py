@@ -119,7 +119,7 @@ def gauss_delta(sigma: float, sensitivity: float, epsilon: float) -> float:
 
 
 def gaussian_log_delta(noise_multiplier: float, epsilon: float) -> float:
-    """log δ(ε) of continuous Gaussian noise with σ = ``noise_multiplier`` · Δ.
+    """Log δ(ε) of continuous Gaussian noise with σ = ``noise_multiplier`` · Δ.
 
     The exact privacy curve of Balle & Wang (2018, Thm 8), evaluated as in
     :func:`analytic_gaussian_sigma` (relative error a few 1e-14; callers

@@ -66,10 +66,10 @@ from loopkit_privacy.accounting._chain import ChainKey
 from loopkit_privacy.accounting.ledger import (
     DatasetSummary,
     LedgerProblem,
-    check_open_arguments,
     LedgerStore,
-    verify_tables,
+    check_open_arguments,
     is_postgres_target,
+    verify_tables,
 )
 from loopkit_privacy.accounting.receipts import FORMAT, FORMAT_VERSION
 from loopkit_privacy.errors import (
