@@ -34,6 +34,7 @@ from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import ApproxDP, PrivacyLoss
 from loopkit_privacy.random import RandomSource
 from loopkit_privacy.selection import (
+    MAX_MIN_USERS,
     NoisyCountSelection,
     PartitionSelection,
     partition_selection,
@@ -201,6 +202,7 @@ def make_selection(
     """
     l0 = bounds.max_partitions_per_user
     _, l1, l2 = bounds.units_sensitivity()
+    min_users = min(min_users, MAX_MIN_USERS)
     if budget.rho is not None:
         raise InvalidParameterError(
             "groups taken from the data need partition selection, which costs "

@@ -93,6 +93,7 @@ from loopkit_privacy.bounding import (
 from loopkit_privacy.errors import InvalidParameterError
 from loopkit_privacy.loss import PrivacyLoss
 from loopkit_privacy.random import RandomSource
+from loopkit_privacy.selection import MAX_MIN_USERS
 
 if TYPE_CHECKING:
     from loopkit_privacy.accounting import Accountant
@@ -500,7 +501,9 @@ def _request(kind: Kind, args: dict[str, Any]) -> Request:
     if top_n:
         # min_users of top-n: on the noisy user counts, and folded into the
         # selection as its pre-threshold when the keys come from the data.
-        min_users = max(1, math.ceil(min_threshold)) if min_threshold else 1
+        min_users = (
+            min(max(1, math.ceil(min_threshold)), MAX_MIN_USERS) if min_threshold else 1
+        )
     elif args["min_users"] is None:
         min_users = 1
     else:

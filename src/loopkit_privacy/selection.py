@@ -82,6 +82,9 @@ __all__ = [
 #: it, thresholding of untruncated discrete Laplace noise is used.
 MIN_EPSILON = 1e-4
 
+#: Pre-thresholds are capped here (no count of users comes close).
+MAX_MIN_USERS = 1 << 62
+
 #: Relative margin kept on every constraint of the truncated distribution,
 #: far above the float error of computing it (about 1e-13 relative).
 _MARGIN = 1e-9
@@ -669,7 +672,9 @@ def partition_selection(
     d = check_delta(delta)
     l0 = check_positive_int(max_partitions_per_user, "max_partitions_per_user")
     counts = check_bool(noisy_counts, "noisy_counts")
-    m = check_positive_int(min_users, "min_users", example="10")
+    # A pre-threshold beyond any count keeps nothing, as a larger one would:
+    # capped so that the shifted counts stay int64.
+    m = min(check_positive_int(min_users, "min_users", example="10"), MAX_MIN_USERS)
     shift = m - 1
     eps_p, delta_p = eps / l0, d / l0
     if eps_p < 2.0**-39:

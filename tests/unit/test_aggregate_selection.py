@@ -88,3 +88,25 @@ def test_pre_threshold_needs_a_selection(extra):
         lp.aggregate_count(_pages([3]), privacy_unit="user_id", epsilon=1.0,
                            delta=1e-6, min_users=5, **kwargs)  # fmt: skip
     assert info.value.parameter == "min_users"
+
+
+@pytest.mark.parametrize(
+    ("func", "kwargs"),
+    [
+        (lp.aggregate_top_n, {"column": "page", "min_users": 1e300}),
+        (lp.aggregate_count, {"by": "page", "min_users": 10**30}),
+        (
+            lp.aggregate_count,
+            {
+                "by": "page",
+                "min_users": 10**30,
+                "distinct": True,
+                "mechanism": "gaussian",
+            },
+        ),
+    ],
+)
+def test_a_huge_pre_threshold_releases_nothing_instead_of_crashing(func, kwargs):
+    out = func(_pages([50, 400]), privacy_unit="user_id", epsilon=1.0, delta=1e-6,
+               rng=seeded_rng(2), **kwargs)  # fmt: skip
+    assert out.num_rows == 0
