@@ -1315,10 +1315,39 @@ class ExponentialMechanism:
                 parameter="scores",
                 value=None,
             )
+        return self.integer_weights(arr)
+
+    @property
+    def grid_bits(self) -> int:
+        """G: a candidate of weight w is drawn with probability ∝ exp(w / 2**G).
+
+        Examples
+        --------
+        >>> 0 <= ExponentialMechanism(sensitivity=1.0, epsilon=1.0).grid_bits <= 62
+        True
+        """
+        return self._grid_bits
+
+    def integer_weights(self, scores: np.ndarray) -> np.ndarray:
+        """The exact integer weights drawn from, for float scores of any shape.
+
+        rint(K · clip(u/Δ, ±2**50/K)) elementwise, K = ε·2**G (or ε·2**(G−1)
+        when not monotonic): :meth:`select` draws candidate i with
+        probability ∝ exp(w_i / 2**G). All zeros for ε < 2**-60 (uniform).
+        No validation: callers pass finite float arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = ExponentialMechanism(sensitivity=1.0, epsilon=1.0)
+        >>> w = m.integer_weights(np.array([[0.0, 1.0]]))
+        >>> w.shape, bool(w[0, 1] > w[0, 0])
+        ((1, 2), True)
+        """
         if self._k == 0.0:  # ε < 2**-60: exactly uniform (see the class notes)
-            return np.zeros(arr.size, dtype=np.int64)
+            return np.zeros(scores.shape, dtype=np.int64)
         with np.errstate(over="ignore", under="ignore"):
-            x = arr / self.sensitivity  # ±inf on overflow: clipped just below
+            x = scores / self.sensitivity  # ±inf on overflow: clipped just below
         np.clip(x, -self._limit, self._limit, out=x)
         return np.rint(x * self._k).astype(np.int64)
 

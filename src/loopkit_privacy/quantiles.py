@@ -571,16 +571,10 @@ def em_for(
 def em_weights(em: mech.ExponentialMechanism, scores: AnyArray) -> AnyArray:
     """The integer weights ``em`` draws from, for an array of score rows.
 
-    The same map as :meth:`ExponentialMechanism.select` applies to one row:
-    rint(K · clip(u/Δ, ±2**50/K)), candidate i chosen with probability
-    ∝ exp(w_i / 2**G).
+    The same map as :meth:`ExponentialMechanism.select` applies to one row
+    (:meth:`ExponentialMechanism.integer_weights`).
     """
-    if em._k == 0.0:
-        return np.zeros(scores.shape, dtype=np.int64)
-    with np.errstate(over="ignore", under="ignore"):
-        x = scores / em.sensitivity
-    np.clip(x, -em._limit, em._limit, out=x)
-    out: AnyArray = np.rint(x * em._k).astype(np.int64)
+    out: AnyArray = em.integer_weights(np.asarray(scores, dtype=np.float64))
     return out
 
 
@@ -772,7 +766,7 @@ def _noisy_quantiles(
             assert plan.em is not None
             # One ε for all quantiles, so one grid (G depends on ε only).
             est = select_exact(
-                weights[slot[gi]].reshape(-1, b), plan.em[0]._grid_bits, source
+                weights[slot[gi]].reshape(-1, b), plan.em[0].grid_bits, source
             ).reshape(-1, k)
         # Monotone in q (post-processing): the running maximum. The tree's
         # own estimates already are when its noisy total is >= 0. Each
